@@ -1,0 +1,45 @@
+"""Shared fixtures. Every test gets its own cache, runs and user-presets folders, so the
+suite never reads or writes the user's real ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory, monkeypatch):
+    base = tmp_path_factory.mktemp("tui-trainer-home")
+    dirs = {
+        "TUI_TRAINER_CACHE": base / "cache",
+        "TUI_TRAINER_RUNS": base / "runs",
+        "TUI_TRAINER_PRESETS": base / "presets",
+    }
+    for key, value in dirs.items():
+        monkeypatch.setenv(key, str(value))
+    return dirs
+
+
+@pytest.fixture
+def runs_dir(isolated_dirs) -> Path:
+    return isolated_dirs["TUI_TRAINER_RUNS"]
+
+
+def shared_dataset(name: str) -> Path:
+    """A file from ../shared/datasets, or skip the test with the reason."""
+    path = SHARED_DATASETS / name
+    if not path.exists():
+        pytest.skip(f"{path} not present: the shared CIFAR-10 data sets sit beside the repo in CI only")
+    return path
+
+
+def subprocess_env(isolated_dirs) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in isolated_dirs.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

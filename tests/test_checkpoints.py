@@ -1,0 +1,97 @@
+"""Checkpoints: atomic writes, pruning, pointers, and loads that reject bad files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from tui_trainer import checkpoints
+from tui_trainer.checkpoints import CheckpointSaver, atomic_save, checkpoint_name, load_checkpoint
+from tui_trainer.errors import CheckpointError
+
+
+def state(epoch: int) -> dict:
+    return {"format": checkpoints.FORMAT, "version": 1, "config": {}, "model": {"w": torch.full((3,), float(epoch))},
+            "epoch": epoch, "step": epoch * 10}
+
+
+def test_names_carry_epoch_and_accuracy():
+    assert checkpoint_name(12, None, 85.07) == "epoch_012_acc_85.07.pt"
+    assert checkpoint_name(3, None, 5.0) == "epoch_003_acc_05.00.pt"
+    assert checkpoint_name(4, 123, None) == "epoch_004_step_123.pt"
+
+
+def test_keep_last_and_best_with_pointers(tmp_path):
+    saver = CheckpointSaver(tmp_path, keep_last=2, keep_best=1)
+    accs = [50.0, 70.0, 60.0, 65.0, 55.0]
+    bests = []
+    for epoch, acc in enumerate(accs, 1):
+        path, size, best, removed = saver.save(state(epoch), epoch, acc)
+        assert path.exists() and size == path.stat().st_size
+        bests.append(best)
+    assert bests == [True, True, False, False, False]
+    names = sorted(p.name for p in tmp_path.glob("epoch_*.pt"))
+    # last two (epochs 4, 5) and the best (epoch 2)
+    assert names == ["epoch_002_acc_70.00.pt", "epoch_004_acc_65.00.pt", "epoch_005_acc_55.00.pt"]
+    assert os.readlink(tmp_path / "last.pt") == "epoch_005_acc_55.00.pt"
+    assert os.readlink(tmp_path / "best.pt") == "epoch_002_acc_70.00.pt"
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2
+    assert load_checkpoint(tmp_path)["epoch"] == 5  # a folder resolves to last.pt
+
+
+def test_crash_during_write_leaves_previous_files_intact(tmp_path, monkeypatch):
+    saver = CheckpointSaver(tmp_path, keep_last=5, keep_best=5)
+    saver.save(state(1), 1, 50.0)
+
+    def broken_save(obj, f, *a, **k):
+        f.write(b"partial garbage")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        saver.save(state(2), 2, 90.0)
+    monkeypatch.undo()
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 1
+    assert not list(tmp_path.glob(".*tmp")), "the temp file is cleaned up"
+    assert not list(tmp_path.glob("epoch_002*"))
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "not_a_dict", "foreign", "empty"])
+def test_bad_files_are_one_line_errors(tmp_path, kind):
+    path = tmp_path / "x.pt"
+    if kind == "truncated":
+        atomic_save(state(1), path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "garbage":
+        path.write_bytes(os.urandom(1000))
+    elif kind == "not_a_dict":
+        torch.save([1, 2, 3], path)
+    elif kind == "foreign":
+        torch.save({"state_dict": {"w": torch.zeros(2)}}, path)
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_weights_only_refuses_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": checkpoints.FORMAT, "x": Evil()}, path)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(CheckpointError, match="no checkpoint found"):
+        load_checkpoint(tmp_path)

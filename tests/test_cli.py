@@ -1,0 +1,123 @@
+"""The command line end to end, in real subprocesses: output, files and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import subprocess_env
+
+FAST = ["--set", "train.epochs=2", "--device", "cpu"]
+
+
+def cli(args, env, timeout=180, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tui_trainer", *args], env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def env(isolated_dirs):
+    return subprocess_env(isolated_dirs)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    err = result.stderr.strip()
+    assert "Traceback" not in result.stderr and len(err.splitlines()) == 1, result.stderr
+    assert err.startswith("tui-trainer: error: ")
+    for f in fragments:
+        assert f in err, (f, err)
+
+
+def test_headless_train_then_resume_then_eval(env, runs_dir):
+    r = cli(["train", "digits-cnn", "--headless", *FAST, "--runs-dir", str(runs_dir)], env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("run ") and "digits-cnn" in lines[0]
+    epoch_lines = [l for l in lines if l.startswith("epoch ")]
+    assert [l.split()[1] for l in epoch_lines] == ["1/2", "2/2"], r.stdout
+    assert "test_acc" in epoch_lines[0] and lines[-1].startswith("finished: 2 epochs")
+    (run_dir,) = runs_dir.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "finished" and status["epoch"] == 2
+    assert (run_dir / "checkpoints" / "last.pt").exists()
+
+    # Resume the run to 3 epochs, by run id.
+    r = cli(["train", "--headless", "--resume", run_dir.name, "--epochs", "3", "--runs-dir", str(runs_dir)], env)
+    assert r.returncode == 0, r.stderr
+    assert [l.split()[1] for l in r.stdout.splitlines() if l.startswith("epoch ")] == ["3/3"]
+    assert len(list(runs_dir.iterdir())) == 1, "resume continues in the same run folder"
+
+    # Resuming a finished run without more epochs is bad input.
+    r = cli(["train", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)], env)
+    assert_one_line_error(r, "already trained 3 of 3 epochs", "--epochs")
+
+    r = cli(["eval", str(run_dir / "checkpoints" / "best.pt")], env)
+    assert r.returncode == 0, r.stderr
+    assert "test accuracy" in r.stdout and all(str(d) in r.stdout for d in range(10))
+
+    r = cli(["runs", "--runs-dir", str(runs_dir)], env)
+    assert r.returncode == 0 and run_dir.name[:15] in r.stdout and "finished" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "digits-cnn", "--headless", "--set", "optim.lr=-1"], ["optim.lr", "> 0"]),
+        (["train", "digits-cnn", "--headless", "--set", "optim.lrr=1"], ["did you mean 'lr'"]),
+        (["train", "digits-cnn", "--headless", "--set", "optim.lr"], ["section.key=value"]),
+        (["train", "digit-cnn", "--headless"], ["unknown preset", "did you mean 'digits-cnn'"]),
+        (["train", "digits-cnn", "--headless", "--epochs", "0"], ["train.epochs", ">= 1"]),
+        (["train", "digits-cnn", "--headless", "--epochs", "many"], ["invalid int value"]),
+        (["train", "digits-cnn", "--headless", "--device", "tpu"], ["train.device"]),
+        (["train", "--headless", "--resume", "/nonexistent/run"], ["no such run folder"]),
+        (["eval", "/nonexistent.pt"], ["no such checkpoint"]),
+        (["bogus"], ["invalid choice"]),
+        (["presets", "show", "nope"], ["unknown preset"]),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, fragments, capsys):
+    # In-process (the same main() as the console script) to keep the suite fast; the
+    # subprocess tests below check the real exit status and stderr of the installed tool.
+    from tui_trainer.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess(args, code, out, err), *fragments)
+
+
+def test_bad_input_in_a_real_process(env):
+    assert_one_line_error(cli(["train", "digits-cnn", "--headless", "--set", "optim.lr=-1"], env), "optim.lr")
+    assert_one_line_error(cli(["bogus"], env), "invalid choice")
+
+
+def test_missing_data_is_bad_input(env, runs_dir, tmp_path):
+    r = cli(["train", "digits-cnn", "--headless", "--set", 'data.dataset="imagefolder"', "--data-root",
+             str(tmp_path / "nothing"), "--runs-dir", str(runs_dir)], env)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "failed:" in r.stdout and "nothing" in r.stdout and "Traceback" not in r.stdout + r.stderr
+
+
+def test_presets_table_and_show(env):
+    r = cli(["presets"], env)
+    assert r.returncode == 0
+    for name in ("resnet50-cifar10", "vgg16-cifar10", "digits-cnn"):
+        assert name in r.stdout
+    r = cli(["presets", "show", "resnet50-cifar10"], env)
+    assert r.returncode == 0 and "[optim]" in r.stdout and "lr = 0.1" in r.stdout
+
+
+def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):
+    from tui_trainer.cli import main
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    code = main(["eval", str(bad)])
+    out, err = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "not a readable checkpoint")

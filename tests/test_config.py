@@ -1,0 +1,161 @@
+"""The run config: presets parse, errors are one line with hints, overrides apply."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_trainer import presets
+from tui_trainer.config import RunConfig, load_toml_text, parse_override
+from tui_trainer.errors import ConfigError
+from tui_trainer.launch import shorthand_overrides
+
+BUILTIN = [
+    "resnet50-cifar10", "resnet-small-cifar10", "resnet-small-adam-cifar10", "cnn-dropout-cifar10",
+    "resnet18-tv-cifar10", "vgg16-cifar10", "digits-cnn",
+]
+
+
+def test_all_builtin_presets_are_listed_and_parse():
+    names = presets.available()
+    for name in BUILTIN:
+        assert name in names, name
+        config = presets.load(name)
+        assert config.name == name
+        assert config.meta.description, f"{name} has no description"
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_preset_round_trips_through_toml(name):
+    config = presets.load(name)
+    again = RunConfig.from_dict(load_toml_text(config.to_toml(), "x"), name=name)
+    assert again == config
+
+
+def test_recipe_numbers_of_the_resnet50_preset():
+    c = presets.load("resnet50-cifar10")
+    assert (c.optim.name, c.optim.lr, c.optim.momentum, c.optim.weight_decay) == ("sgd", 0.1, 0.9, 5e-4)
+    assert (c.schedule.name, c.schedule.step_size, c.schedule.gamma) == ("step", 10, 0.5)
+    assert (c.data.batch_size, c.data.augment, c.data.crop_padding, c.data.normalize) == (256, ["crop"], 4, "auto")
+    assert (c.train.epochs, c.train.seed) == (150, 777)
+    assert c.model.options["layers"] == [3, 4, 6, 3] and c.model.options["block"] == "bottleneck"
+    assert "85.76" in c.meta.description
+
+
+def test_recipe_numbers_of_the_other_presets():
+    vgg = presets.load("vgg16-cifar10")
+    assert (vgg.optim.lr, vgg.schedule.step_size, vgg.schedule.gamma, vgg.data.batch_size, vgg.train.epochs) == (
+        0.005, 5, 0.9, 512, 50)
+    small = presets.load("resnet-small-cifar10")
+    assert (small.data.crop_padding, small.data.augment, small.schedule.step_size, small.train.epochs) == (
+        1, ["crop", "hflip"], 50, 300)
+    assert small.data.mean == [0.5, 0.5, 0.5]
+    for name, acc in [("resnet-small-adam-cifar10", 73.14), ("cnn-dropout-cifar10", 64.86), ("resnet18-tv-cifar10", 70.31)]:
+        c = presets.load(name)
+        assert c.meta.reported_acc == acc and str(acc) in c.meta.description
+        assert (c.optim.name, c.optim.lr, c.data.batch_size, c.data.augment) == ("adam", 1e-3, 64, ["hflip"])
+
+
+@pytest.mark.parametrize(
+    "data, fragments",
+    [
+        ({"optim": {"lrr": 0.1}}, ["unknown key 'optim.lrr'", "did you mean 'lr'"]),
+        ({"optim": {"lr": -0.1}}, ["optim.lr", "-0.1", "> 0"]),
+        ({"optim": {"lr": "fast"}}, ["optim.lr", '"fast"', "a number"]),
+        ({"optim": {"name": "adamm"}}, ["optim.name", "did you mean 'adam'", "allowed: sgd"]),
+        ({"data": {"batch_size": 0}}, ["data.batch_size", "0", ">= 1"]),
+        ({"data": {"batch_size": 1.5}}, ["data.batch_size", "an integer"]),
+        ({"train": {"epochs": 0}}, ["train.epochs", ">= 1"]),
+        ({"train": {"device": "gpu"}}, ["train.device", "auto, cpu, cuda"]),
+        ({"trian": {"epochs": 3}}, ["unknown section 'trian'", "did you mean 'train'"]),
+        ({"data": {"augment": ["flip"]}}, ["data.augment", "did you mean 'hflip'"]),
+        ({"data": {"dataset": "cifar"}}, ["data.dataset", "did you mean 'cifar10'"]),
+        ({"model": {"arch": "resnt"}}, ["model.arch", "did you mean 'resnet'"]),
+        ({"optim": {"name": "adam", "nesterov": True}}, ["nesterov", "sgd"]),
+        ({"train": {"epochs": True}}, ["train.epochs", "an integer"]),
+        ({"optim": {"lr": float("nan")}}, ["optim.lr", "finite"]),
+        ({"schedule": {"name": "multistep"}}, ["schedule.milestones"]),
+    ],
+)
+def test_config_errors_are_one_line_and_helpful(data, fragments):
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict(data)
+    message = str(err.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_overrides_apply_with_toml_syntax():
+    base = presets.load("digits-cnn")
+    c = base.with_overrides(['optim.lr=0.05', 'data.augment=["hflip"]', "optim.name=sgd", "train.seed=none"])
+    assert c.optim.lr == 0.05 and c.data.augment == ["hflip"] and c.optim.name == "sgd" and c.train.seed is None
+    assert base.optim.lr == 3e-3, "overrides must not change the original"
+    # none survives a round trip through TOML
+    assert RunConfig.from_dict(load_toml_text(c.to_toml(), "x")).train.seed is None
+
+
+def test_changing_arch_starts_from_the_new_family_defaults():
+    c = presets.load("resnet50-cifar10").with_overrides(["model.arch=vgg"])
+    assert c.model.arch == "vgg" and "block" not in c.model.options
+
+
+def test_model_options_can_be_overridden():
+    c = presets.load("resnet-small-cifar10").with_overrides(["model.layers=[1, 1, 1]"])
+    assert c.model.options["layers"] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("optim.lr", "expected section.key=value"),
+        ("lr=0.1", "section.key"),
+        ("optimm.lr=0.1", "did you mean 'optim'"),
+        ("optim.lr=[1,", "not a TOML value"),
+        ("optim.lr={a=1}", "tables are not allowed"),
+    ],
+)
+def test_bad_override_syntax(text, fragment):
+    with pytest.raises(ConfigError) as err:
+        presets.load("digits-cnn").with_overrides([text])
+    assert fragment in str(err.value)
+
+
+def test_parse_override_bare_words_and_quotes():
+    assert parse_override("optim.name=adam") == (("optim", "name"), "adam")
+    assert parse_override('optim.name="adam"') == (("optim", "name"), "adam")
+    assert parse_override("train.compile=true") == (("train", "compile"), True)
+    assert parse_override("model.arch=torchvision:resnet18") == (("model", "arch"), "torchvision:resnet18")
+
+
+def test_shorthands_are_overrides(tmp_path):
+    c = presets.load("digits-cnn").with_overrides(shorthand_overrides(7, "cpu", str(tmp_path / 'a "b"')))
+    assert c.train.epochs == 7 and c.train.device == "cpu" and c.data.root == str(tmp_path / 'a "b"')
+
+
+def test_unknown_preset_suggests():
+    with pytest.raises(ConfigError) as err:
+        presets.load("digit-cnn")
+    assert "did you mean 'digits-cnn'" in str(err.value)
+
+
+def test_user_presets_add_and_override(isolated_dirs):
+    user = isolated_dirs["TUI_TRAINER_PRESETS"]
+    c = presets.load("digits-cnn").with_overrides(["train.epochs=3"])
+    path = presets.save_user_preset("my-digits", c)
+    assert path.parent == user
+    assert presets.load("my-digits").train.epochs == 3
+    presets.save_user_preset("digits-cnn", c)
+    entry = presets.available()["digits-cnn"]
+    assert entry.source == "user" and entry.overrides_builtin
+    assert presets.load("digits-cnn").train.epochs == 3
+    with pytest.raises(ConfigError):
+        presets.save_user_preset("../evil", c)
+
+
+def test_malformed_toml_preset_is_one_line(isolated_dirs):
+    user = isolated_dirs["TUI_TRAINER_PRESETS"]
+    user.mkdir(parents=True)
+    (user / "broken.toml").write_text("[optim\nlr = 1\n")
+    with pytest.raises(ConfigError) as err:
+        presets.load("broken")
+    assert "invalid TOML" in str(err.value) and "\n" not in str(err.value)

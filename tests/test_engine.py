@@ -1,0 +1,184 @@
+"""The engine: events in order, run folder files, controls, resume equivalence, no
+per-step host sync, and the default preset's accuracy."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import torch
+
+from helpers import Collector, tiny_config
+from tui_trainer import events as ev, presets
+from tui_trainer.checkpoints import load_checkpoint
+from tui_trainer.engine import Trainer
+from tui_trainer.launch import prepare
+from tui_trainer.runs import Run, list_runs
+
+
+def run_tiny(runs_dir, config=None, resume=None, run=None, **kw):
+    config = config or tiny_config()
+    run = run or Run.create(runs_dir, config)
+    col = Collector()
+    trainer = Trainer(config, run=run, resume=resume, subscribers=[run.recorder(), col], **kw)
+    end = trainer.run()
+    return trainer, run, col, end
+
+
+def test_events_in_order_and_run_folder(runs_dir):
+    trainer, run, col, end = run_tiny(runs_dir)
+    assert isinstance(end, ev.Finished), end
+    kinds = col.kinds
+    assert kinds[0] == "log" and "run_started" in kinds and kinds[-1] == "finished"
+    assert kinds.index("run_started") < kinds.index("step") < kinds.index("epoch_end")
+    epochs = col.of(ev.EpochEnd)
+    assert [e.epoch for e in epochs] == [1, 2]
+    for e in epochs:
+        assert 0 <= e.train_acc <= 100 and 0 <= e.test_acc <= 100 and e.train_loss > 0 and e.images_per_s > 0
+    started = col.of(ev.RunStarted)[0]
+    assert started.param_count > 0 and started.steps_per_epoch == 8 and started.device == "cpu"
+    saved = col.of(ev.CheckpointSaved)
+    assert [s.epoch for s in saved] == [1, 2] and saved[-1].reason == "final"
+    assert run.status()["status"] == "finished" and run.status()["epoch"] == 2
+    # every event is in events.jsonl, and reads back as the same event
+    read, _ = run.read_events()
+    assert [e.to_dict() for e in read] == [e.to_dict() for e in col.events]
+    lines = [json.loads(l) for l in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert [l["epoch"] for l in lines if l["type"] == "epoch"] == [1, 2]
+    assert (run.dir / "config.toml").exists() and run.config() == trainer.config
+    state = load_checkpoint(run.dir)
+    assert state["epoch"] == 2 and state["config"] == trainer.config.to_dict() and len(state["metrics"]) == 2
+    assert [r.id for r in list_runs(runs_dir)] == [run.id]
+
+
+def test_step_events_are_throttled(runs_dir):
+    config = tiny_config(train={"log_interval": 30.0, "epochs": 1})
+    _, _, col, _ = run_tiny(runs_dir, config)
+    # One Step event for the epoch's end, not one per batch.
+    assert len(col.of(ev.Step)) == 1 and col.of(ev.Step)[0].batch == 8
+
+
+def test_no_host_sync_per_step(runs_dir, monkeypatch):
+    """The step path must not read values back from the device: count .item()/.cpu()/.tolist()."""
+    counts = {"n": 0}
+    for name in ("item", "cpu", "tolist", "__float__", "__bool__"):
+        original = getattr(torch.Tensor, name)
+
+        def wrapper(self, *a, _o=original, **k):
+            counts["n"] += 1
+            return _o(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, wrapper)
+    few = tiny_config(train={"log_interval": 30.0, "epochs": 1}, data={"synthetic_size": 64, "batch_size": 32})
+    run_tiny(runs_dir, few)
+    small = counts["n"]
+    counts["n"] = 0
+    many = tiny_config(train={"log_interval": 30.0, "epochs": 1}, data={"synthetic_size": 1024, "batch_size": 32})
+    run_tiny(runs_dir, many)
+    # 2 vs 32 steps: the readbacks must not grow with the number of steps.
+    assert counts["n"] == small, (small, counts["n"])
+
+
+def stop_when(trainer_box: dict, predicate):
+    """A subscriber that stops the run (from inside the engine thread) once predicate(event) holds."""
+
+    def subscriber(event):
+        if predicate(event) and not trainer_box.get("stopped"):
+            trainer_box["stopped"] = True
+            trainer_box["trainer"].stop("test")
+
+    return subscriber
+
+
+def test_resume_from_epoch_checkpoint_is_equivalent(runs_dir):
+    config = tiny_config(train={"epochs": 3})
+    straight, _, _, _ = run_tiny(runs_dir, config)
+
+    run = Run.create(runs_dir, config)
+    box = {}
+    trainer = Trainer(config, run=run, subscribers=[run.recorder(), stop_when(box, lambda e: isinstance(e, ev.EpochEnd))])
+    box["trainer"] = trainer
+    end = trainer.run()
+    assert isinstance(end, ev.Stopped) and end.epoch == 1 and end.checkpoint
+
+    launch = prepare(None, [], resume=run.id, runs_dir=runs_dir)
+    assert launch.run.dir == run.dir and launch.resume["epoch"] == 1
+    resumed, _, col, end = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
+    assert isinstance(end, ev.Finished) and [e.epoch for e in col.of(ev.EpochEnd)] == [2, 3]
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [h["test_acc"] for h in straight.history] == [h["test_acc"] for h in resumed.history]
+    assert resumed.scheduler.get_last_lr() == straight.scheduler.get_last_lr()
+
+
+def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
+    config = tiny_config(train={"epochs": 2, "log_interval": 1e-6})  # a Step event after every batch
+    straight, _, _, _ = run_tiny(runs_dir, config)
+
+    run = Run.create(runs_dir, config)
+    box = {}
+    trainer = Trainer(config, run=run, subscribers=[
+        run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= 11)])
+    box["trainer"] = trainer
+    end = trainer.run()
+    assert isinstance(end, ev.Stopped) and end.checkpoint and end.step == 11
+    assert run.status()["status"] == "stopped"
+    launch = prepare(None, [], resume=end.checkpoint, runs_dir=runs_dir)
+    assert launch.resume["batch_in_epoch"] == 3
+    resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
+    assert isinstance(end2, ev.Finished)
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), "resumed run must land on the same weights"
+    assert resumed.history[-1]["train_loss"] == pytest.approx(straight.history[-1]["train_loss"], rel=1e-5)
+
+
+def test_pause_resume_and_save_now_from_another_thread(runs_dir):
+    config = tiny_config(train={"epochs": 20, "log_interval": 0.01}, data={"synthetic_size": 256})
+    run = Run.create(runs_dir, config)
+    col = Collector()
+    trainer = Trainer(config, run=run, subscribers=[run.recorder(), col])
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    deadline = time.time() + 60
+    while not col.of(ev.Step) and time.time() < deadline:
+        time.sleep(0.01)
+    trainer.pause()
+    while not col.of(ev.Paused) and time.time() < deadline:
+        time.sleep(0.01)
+    assert run.status()["status"] == "paused"
+    steps = len(col.of(ev.Step))
+    time.sleep(0.3)
+    assert len(col.of(ev.Step)) == steps, "no steps while paused"
+    trainer.resume()
+    trainer.save_now()
+    while not [c for c in col.of(ev.CheckpointSaved) if c.reason == "manual"] and time.time() < deadline:
+        time.sleep(0.01)
+    trainer.stop("enough")
+    thread.join(60)
+    assert not thread.is_alive()
+    assert col.of(ev.Resumed) and isinstance(trainer.result, ev.Stopped) and trainer.result.reason == "enough"
+    manual = [c for c in col.of(ev.CheckpointSaved) if c.reason == "manual"]
+    assert manual and load_checkpoint(manual[0].path)["step"] == manual[0].step
+
+
+def test_failure_is_an_event_not_an_exception(runs_dir):
+    config = tiny_config(data={"dataset": "imagefolder", "root": str(runs_dir / "missing")})
+    run = Run.create(runs_dir, config)
+    col = Collector()
+    trainer = Trainer(config, run=run, subscribers=[run.recorder(), col])
+    end = trainer.run()
+    assert isinstance(end, ev.Failed) and "missing" in end.reason and "\n" not in end.reason
+    assert run.status()["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_digits_cnn_reaches_95_percent_quickly(runs_dir):
+    config = presets.load("digits-cnn")
+    t = time.monotonic()
+    _, _, col, end = run_tiny(runs_dir, config.with_overrides(['train.device="cpu"']))
+    elapsed = time.monotonic() - t
+    assert isinstance(end, ev.Finished)
+    assert end.best_acc >= 95.0 and col.of(ev.EpochEnd)[-1].test_acc >= 95.0
+    assert elapsed < 60, elapsed

@@ -1,0 +1,325 @@
+"""The Textual app: modes (presets, runs, and the dashboard of the live run), the
+app-wide keys, and the one training session this process runs at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from .. import events as ev
+from .. import paths
+from ..errors import UserError
+from ..runs import Run
+from .bridge import EngineUpdate, TrainingSession
+from .screens.confirm import ConfirmScreen
+from .screens.dashboard import DashboardScreen
+from .screens.evaluation import EvalScreen
+from .screens.picker import PickerScreen
+from .screens.runs import RunsScreen
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
+    from ..launch import Launch
+
+STOP_TIMEOUT = 120.0  # seconds to wait at exit for the engine to write its checkpoint
+
+
+class AppWarning(Message):
+    """A Python warning, from any thread."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class Evaluated(Message):
+    def __init__(self, result: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
+class Resumable(Message):
+    def __init__(self, launch: Any = None, history: list[ev.Event] | None = None, error: str | None = None) -> None:
+        super().__init__()
+        self.launch = launch
+        self.history = history or []
+        self.error = error
+
+
+class TrainerApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-trainer"
+    MODES = {"presets": PickerScreen, "runs": RunsScreen}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f2", "show_presets", "Presets", id="presets"),
+        Binding("f3", "show_runs", "Runs", id="runs"),
+        Binding("f4", "show_dashboard", "Live run", id="dashboard"),
+    ]
+
+    def __init__(self, launch: "Launch | None" = None, watch: Run | None = None, runs_dir: Path | None = None) -> None:
+        super().__init__()
+        self.launch = launch
+        self.watch = watch
+        if runs_dir is not None:
+            self.runs_dir = Path(runs_dir)
+        elif launch is not None:
+            self.runs_dir = launch.run.dir.parent
+        elif watch is not None:
+            self.runs_dir = watch.dir.parent
+        else:
+            self.runs_dir = paths.runs_dir()
+        self.session: TrainingSession | None = None
+        self.launch_session: TrainingSession | None = None
+        self.live_mode: str | None = None
+        self._sessions = 0
+        self._showwarning: Any = None
+
+    # -- start-up and shutdown ---------------------------------------------------------------
+    async def on_mount(self) -> None:
+        self._showwarning = warnings.showwarning
+        warnings.showwarning = self._warning_hook
+        if self.launch is not None:
+            self.start_session(self.launch, history=self._history_of(self.launch))
+            self.launch_session = self.session
+        elif self.watch is not None:
+            await self.switch_mode("runs")
+            await self.push_screen(DashboardScreen(watch=self.watch))
+        else:
+            await self.switch_mode("presets")
+
+    def on_unmount(self) -> None:
+        if self._showwarning is not None:
+            warnings.showwarning = self._showwarning
+        # However the app ends, the engine thread must stop (writing its checkpoint),
+        # or the process would wait for it at exit.
+        if self.session is not None and self.session.running:
+            self.session.stop("quit")
+            self.session.wait(STOP_TIMEOUT)
+
+    def _warning_hook(self, message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        self.post_message(AppWarning(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})"))
+
+    def on_app_warning(self, message: AppWarning) -> None:
+        screen = self.session.screen if self.session is not None else None
+        if isinstance(screen, DashboardScreen) and screen.is_mounted:
+            screen.log_line("warning", message.text)
+        else:
+            self.notify(message.text, severity="warning")
+
+    @property
+    def exit_status(self) -> int:
+        """Like the headless command: 1 if the run given on the command line failed
+        (2 when it was bad input), else 0."""
+        s = self.launch_session
+        if s is not None and isinstance(s.result, ev.Failed):
+            return 2 if isinstance(s.error, UserError) else 1
+        return 0
+
+    # -- training sessions -------------------------------------------------------------------
+    def training_now(self) -> bool:
+        return self.session is not None and self.session.running
+
+    @staticmethod
+    def _history_of(launch: "Launch") -> list[ev.Event]:
+        """A resumed run's earlier events, so that its dashboard shows the whole run."""
+        return launch.run.read_events(0)[0] if launch.resume is not None else []
+
+    def start_session(self, launch: "Launch", history: list[ev.Event] | None = None) -> bool:
+        """Train ``launch`` in a thread worker, with a new dashboard in a new mode."""
+        if self.training_now():
+            self.notify("A run is already training; stop it first", severity="warning")
+            return False
+        session = TrainingSession(launch, self, history)
+        screen = DashboardScreen(session=session)
+        session.screen = screen
+        old = self.live_mode
+        self._sessions += 1
+        self.live_mode = f"live-{self._sessions}"
+        self.add_mode(self.live_mode, lambda: screen)
+        self.session = session
+        self.switch_mode(self.live_mode)
+        if old is not None:
+            self.remove_mode(old)
+        session.start(self)
+        self.refresh_bindings()
+        return True
+
+    def start_new_run(self, config: "RunConfig") -> None:
+        """The same config again, as a new run folder."""
+        if self.training_now():
+            return
+        try:
+            run = Run.create(self.runs_dir, config)
+        except OSError as exc:
+            self.notify(f"Cannot create a run folder in {self.runs_dir}: {exc}", severity="error")
+            return
+        from ..launch import Launch
+
+        self.start_session(Launch(config, run))
+
+    def resume_from(self, checkpoint: str, overrides: list[str]) -> None:
+        if self.training_now():
+            self.notify("A run is already training; stop it first", severity="warning")
+            return
+        self.notify(f"Preparing to resume from {Path(checkpoint).name}…")
+        self._prepare_resume(checkpoint, overrides)
+
+    @work(thread=True, group="prepare", exclusive=True)
+    def _prepare_resume(self, checkpoint: str, overrides: list[str]) -> None:
+        from ..launch import prepare
+
+        try:
+            launch = prepare(None, overrides, resume=checkpoint, runs_dir=self.runs_dir)
+            history = self._history_of(launch)
+        except UserError as exc:
+            self.post_message(Resumable(error=str(exc)))
+            return
+        self.post_message(Resumable(launch, history))
+
+    def on_resumable(self, message: Resumable) -> None:
+        if message.error:
+            self.notify(message.error, title="Cannot resume", severity="error", timeout=10)
+        else:
+            self.start_session(message.launch, message.history)
+
+    def on_engine_update(self, message: EngineUpdate) -> None:
+        events, losses = message.bridge.drain()
+        session = message.bridge.session
+        if session is not None:
+            session.screen.feed(events, losses)
+        for e in events:
+            if isinstance(e, ev.Failed):
+                self.notify(e.reason, title="Training failed", severity="error", timeout=15)
+            elif isinstance(e, ev.Finished):
+                best = f", best test accuracy {e.best_acc:.2f}%" if e.best_acc is not None else ""
+                self.notify(f"Finished {e.epochs} epochs{best}", title="Training finished")
+            elif isinstance(e, ev.Stopped):
+                self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step}", title="Training stopped")
+        if any(isinstance(e, ev.END_EVENTS) for e in events):
+            self.refresh_bindings()
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def evaluate_checkpoint(self, path: str) -> None:
+        if not Path(path).exists():
+            self.notify(f"{path}: the file is gone (pruned or moved)", severity="error")
+            return
+        self.notify(f"Evaluating {Path(path).name}…")
+        self._evaluate(path)
+
+    @work(thread=True, group="evaluate", exclusive=True)
+    def _evaluate(self, path: str) -> None:
+        from ..evaluate import evaluate_checkpoint
+
+        try:
+            result = evaluate_checkpoint(path)
+        except UserError as exc:
+            self.post_message(Evaluated(error=str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - show it; the app keeps running
+            self.post_message(Evaluated(error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            return
+        self.post_message(Evaluated(result))
+
+    def on_evaluated(self, message: Evaluated) -> None:
+        if message.error:
+            self.notify(message.error, title="Evaluation failed", severity="error", timeout=10)
+        else:
+            self.push_screen(EvalScreen(message.result))
+
+    # -- navigation ------------------------------------------------------------------------------
+    def open_run(self, path: Path) -> None:
+        if self.session is not None and self.session.run.dir.resolve() == Path(path).resolve():
+            self.action_show_dashboard()
+            return
+        try:
+            run = Run.open(path)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(DashboardScreen(watch=run))
+
+    def action_show_presets(self) -> None:
+        self.switch_mode("presets")
+
+    def action_show_runs(self) -> None:
+        self.switch_mode("runs")
+
+    def action_show_dashboard(self) -> None:
+        if self.live_mode is None:
+            self.notify("No run has been started here yet: pick a preset (f2) or open a run (f3)")
+            return
+        self.switch_mode(self.live_mode)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_dashboard":
+            return self.live_mode is not None and self.current_mode != self.live_mode
+        if action == "show_presets":
+            return self.current_mode != "presets"
+        if action == "show_runs":
+            return self.current_mode != "runs" or len(self.screen_stack) > 1
+        return True
+
+    # -- quitting --------------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        if not self.training_now():
+            self.exit(self.exit_status)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._stop_and_exit(), group="quit", exclusive=True)
+
+        self.push_screen(
+            ConfirmScreen("Quit while training?",
+                          "The run is stopped after the current batch: a checkpoint is saved and the run is "
+                          "marked stopped, so it can be resumed.", yes="Quit"),
+            answered,
+        )
+
+    async def _stop_and_exit(self) -> None:
+        session = self.session
+        if session is not None and session.running:
+            self.notify("Stopping: saving a checkpoint…", timeout=STOP_TIMEOUT)
+            session.stop("quit")
+            session.screen.progress.set_state("stopping")
+            while not session.done.is_set():
+                await asyncio.sleep(0.05)
+            # Show the end (and let the recorder's last write land) before leaving.
+            events, losses = session.bridge.drain()
+            session.screen.feed(events, losses)
+        self.exit(self.exit_status)
+
+    # -- command palette ------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, (DashboardScreen, PickerScreen)):
+            yield SystemCommand("Start training", "s: start a run", screen.action_start)
+        if isinstance(screen, DashboardScreen):
+            yield SystemCommand("Pause / resume", "p: pause or resume the run", screen.action_pause)
+            yield SystemCommand("Stop", "x: stop the run (asks first; saves a checkpoint)", screen.action_stop)
+            yield SystemCommand("Save a checkpoint now", "c: checkpoint after the current batch",
+                                screen.action_checkpoint)
+            yield SystemCommand("Loss sparkline: recent / all", "l: switch the sparkline's span",
+                                screen.action_loss_view)
+            table = screen.query_one("#checkpoints")
+            yield SystemCommand("Evaluate the selected checkpoint", "e in the Checkpoints pane", table.action_evaluate)
+            yield SystemCommand("Resume from the selected checkpoint", "r in the Checkpoints pane",
+                                table.action_resume)
+        if isinstance(screen, PickerScreen):
+            yield SystemCommand("Save as preset", "ctrl+s: write the edited config to the user presets",
+                                screen.action_save_preset)
+        yield SystemCommand("Presets", "f2: the preset picker", self.action_show_presets)
+        yield SystemCommand("Runs", "f3: past runs; open or compare them", self.action_show_runs)
+        if self.live_mode is not None:
+            yield SystemCommand("Live run", "f4: the dashboard of the run started here", self.action_show_dashboard)

@@ -1,0 +1,187 @@
+"""The engine → UI bridge, and the session that runs one Trainer in a thread worker.
+
+The engine calls its subscribers in the training thread, synchronously, once per
+event. A subscriber that waited for the UI (``call_from_thread``) would slow training
+down to the UI's pace, so :class:`EventBridge` only appends to a list under a lock
+and posts one :class:`EngineUpdate` message when none is pending (``post_message`` is
+thread-safe and never blocks). Consecutive Step events are coalesced: a newer Step
+replaces a queued older one, so a fast GPU cannot flood the UI; their losses are kept
+in a bounded side buffer so that the sparkline still gets every point.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+from .. import events as ev
+
+if TYPE_CHECKING:
+    from textual.message_pump import MessagePump
+
+    from ..launch import Launch
+
+# Step losses kept while the UI is busy; beyond that the oldest are dropped (the
+# sparkline is a summary, a gap is harmless, unbounded memory is not).
+MAX_PENDING_LOSSES = 4096
+
+
+class EngineUpdate(Message):
+    """Posted by the bridge: events are waiting, call ``bridge.drain()``."""
+
+    def __init__(self, bridge: "EventBridge") -> None:
+        super().__init__()
+        self.bridge = bridge
+
+
+class EventBridge:
+    """A thread-safe, never-blocking, coalescing subscriber."""
+
+    def __init__(self, target: "MessagePump", session: "TrainingSession | None" = None) -> None:
+        self.target = target
+        self.session = session
+        self._lock = threading.Lock()
+        self._events: list[ev.Event] = []
+        self._losses: deque[tuple[int, float]] = deque(maxlen=MAX_PENDING_LOSSES)
+        self._pending = False
+        self.posted = 0  # messages posted (tests check the coalescing)
+
+    def __call__(self, event: ev.Event) -> None:
+        # Runs in the training thread: O(1) under the lock, no UI work.
+        with self._lock:
+            if isinstance(event, ev.Step):
+                self._losses.append((event.step, event.loss))
+                if self._events and isinstance(self._events[-1], ev.Step):
+                    self._events[-1] = event
+                else:
+                    self._events.append(event)
+            else:
+                self._events.append(event)
+            post = not self._pending
+            self._pending = True
+        if post:
+            self.posted += 1
+            self.target.post_message(EngineUpdate(self))
+
+    def drain(self) -> tuple[list[ev.Event], list[tuple[int, float]]]:
+        """Take what is queued (UI thread). The next event posts a new message."""
+        with self._lock:
+            events, self._events = self._events, []
+            losses = list(self._losses)
+            self._losses.clear()
+            self._pending = False
+        return events, losses
+
+
+class TrainingSession:
+    """One training run in this process: the Trainer, its thread worker and its bridge.
+
+    The Trainer is imported and built inside the worker thread: importing the engine
+    pulls in torch and the data code (seconds), which must not freeze the UI. Controls
+    sent before the Trainer exists are remembered and applied when it does.
+    """
+
+    def __init__(self, launch: "Launch", target: "MessagePump", history: list[ev.Event] | None = None) -> None:
+        self.launch = launch
+        self.run = launch.run
+        self.bridge = EventBridge(target, self)
+        self.history = history or []  # events of the run folder before this session (resume)
+        self.done = threading.Event()
+        self.started = False
+        self.result: ev.Event | None = None
+        self.error: BaseException | None = None
+        self.worker: Any = None
+        self.screen: Any = None  # its DashboardScreen, set by the app
+        self._lock = threading.Lock()
+        self._trainer: Any = None
+        self._paused = False
+        self._stop_reason: str | None = None
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.started and not self.done.is_set()
+
+    @property
+    def paused(self) -> bool:
+        with self._lock:
+            return self._trainer.paused if self._trainer is not None else self._paused
+
+    # -- controls (UI thread; the Trainer's own controls are thread-safe flags) -------------
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            if self._trainer is not None:
+                self._trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            if self._trainer is not None:
+                self._trainer.resume()
+
+    def stop(self, reason: str = "stopped by user") -> None:
+        with self._lock:
+            self._stop_reason = reason
+            if self._trainer is not None:
+                self._trainer.stop(reason)
+
+    def save_now(self) -> bool:
+        with self._lock:
+            if self._trainer is None:
+                return False
+            self._trainer.save_now()
+            return True
+
+    # -- the worker ---------------------------------------------------------------------------
+    def start(self, node: "MessagePump") -> None:
+        """Run the Trainer in a Textual thread worker owned by ``node`` (the app)."""
+        self.started = True
+        self.worker = node.run_worker(
+            self._work, name=f"train {self.run.id}", group="training", thread=True, exit_on_error=False
+        )
+
+    def _work(self) -> ev.Event | None:
+        recorder = None
+        try:
+            from ..engine.trainer import Trainer
+
+            recorder = self.run.recorder()
+            trainer = Trainer(
+                self.launch.config, run=self.run, resume=self.launch.resume, subscribers=[recorder, self.bridge]
+            )
+            with self._lock:
+                self._trainer = trainer
+                if self._paused:
+                    trainer.pause()
+                if self._stop_reason is not None:
+                    trainer.stop(self._stop_reason)
+            self.result = trainer.run()
+            self.error = trainer.error
+            return self.result
+        except BaseException as exc:  # noqa: BLE001 - the engine could not even start
+            # Trainer.run() turns every training error into a Failed event; this is for
+            # a broken import or constructor, which must still reach the screen.
+            self.error = exc
+            self.result = ev.Failed(
+                reason=f"{type(exc).__name__}: {exc}".splitlines()[0], error=type(exc).__name__,
+                epoch=0, step=0, checkpoint=None,
+            )
+            for subscriber in (recorder, self.bridge):
+                if subscriber is not None:
+                    try:
+                        subscriber(self.result)
+                    except Exception:  # noqa: BLE001
+                        pass
+            return self.result
+        finally:
+            if recorder is not None:
+                recorder.close()
+            self.done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker has ended (used at exit only)."""
+        return self.done.wait(timeout)

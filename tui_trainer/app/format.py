@@ -1,0 +1,69 @@
+"""Small text formatters shared by the panes (pure functions, easy to test)."""
+
+from __future__ import annotations
+
+import math
+
+
+def duration(seconds: float | None) -> str:
+    """3725 -> "1:02:05"; 65 -> "1:05"; None or non-finite -> "--:--"."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def lr(value: float | None) -> str:
+    """Learning rates span decades: 3 significant digits, no trailing noise."""
+    if value is None or not math.isfinite(value):
+        return "?"
+    if value == 0:
+        return "0"
+    return f"{value:.3g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.2e}"
+
+
+def loss(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "nan" if value is not None else "?"
+    return f"{value:.4f}"
+
+
+def pct(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2f}%"
+
+
+def rate(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "?"
+    return f"{value:,.0f}"
+
+
+def count(n: int | None) -> str:
+    """53_098 -> "53.1K" (the core's format_count, without importing torch)."""
+    if n is None:
+        return "?"
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.1f}{suffix}"
+    return str(n)
+
+
+def bar(fraction: float, width: int) -> str:
+    """A text progress bar that reads without colour (NO_COLOR, plain terminals)."""
+    width = max(0, width)
+    fraction = min(1.0, max(0.0, fraction if math.isfinite(fraction) else 0.0))
+    full = int(round(fraction * width))
+    return "█" * full + "░" * (width - full)

@@ -1,0 +1,306 @@
+"""The dashboard: one run's progress, curves, epochs, checkpoints and log.
+
+A dashboard is fed lists of events by :meth:`DashboardScreen.feed`, whatever their
+source: the bridge of a run training in this process (live), the tail of a run
+folder's ``events.jsonl`` (watch), or a fixed list (tests and snapshots). The panes
+only render what the events say.
+
+Layout: on a large terminal every pane is visible; below 110x34 the four lower panes
+share the space and tabs (or the keys 1-4) pick one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
+
+from ... import events as ev
+from ...errors import UserError
+from ...runs import Run
+from ..widgets.checkpoints import CheckpointsTable
+from ..widgets.device import DeviceLine
+from ..widgets.epoch_chart import LEGEND, EpochChart
+from ..widgets.epoch_table import EpochTable
+from ..widgets.log import LogPane
+from ..widgets.loss_sparkline import LossSparkline
+from ..widgets.progress import ProgressPane
+from .confirm import ConfirmScreen, PromptScreen
+
+if TYPE_CHECKING:
+    from ..bridge import TrainingSession
+
+WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
+PANES = ("epochs", "chart", "checkpoints", "log")
+READ_ONLY = "watching a run folder: controls for another process come in a later version"
+
+
+class HistoryLoaded(Message):
+    def __init__(self, events: list[ev.Event], offset: int) -> None:
+        super().__init__()
+        self.events = events
+        self.offset = offset
+
+
+class DashboardScreen(Screen):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    AUTO_FOCUS = "#epochs"
+
+    BINDINGS = [
+        Binding("s", "start", "Start", id="start"),
+        Binding("p", "pause", "Pause/Resume", id="pause"),
+        Binding("x", "stop", "Stop", id="stop"),
+        Binding("c", "checkpoint", "Checkpoint", id="checkpoint"),
+        Binding("l", "loss_view", "Loss: recent/all", show=False, id="loss_view"),
+        Binding("escape", "back", "Back", show=False, id="back"),
+        *(Binding(str(i + 1), f"show_pane('{name}')", name.title(), show=False) for i, name in enumerate(PANES)),
+    ]
+
+    def __init__(self, session: "TrainingSession | None" = None, watch: Run | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.session = session
+        self.watch = watch
+        self.watch_offset = 0
+        self.watch_status = ""
+        self._backlog: list[tuple[list[ev.Event], list[tuple[int, float]] | None]] = []
+        self._ready = False
+        self.ended = False
+
+    @property
+    def mode(self) -> str:
+        return "live" if self.session is not None else "watch" if self.watch is not None else "fed"
+
+    # -- layout -------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="head"):
+            with Vertical(id="status"):
+                yield ProgressPane(id="progress")
+                yield DeviceLine(id="device")
+            yield LossSparkline(id="sparkline")
+        yield Tabs(*(Tab(name.title(), id=f"tab-{name}") for name in PANES), id="pane-tabs")
+        with Container(id="panes"):
+            with Vertical(id="pane-chart", classes="pane"):
+                yield EpochChart(id="chart")
+            with Vertical(id="pane-epochs", classes="pane -active"):
+                yield EpochTable(id="epochs")
+            with Vertical(id="pane-log", classes="pane"):
+                yield LogPane(id="log")
+            with Vertical(id="pane-checkpoints", classes="pane"):
+                yield CheckpointsTable(id="checkpoints")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#pane-chart").border_title = f"Chart  {LEGEND}"
+        self.query_one("#pane-epochs").border_title = "Epochs"
+        self.query_one("#pane-log").border_title = "Log"
+        self.query_one("#pane-checkpoints").border_title = "Checkpoints"
+        self.query_one("#pane-checkpoints").border_subtitle = "e evaluate · r resume"
+        self.query_one("#sparkline").border_title = "loss (mean per column)"
+        progress = self.query_one(ProgressPane)
+        device = self.query_one(DeviceLine)
+        if self.session is not None:
+            progress.set_state("starting")
+            progress.title = f"{self.session.launch.config.name} · {self.session.run.id}"
+            device.poll = device.in_process = True
+            if self.session.history:
+                self.feed(self.session.history)
+        elif self.watch is not None:
+            progress.title = self.watch.id
+            progress.mode_note = "watching"
+            device.poll = True
+            self.load_history()
+        self._ready = True
+        for events, losses in self._backlog:
+            self.feed(events, losses)
+        self._backlog.clear()
+
+    # -- feeding events ---------------------------------------------------------------------
+    @property
+    def progress(self) -> ProgressPane:
+        return self.query_one(ProgressPane)
+
+    def feed(self, events: Iterable[ev.Event], losses: list[tuple[int, float]] | None = None) -> None:
+        """Render ``events``. ``losses`` are the step losses the bridge kept while it
+        coalesced Step events; without them each Step's own loss is used."""
+        events = list(events)
+        if not self._ready and not self.is_mounted:
+            self._backlog.append((events, losses))
+            return
+        spark = self.query_one(LossSparkline)
+        panes = [
+            self.query_one(ProgressPane), self.query_one(DeviceLine), self.query_one(EpochChart),
+            self.query_one(EpochTable), self.query_one(CheckpointsTable), self.query_one(LogPane),
+        ]
+        for e in events:
+            if isinstance(e, ev.RunStarted):
+                spark.rewind_to(e.start_step)
+            elif isinstance(e, ev.Step) and losses is None:
+                spark.add([(e.step, e.loss)])
+            if isinstance(e, ev.END_EVENTS):
+                self.ended = True
+            elif isinstance(e, ev.RunStarted):
+                self.ended = False
+            for pane in panes:
+                pane.apply(e)
+        if losses:
+            spark.add(losses)
+        for pane in (spark, *panes):
+            pane.flush()
+        if events:
+            self.refresh_bindings()
+
+    def log_line(self, level: str, message: str) -> None:
+        """A line from the app itself (warnings, evaluation results)."""
+        if self.is_mounted:
+            self.query_one(LogPane).add(level, message)
+
+    # -- watch mode ----------------------------------------------------------------------------
+    @work(thread=True, group="watch-history")
+    def load_history(self) -> None:
+        # The whole file may be large (a long run): read and parse it off the UI thread.
+        events, offset = self.watch.read_events(0)
+        self.post_message(HistoryLoaded(events, offset))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self.watch_offset = message.offset
+        self.feed(message.events)
+        self._update_watch_status()
+        self.set_interval(WATCH_INTERVAL, self.tail)
+
+    def tail(self) -> None:
+        events, self.watch_offset = self.watch.read_events(self.watch_offset)
+        if events:
+            self.feed(events)
+        self._update_watch_status()
+
+    def _update_watch_status(self) -> None:
+        status = self.watch.status().get("status", "unknown")
+        if status != self.watch_status:
+            self.watch_status = status
+            note = {"running": "watching live", "paused": "watching live (paused)",
+                    "dead": "watching: the training process is gone"}.get(status, f"watching ({status})")
+            progress = self.progress
+            progress.mode_note = note
+            if status == "dead" and not self.ended:
+                progress.set_state("stopped")
+            progress.refresh(layout=True)
+
+    # -- controls -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.session is None or action not in ("start", "pause", "stop", "checkpoint"):
+            return True  # watch and fed dashboards say why instead (see _not_live)
+        running = self.session.running
+        if action == "start":
+            return None if running else True  # shown, greyed out while a run trains
+        return True if running else None
+
+    def _not_live(self) -> bool:
+        if self.session is not None:
+            return False
+        if self.watch is not None:
+            self.notify(READ_ONLY, title="Read-only", severity="warning")
+        else:
+            self.notify("No run here: pick a preset (f2) or open a run (f3)", severity="warning")
+        return True
+
+    def action_start(self) -> None:
+        if self._not_live():
+            return
+        if self.session.running:
+            self.notify("This run is already training", severity="warning")
+            return
+        # Train the same config again, as a new run.
+        self.app.start_new_run(self.session.launch.config)
+
+    def action_pause(self) -> None:
+        if self._not_live() or not self.session.running:
+            return
+        if self.session.paused:
+            self.session.resume()
+            self.progress.set_state("training")
+        else:
+            self.session.pause()
+            # Shown at once; the engine confirms with a Paused event after the batch.
+            self.progress.set_state("pausing")
+
+    def action_stop(self) -> None:
+        if self._not_live() or not self.session.running:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.session.running:
+                self.session.stop("stopped by user")
+                self.progress.set_state("stopping")
+
+        self.app.push_screen(
+            ConfirmScreen("Stop this run?", "A checkpoint is saved first; resume it later from the Checkpoints pane.",
+                          yes="Stop"),
+            answered,
+        )
+
+    def action_checkpoint(self) -> None:
+        if self._not_live() or not self.session.running:
+            return
+        if self.session.save_now():
+            self.notify("A checkpoint will be saved after the current batch")
+        else:
+            self.notify("The run is still starting; try again in a moment", severity="warning")
+
+    def action_loss_view(self) -> None:
+        self.query_one(LossSparkline).toggle_view()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_show_pane(self, name: str) -> None:
+        self.query_one(Tabs).active = f"tab-{name}"
+
+    @on(Tabs.TabActivated)
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "tab-epochs").removeprefix("tab-")
+        for pane in PANES:
+            self.query_one(f"#pane-{pane}").set_class(pane == name, "-active")
+        if name == "chart":
+            self.query_one(EpochChart).call_after_refresh(self.query_one(EpochChart).flush)
+
+    # -- checkpoints -------------------------------------------------------------------------
+    @on(CheckpointsTable.Chosen)
+    def _checkpoint_chosen(self, message: CheckpointsTable.Chosen) -> None:
+        if message.action == "evaluate":
+            self.app.evaluate_checkpoint(message.row.path)
+            return
+        if self.app.training_now():
+            self.notify("A run is training: stop it before resuming another", severity="warning")
+            return
+        done = message.row.epoch
+        total = self.progress.epochs or done
+        default = total if done < total else done + max(1, total)
+
+        def check(text: str) -> str | None:
+            # The rest (enough epochs left?) is checked by the core when the run is prepared.
+            if not text.isdigit() or int(text) < 1:
+                return "train.epochs: enter a whole number of epochs"
+            return None
+
+        def answered(text: str | None) -> None:
+            if text:
+                self.app.resume_from(message.row.path, [f"train.epochs={int(text)}"])
+
+        self.app.push_screen(
+            PromptScreen("Resume training to epoch", str(default), check,
+                         detail=f"from {message.row.path}"),
+            answered,
+        )
+
+    def show_error(self, exc: UserError) -> None:
+        self.notify(str(exc), severity="error", timeout=10)

@@ -1,0 +1,288 @@
+"""The preset picker: the presets with their descriptions, a preview, the editor.
+
+Loading a preset validates it, which imports the model registry (torch: seconds), so
+the configs are loaded by a thread worker; the list itself appears at once from the
+TOML files' descriptions.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ... import presets
+from ...config import RunConfig
+from ...errors import UserError
+from ..widgets.hparams import HParamsEditor
+from ..widgets.preview import PresetPreview, cached_param_count, param_count
+from .confirm import PromptScreen
+
+
+def quick_description(entry: presets.PresetEntry) -> str:
+    """The description straight from the TOML (no validation, no torch)."""
+    try:
+        return str(tomllib.loads(entry.path.read_text()).get("meta", {}).get("description", ""))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return f"unreadable: {exc}"
+
+
+def option_prompt(name: str, source: str, description: str, error: str | None = None) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    text.append(name, "bold")
+    text.append(f"  {source}", "dim")
+    if name == presets.DEFAULT_PRESET:
+        text.append("  default", "dim italic")
+    text.append("\n")
+    if error:
+        text.append(f"invalid: {error}", "red")
+    else:
+        text.append(description or "(no description)", "dim")
+    return text
+
+
+class PresetsLoaded(Message):
+    def __init__(self, configs: dict[str, RunConfig], errors: dict[str, str]) -> None:
+        super().__init__()
+        self.configs = configs
+        self.errors = errors
+
+
+class ParamsCounted(Message):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class Prepared(Message):
+    def __init__(self, launch: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.launch = launch
+        self.error = error
+
+
+class PickerScreen(Screen):
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    AUTO_FOCUS = "#preset-list"
+    BINDINGS = [
+        Binding("s", "start", "Start", id="start"),
+        Binding("ctrl+s", "save_preset", "Save as preset", id="save_preset", priority=True),
+        Binding("escape", "focus_list", "Presets list", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[str, presets.PresetEntry] = {}
+        self.configs: dict[str, RunConfig] = {}
+        self.errors: dict[str, str] = {}
+        self.loaded = False
+        self.current: str | None = None
+        self.starting = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="picker"):
+            with Vertical(id="picker-left"):
+                yield OptionList(id="preset-list")
+                yield PresetPreview(id="preview")
+            with Vertical(id="picker-right"):
+                yield HParamsEditor(id="editor")
+                yield Static("", id="field-help")
+                yield Static("loading presets…", id="picker-status")
+                with Horizontal(id="picker-buttons"):
+                    yield Button("Start (s)", id="start", variant="success", compact=True)
+                    yield Button("Save as preset (^s)", id="save", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#preset-list").border_title = "Presets"
+        self.query_one("#preview").border_title = "Preview"
+        self.query_one("#editor").border_title = "Hyperparameters"
+        self.query_one(HParamsEditor).disabled = True
+        self.fill_list(presets.DEFAULT_PRESET)
+        self.load_presets()
+
+    # -- the list ---------------------------------------------------------------------------
+    def fill_list(self, select: str | None = None) -> None:
+        self.entries = presets.available()
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options(
+            Option(option_prompt(name, entry.source, quick_description(entry), self.errors.get(name)), id=name)
+            for name, entry in self.entries.items()
+        )
+        names = list(self.entries)
+        if names:
+            target = select if select in self.entries else names[0]
+            options.highlighted = names.index(target)
+
+    @work(thread=True, group="presets", exclusive=True)
+    def load_presets(self) -> None:
+        configs, errors = {}, {}
+        for name, entry in presets.available().items():
+            try:
+                configs[name] = presets.load_file(entry.path, name)
+            except UserError as exc:
+                errors[name] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one broken preset must not hide the others
+                errors[name] = f"{type(exc).__name__}: {exc}"
+        self.post_message(PresetsLoaded(configs, errors))
+
+    def on_presets_loaded(self, message: PresetsLoaded) -> None:
+        self.configs, self.errors = message.configs, message.errors
+        self.loaded = True
+        if self.errors:
+            self.fill_list(self.current)
+        self.query_one(HParamsEditor).disabled = False
+        self.select(self.current)
+
+    @on(OptionList.OptionHighlighted, "#preset-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id != self.current:
+            self.select(event.option.id)
+
+    @on(OptionList.OptionSelected, "#preset-list")
+    def _selected(self) -> None:
+        # Enter on a preset: go and edit it.
+        if self.current in self.configs:
+            self.focus_next()
+
+    def select(self, name: str | None) -> None:
+        self.current = name
+        if name is None:
+            return
+        config = self.configs.get(name)
+        if config is not None:
+            self.query_one(HParamsEditor).load(config)  # revalidates: Changed updates the preview
+        else:
+            self.show_preview()
+            self.set_status(self.errors.get(name) if self.loaded else "loading presets…", error=self.loaded)
+
+    # -- preview and status -------------------------------------------------------------------
+    def edited_config(self) -> RunConfig | None:
+        editor = self.query_one(HParamsEditor)
+        return editor.config or self.configs.get(self.current or "")
+
+    def show_preview(self) -> None:
+        name = self.current or ""
+        entry = self.entries.get(name)
+        config = self.edited_config()
+        params = cached_param_count(config) if config is not None else None
+        self.query_one(PresetPreview).show(name, entry.source if entry else "", config, params, self.errors.get(name))
+        if params is False and config is not None:
+            self.count_params(name, config)
+
+    @work(thread=True, group="params", exclusive=True)
+    def count_params(self, name: str, config: RunConfig) -> None:
+        param_count(config)
+        self.post_message(ParamsCounted(name))
+
+    def on_params_counted(self, message: ParamsCounted) -> None:
+        if message.name == self.current:
+            self.show_preview()
+
+    def set_status(self, text: str | None, error: bool = False) -> None:
+        status = self.query_one("#picker-status", Static)
+        status.update(Text(text or "", style="bold red" if error else ""))
+        status.set_class(error, "-error")
+
+    @on(HParamsEditor.Changed)
+    def _edited(self, message: HParamsEditor.Changed) -> None:
+        self.show_preview()
+        if message.error:
+            self.set_status(message.error, error=True)
+        else:
+            changed = len(message.overrides)
+            self.set_status(f"ready · {changed} change{'s' if changed != 1 else ''} · s starts")
+
+    @on(HParamsEditor.Help)
+    def _help(self, message: HParamsEditor.Help) -> None:
+        self.query_one("#field-help", Static).update(message.text)
+
+    # -- actions --------------------------------------------------------------------------------
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        editor = self.query_one(HParamsEditor)
+        if not self.loaded or self.current not in self.configs:
+            self.notify(self.errors.get(self.current or "", "The presets are still loading"), severity="error")
+            return
+        if editor.error:
+            self.notify(f"Not started: {editor.error}", severity="error")
+            self.set_status(editor.error, error=True)
+            return
+        if self.app.training_now():
+            self.notify("A run is already training (f4 shows it); stop it first", severity="warning")
+            return
+        if self.starting:
+            return
+        self.starting = True
+        self.set_status("preparing the run…")
+        self.prepare(self.current, editor.overrides())
+
+    @work(thread=True, group="prepare", exclusive=True)
+    def prepare(self, name: str, overrides: list[str]) -> None:
+        from ...launch import prepare
+
+        try:
+            launch = prepare(name, overrides, runs_dir=self.app.runs_dir)
+        except UserError as exc:
+            self.post_message(Prepared(error=str(exc)))
+            return
+        import tui_trainer.engine.trainer  # noqa: F401 - warm the engine import here, off the UI thread
+
+        self.post_message(Prepared(launch))
+
+    def on_prepared(self, message: Prepared) -> None:
+        self.starting = False
+        if message.error:
+            self.set_status(message.error, error=True)
+            self.notify(message.error, severity="error", timeout=10)
+            return
+        self.set_status("started · f4 shows the run")
+        self.app.start_session(message.launch)
+
+    @on(Button.Pressed, "#save")
+    def action_save_preset(self) -> None:
+        editor = self.query_one(HParamsEditor)
+        config = editor.config
+        if config is None:
+            self.notify(f"Cannot save: {editor.error}", severity="error")
+            return
+
+        def check(text: str) -> str | None:
+            try:
+                presets.check_name(text)
+            except UserError as exc:
+                return str(exc)
+            return None
+
+        def answered(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                path = presets.save_user_preset(name, config)
+            except (UserError, OSError) as exc:
+                self.notify(str(exc), severity="error")
+                return
+            note = " (it overrides the built-in preset of that name)" if self.entries.get(name, None) and \
+                self.entries[name].source == "built-in" else ""
+            self.notify(f"Saved preset {name} to {path}{note}")
+            self.configs[name] = config.replace(name=name)
+            self.errors.pop(name, None)
+            self.current = None
+            self.fill_list(name)
+            self.select(name)
+
+        base = self.current or "preset"
+        self.app.push_screen(PromptScreen("Save as user preset named", f"{base}-custom", check), answered)
+
+    def action_focus_list(self) -> None:
+        self.query_one(OptionList).focus()

@@ -1,0 +1,177 @@
+"""Past runs: preset, status, epochs, best accuracy; open one, or compare curves.
+
+Mark runs with space: their per-epoch curves are drawn in one chart (``t`` picks the
+metric). Enter opens a run in the dashboard (the live one if it is training here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual_plot import PlotWidget
+
+from ...runs import Run, RunSummary, list_runs
+from .. import format as fmt
+from ..widgets.epoch_chart import SERIES, draw, make_plot
+
+METRICS = (("test_acc", "test acc %"), ("test_loss", "test loss"), ("train_acc", "train acc %"), ("train_loss", "train loss"))
+STATUS_STYLES = {"finished": "green", "running": "cyan", "paused": "yellow", "stopped": "yellow",
+                 "failed": "red", "dead": "red"}
+REFRESH_SECONDS = 3.0
+
+
+class CurvesLoaded(Message):
+    def __init__(self, curves: dict[str, list[dict]]) -> None:
+        super().__init__()
+        self.curves = curves
+
+
+class RunsScreen(Screen):
+    AUTO_FOCUS = "#runs-table"
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="runs.open"),
+        Binding("space", "mark", "Mark to compare", id="runs.mark"),
+        Binding("t", "metric", "Metric", id="runs.metric"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[RunSummary] = []
+        self.marked: list[str] = []  # run ids, in the order marked (their colours)
+        self.metric = 0
+        self.curves: dict[str, list[dict]] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="runs-top"):
+            yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="compare"):
+            yield make_plot("compare-plot")
+            yield Static("", id="compare-legend")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (("", "mark"), ("run", "id"), ("preset", "preset"), ("status", "status"),
+                           ("epochs", "epochs"), ("best acc", "best")):
+            table.add_column(label, key=key)
+        self.query_one("#runs-top").border_title = f"Runs in {self.app.runs_dir}"
+        self.query_one("#runs-top").border_subtitle = "enter open · space mark"
+        self.refresh_runs()
+        self.draw_compare()
+        self.set_interval(REFRESH_SECONDS, self.refresh_runs)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_runs()
+
+    # -- the table ----------------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        runs = list_runs(Path(self.app.runs_dir))
+        if [(r.id, r.status, r.epoch, r.best_acc) for r in runs] == \
+                [(r.id, r.status, r.epoch, r.best_acc) for r in self.runs] and self.query_one(DataTable).row_count:
+            return
+        self.runs = runs
+        table = self.query_one(DataTable)
+        current = self._cursor_id()
+        table.clear()
+        for r in runs:
+            status = r.status + (" (process gone)" if r.status == "dead" else "")
+            table.add_row(
+                self._mark(r.id), r.id, r.preset, Text(status, style=STATUS_STYLES.get(r.status, "")),
+                Text(f"{r.epoch}/{r.epochs}", justify="right"),
+                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"),
+                key=r.id,
+            )
+        ids = [r.id for r in runs]
+        if current in ids:
+            table.move_cursor(row=ids.index(current), animate=False)
+        if not runs:
+            self.query_one("#compare-legend", Static).update(
+                f"No runs yet in {self.app.runs_dir}: pick a preset (f2) and start one")
+
+    def _mark(self, run_id: str) -> str:
+        return f"[{self.marked.index(run_id) + 1}]" if run_id in self.marked else "[ ]"
+
+    def _cursor_id(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001
+            return None
+
+    def action_open(self) -> None:
+        run_id = self._cursor_id()
+        if run_id is not None:
+            self.app.open_run(Path(self.app.runs_dir) / run_id)
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _selected(self) -> None:
+        self.action_open()
+
+    def action_mark(self) -> None:
+        run_id = self._cursor_id()
+        if run_id is None:
+            return
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        table = self.query_one(DataTable)
+        for r in self.runs:
+            table.update_cell(r.id, "mark", self._mark(r.id))
+        self.load_curves(list(self.marked))
+
+    def action_metric(self) -> None:
+        self.metric = (self.metric + 1) % len(METRICS)
+        self.draw_compare()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    # -- the comparison ---------------------------------------------------------------------
+    @work(thread=True, group="curves", exclusive=True)
+    def load_curves(self, run_ids: list[str]) -> None:
+        curves = {}
+        for run_id in run_ids:
+            epochs = {e.epoch: e for e in Run(Path(self.app.runs_dir) / run_id).epochs()}  # a resumed epoch: last wins
+            curves[run_id] = [epochs[k].to_dict() for k in sorted(epochs)]
+        self.post_message(CurvesLoaded(curves))
+
+    def on_curves_loaded(self, message: CurvesLoaded) -> None:
+        self.curves = message.curves
+        self.draw_compare()
+
+    def draw_compare(self) -> None:
+        key, label = METRICS[self.metric]
+        plot = self.query_one("#compare-plot", PlotWidget)
+        legend = self.query_one("#compare-legend", Static)
+        ids = [i for i in self.marked if i in self.curves]
+        series, lines, last = [], Text(), 2
+        for n, run_id in enumerate(ids):
+            style, marker = SERIES[n % len(SERIES)]
+            rows = self.curves[run_id]
+            x = [float(r["epoch"]) for r in rows]
+            series.append((x, [float(r[key]) for r in rows], style, marker))
+            last = max(last, int(x[-1]) if x else 1)
+            best = max((r["test_acc"] for r in rows), default=None)
+            if lines:
+                lines.append("\n")
+            lines.append(f"─{marker}─ {run_id}", style)
+            lines.append(f"  best {fmt.pct(best)}" if best is not None else "  no epochs yet", "dim")
+        draw(plot, label, series, last)
+        self.query_one("#compare").border_title = f"Compare: {label} per epoch  (t: metric)"
+        if ids:
+            legend.update(lines)
+        elif self.runs:
+            legend.update("Mark two or more runs with space to compare their curves")

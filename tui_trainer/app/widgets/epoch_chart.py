@@ -1,0 +1,145 @@
+"""Per-epoch curves with axes: train/test loss and train/test accuracy (textual-plot).
+
+textual-plot has one y axis per plot, and loss and accuracy have unrelated scales, so
+there are two plots. They sit side by side when the pane is wide and stacked when it
+is narrow. Train and test differ by marker as well as by colour, so the chart still
+reads with NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.events import Resize
+from textual_plot import HiResMode, PlotWidget
+from textual_plot.axis_formatter import NumericAxisFormatter
+
+from ... import events as ev
+
+TRAIN_STYLE = "bright_cyan"
+TEST_STYLE = "bright_magenta"
+TRAIN_MARKER = "+"
+TEST_MARKER = "o"
+# Runs in a comparison: a colour and a marker each (the marker is what NO_COLOR keeps).
+SERIES = [
+    ("bright_cyan", "o"), ("bright_magenta", "x"), ("bright_yellow", "+"), ("bright_green", "*"),
+    ("bright_red", "#"), ("bright_blue", "@"), ("white", "%"), ("cyan", "&"),
+]
+LEGEND = f"[{TRAIN_STYLE}]─{TRAIN_MARKER}─ train[/]  [{TEST_STYLE}]─{TEST_MARKER}─ test[/]"
+
+
+def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
+    """At most ``max_ticks`` round ticks in [lo, hi] (1, 2, 5 × 10^k steps)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or max_ticks < 2:
+        return [lo] if math.isfinite(lo) else []
+    span = hi - lo
+    for step in (m * 10**p for p in range(math.floor(math.log10(span / max_ticks)) - 1, 12) for m in (1, 2, 5)):
+        first = math.ceil(lo / step - 1e-9)
+        last = math.floor(hi / step + 1e-9)
+        if last - first + 1 <= max_ticks:
+            return [round(k * step, 10) for k in range(first, last + 1)]
+    return [lo, hi]
+
+
+def epoch_ticks(last: int, max_ticks: int) -> list[float]:
+    """Whole epochs only (a tick at 1.5 epochs means nothing)."""
+    ticks = [t for t in nice_ticks(1, max(2, last), max(2, max_ticks)) if float(t).is_integer()]
+    return ticks or [1.0]
+
+
+def limits(values: Iterable[float], floor0: bool = False) -> tuple[float, float]:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return (0.0, 1.0)
+    lo, hi = min(vals), max(vals)
+    pad = (hi - lo) * 0.08 or max(abs(hi) * 0.05, 0.01)
+    lo, hi = lo - pad, hi + pad
+    if floor0:
+        lo = max(lo, 0.0)
+    return lo, hi
+
+
+def make_plot(id: str) -> PlotWidget:
+    plot = PlotWidget(id=id, allow_pan_and_zoom=False)
+    # Tab should move between panes, not stop on every plot.
+    plot.can_focus = False
+    plot.margin_top = 1
+    plot.margin_bottom = 1
+    plot.margin_left = 7
+    return plot
+
+
+def draw(plot: PlotWidget, label: str, series: Sequence[tuple[list[float], list[float], str, str]],
+         x_last: int, floor0: bool = False) -> None:
+    """Redraw ``plot``: each series is (x, y, style, marker); axes sized to the plot."""
+    plot.clear()
+    plot.set_ylabel(label)
+    ys = [y for _, ys, _, _ in series for y in ys]
+    lo, hi = limits(ys, floor0)
+    plot.set_xlimits(1, max(2, x_last))
+    plot.set_ylimits(lo, hi)
+    rows = max(1, plot.size.height - plot.margin_top - plot.margin_bottom)
+    cols = max(1, plot.size.width - plot.margin_left)
+    plot.set_yticks(nice_ticks(lo, hi, max(2, rows // 2)))
+    plot.set_xticks(epoch_ticks(max(2, x_last), max(2, cols // 6)))
+    plot.set_y_formatter(NumericAxisFormatter())
+    for x, y, style, marker in series:
+        if len(x) >= 2:
+            plot.plot(x, y, line_style=style, hires_mode=HiResMode.BRAILLE)
+        if x:
+            plot.scatter(x, y, marker=marker, marker_style=style)
+
+
+class EpochChart(Container):
+    """Loss and accuracy per epoch; fed with events."""
+
+    DEFAULT_CSS = """
+    EpochChart { layout: horizontal; }
+    EpochChart.-stacked { layout: vertical; }
+    EpochChart PlotWidget { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.rows: dict[int, ev.EpochEnd] = {}
+        self.total = 0
+        self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield make_plot("loss-plot")
+        yield make_plot("acc-plot")
+
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.total = event.epochs
+            self.rows = {k: v for k, v in self.rows.items() if k <= event.start_epoch}
+            self._dirty = True
+        elif isinstance(event, ev.EpochEnd):
+            self.rows[event.epoch] = event
+            self.total = max(self.total, event.epochs)
+            self._dirty = True
+
+    def on_resize(self, event: Resize) -> None:
+        # Side by side needs room for two y axes; otherwise one above the other.
+        self.set_class(event.size.width < 70, "-stacked")
+        self._dirty = True
+        self.call_after_refresh(self.flush)
+
+    def flush(self) -> None:
+        if not self._dirty or not self.is_mounted or not self.size.area:
+            return
+        self._dirty = False
+        rows = [self.rows[k] for k in sorted(self.rows)]
+        x = [float(r.epoch) for r in rows]
+        last = max(self.total, int(x[-1]) if x else 1)
+        draw(self.query_one("#loss-plot", PlotWidget), "loss", [
+            (x, [r.train_loss for r in rows], TRAIN_STYLE, TRAIN_MARKER),
+            (x, [r.test_loss for r in rows], TEST_STYLE, TEST_MARKER),
+        ], last, floor0=True)
+        draw(self.query_one("#acc-plot", PlotWidget), "acc %", [
+            (x, [r.train_acc for r in rows], TRAIN_STYLE, TRAIN_MARKER),
+            (x, [r.test_acc for r in rows], TEST_STYLE, TEST_MARKER),
+        ], last)

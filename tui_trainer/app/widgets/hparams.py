@@ -1,0 +1,300 @@
+"""The hyperparameter editor: the fields a user changes most, validated as typed.
+
+Each text field is parsed like a ``--set section.key=value`` override and checked
+with :func:`tui_trainer.schema.check_value`, so the messages are the core's. When
+every field passes, the whole config is rebuilt with ``with_overrides`` to catch the
+checks that span keys (nesterov, multistep milestones, the device pattern). The
+editor reports the result with a :class:`HParamsEditor.Changed` message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from ... import schema
+from ...config import AUGMENTATIONS, OPTIMIZERS, PRECISIONS, SCHEDULES, SECTIONS, RunConfig, parse_override
+from ...errors import UserError
+
+Values = dict[str, Any]  # "section.key" -> current value (selects only, for show_if)
+
+
+@dataclass(frozen=True)
+class Field:
+    section: str
+    key: str
+    label: str
+    kind: str = "text"  # text, select, flags
+    choices: tuple[str, ...] = ()
+    show_if: Callable[[Values], bool] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def dom_id(self) -> str:
+        return f"hp-{self.section}-{self.key}"
+
+
+def _schedule(*names: str) -> Callable[[Values], bool]:
+    return lambda v: v.get("schedule.name") in names
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("train", "epochs", "epochs"),
+    Field("data", "batch_size", "batch size"),
+    Field("optim", "name", "optimizer", "select", OPTIMIZERS),
+    Field("optim", "lr", "lr"),
+    Field("optim", "momentum", "momentum", show_if=lambda v: v.get("optim.name") in ("sgd", "rmsprop")),
+    Field("optim", "weight_decay", "weight decay"),
+    Field("schedule", "name", "schedule", "select", SCHEDULES),
+    Field("schedule", "warmup_epochs", "warmup epochs"),
+    Field("schedule", "step_size", "step size", show_if=_schedule("step")),
+    Field("schedule", "milestones", "milestones", show_if=_schedule("multistep")),
+    Field("schedule", "gamma", "gamma", show_if=_schedule("step", "multistep")),
+    Field("schedule", "final_lr_ratio", "final lr ratio", show_if=_schedule("cosine", "linear", "onecycle")),
+    Field("schedule", "pct_start", "pct start", show_if=_schedule("onecycle")),
+    Field("schedule", "div_factor", "div factor", show_if=_schedule("onecycle")),
+    Field("data", "augment", "augment", "flags", AUGMENTATIONS),
+    Field("train", "precision", "precision", "select", PRECISIONS),
+    Field("train", "device", "device"),
+    Field("train", "seed", "seed"),
+)
+BY_ID = {f.dom_id: f for f in FIELDS}
+
+
+def to_text(value: Any) -> str:
+    """A config value as the user would type it (strings without quotes)."""
+    if isinstance(value, str):
+        return value
+    return schema.fmt(value)
+
+
+def parse_field(field: Field, text: str) -> Any:
+    """The typed value of ``text`` for ``field``, or a UserError with the core's message."""
+    _, value = parse_override(f"{field.name}={text}")
+    return schema.check_value(SECTIONS[field.section], field.key, value, field.section)
+
+
+def help_text(field: Field) -> str:
+    meta = schema.fields_of(SECTIONS[field.section])[field.key][0].metadata
+    parts = [f"{field.name}: {meta['help']}"]
+    bounds = []
+    if meta["gt"] is not None:
+        bounds.append(f"> {meta['gt']:g}")
+    if meta["min"] is not None:
+        bounds.append(f">= {meta['min']:g}")
+    if meta["max"] is not None:
+        bounds.append(f"<= {meta['max']:g}")
+    if bounds:
+        parts.append("allowed: " + " and ".join(bounds))
+    choices = meta["choices"] or meta["item_choices"]
+    if choices:
+        parts.append("choices: " + ", ".join(choices))
+    return "; ".join(parts)
+
+
+class Flag(Checkbox):
+    """A checkbox whose mark is a character, not only a colour (NO_COLOR, plain terminals)."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802
+        return "X" if self.value else " "
+
+
+class CoreRule(Validator):
+    """Input validation by the core's own rules and messages."""
+
+    def __init__(self, field: Field) -> None:
+        super().__init__()
+        self.field = field
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_field(self.field, value)
+        except UserError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+class HParamsEditor(VerticalScroll):
+    """Fields for one base config; ``overrides()`` turns the edits into ``--set`` strings."""
+
+    DEFAULT_CSS = """
+    HParamsEditor { height: 1fr; }
+    HParamsEditor .hp-row { height: auto; }
+    HParamsEditor .hp-label { width: 15; padding: 0 1 0 0; }
+    HParamsEditor .hp-row Input, HParamsEditor .hp-row Select { width: 1fr; }
+    HParamsEditor .hp-error { color: $error; padding: 0 0 0 15; display: none; }
+    HParamsEditor .hp-error.-shown { display: block; }
+    HParamsEditor .hp-flags { height: 1; width: 1fr; }
+    HParamsEditor .hp-flags Checkbox { width: auto; margin: 0 2 0 0; }
+    """
+
+    class Changed(Message):
+        """Sent after every edit: the overrides, and the first error (None when valid)."""
+
+        def __init__(self, editor: "HParamsEditor", overrides: list[str], error: str | None,
+                     config: RunConfig | None) -> None:
+            super().__init__()
+            self.editor = editor
+            self.overrides = overrides
+            self.error = error
+            self.config = config
+
+    class Help(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.base: RunConfig | None = None
+        self.field_errors: dict[str, str] = {}
+        self.error: str | None = "no preset loaded"
+        self.config: RunConfig | None = None
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        for f in FIELDS:
+            with Horizontal(classes="hp-row", id=f"row-{f.dom_id}"):
+                yield Label(f.label, classes="hp-label")
+                if f.kind == "select":
+                    yield Select([(c, c) for c in f.choices], allow_blank=False, compact=True, id=f.dom_id)
+                elif f.kind == "flags":
+                    with Horizontal(classes="hp-flags", id=f.dom_id):
+                        for choice in f.choices:
+                            yield Flag(choice, compact=True, id=f"{f.dom_id}-{choice}")
+                else:
+                    yield Input(compact=True, id=f.dom_id, validators=[CoreRule(f)], validate_on=["changed"])
+            yield Static("", classes="hp-error", id=f"err-{f.dom_id}")
+
+    # -- loading a config ------------------------------------------------------------------
+    def load(self, config: RunConfig) -> None:
+        """Show ``config``'s values; edits start over from it."""
+        self.base = config
+        self._loading = True
+        data = config.to_dict()
+        try:
+            for f in FIELDS:
+                value = data[f.section][f.key]
+                if f.kind == "select":
+                    self.query_one(f"#{f.dom_id}", Select).value = value
+                elif f.kind == "flags":
+                    for choice in f.choices:
+                        self.query_one(f"#{f.dom_id}-{choice}", Checkbox).value = choice in value
+                else:
+                    self.query_one(f"#{f.dom_id}", Input).value = to_text(value)
+        finally:
+            self._loading = False
+        self.field_errors.clear()
+        self.revalidate()
+
+    # -- reading the edits -----------------------------------------------------------------
+    def values(self) -> Values:
+        out: Values = {}
+        for f in FIELDS:
+            if f.kind == "select":
+                out[f.name] = self.query_one(f"#{f.dom_id}", Select).value
+        return out
+
+    def visible(self, f: Field, values: Values | None = None) -> bool:
+        return f.show_if is None or f.show_if(values if values is not None else self.values())
+
+    def overrides(self) -> list[str]:
+        """``--set`` strings for the visible fields that differ from the base config."""
+        if self.base is None:
+            return []
+        data = self.base.to_dict()
+        values = self.values()
+        out = []
+        for f in FIELDS:
+            if not self.visible(f, values):
+                continue
+            base = data[f.section][f.key]
+            if f.kind == "select":
+                value = self.query_one(f"#{f.dom_id}", Select).value
+                if value != base:
+                    out.append(f"{f.name}={json.dumps(value)}")
+            elif f.kind == "flags":
+                chosen = [c for c in f.choices if self.query_one(f"#{f.dom_id}-{c}", Checkbox).value]
+                if sorted(chosen) != sorted(base):
+                    out.append(f"{f.name}={json.dumps(chosen)}")
+            else:
+                text = self.query_one(f"#{f.dom_id}", Input).value.strip()
+                try:
+                    if parse_field(f, text) == base:
+                        continue
+                except UserError:
+                    pass  # reported by revalidate(); keep the text so the error is the core's
+                out.append(f"{f.name}={text}")
+        return out
+
+    def revalidate(self) -> None:
+        """Check every visible field, then the whole config; report with Changed."""
+        values = self.values()
+        for f in FIELDS:
+            self.query_one(f"#row-{f.dom_id}").display = self.visible(f, values)
+        self.field_errors = {}
+        for f in FIELDS:
+            if f.kind != "text" or not self.visible(f, values):
+                self._show_error(f, None)
+                continue
+            try:
+                parse_field(f, self.query_one(f"#{f.dom_id}", Input).value.strip())
+                self._show_error(f, None)
+            except UserError as exc:
+                self.field_errors[f.name] = str(exc)
+                self._show_error(f, str(exc))
+        self.config = None
+        overrides = self.overrides()
+        if self.base is None:
+            self.error = "no preset loaded"
+        elif self.field_errors:
+            self.error = next(iter(self.field_errors.values()))
+        else:
+            try:
+                self.config = self.base.with_overrides(overrides)
+                self.error = None
+            except UserError as exc:
+                self.error = str(exc)
+                # A cross-key error that names one of our fields goes under that field.
+                for f in FIELDS:
+                    if self.error.startswith(f.name) and f.kind == "text" and self.visible(f, values):
+                        self._show_error(f, self.error)
+                        break
+        self.post_message(self.Changed(self, overrides, self.error, self.config))
+
+    def _show_error(self, f: Field, message: str | None) -> None:
+        err = self.query_one(f"#err-{f.dom_id}", Static)
+        err.update(message or "")
+        err.set_class(bool(message), "-shown")
+        if f.kind == "text":
+            self.query_one(f"#{f.dom_id}", Input).set_class(bool(message), "-invalid")
+
+    # -- events ---------------------------------------------------------------------------
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _edited(self, event: Message) -> None:
+        event.stop()
+        if not self._loading and self.base is not None:
+            self.revalidate()
+
+    def on_descendant_focus(self, event) -> None:
+        widget = event.widget
+        for node in (widget, widget.parent):
+            field = BY_ID.get(getattr(node, "id", None) or "")
+            if field is not None:
+                self.post_message(self.Help(help_text(field)))
+                return

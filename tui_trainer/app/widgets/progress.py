@@ -1,0 +1,177 @@
+"""Progress of the epoch and the run, with ETA and throughput.
+
+Every number comes from the events (their timestamps included), never from the
+clock, so a replayed or synthetic event list renders the same every time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from statistics import fmean
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ... import events as ev
+from .. import format as fmt
+
+STATES = {
+    "waiting": ("…", "dim"),
+    "starting": ("…", "bold"),
+    "training": ("●", "bold green"),
+    "pausing": ("‖", "bold yellow"),
+    "paused": ("‖", "bold yellow"),
+    "stopping": ("■", "bold yellow"),
+    "finished": ("✓", "bold green"),
+    "stopped": ("■", "bold yellow"),
+    "failed": ("✗", "bold red"),
+}
+
+
+class ProgressPane(Widget):
+    DEFAULT_CSS = """
+    ProgressPane { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.state = "waiting"
+        self.title = ""
+        self.mode_note = ""  # e.g. "watching", shown after the title
+        self.epoch = 0  # epoch in progress (1-based), or the last one completed
+        self.epochs = 0
+        self.batch = 0
+        self.batches = 0
+        self.step = 0
+        self.loss: float | None = None
+        self.lr: float | None = None
+        self.images_per_s: float | None = None
+        self.best_acc: float | None = None
+        self.message = ""  # the end of the run in words
+        self.started_at: float | None = None
+        self.last_time: float | None = None
+        self.paused_s = 0.0
+        self._paused_at: float | None = None
+        self._window: deque[tuple[float, int]] = deque(maxlen=20)  # (time, step) for the step rate
+        self._epoch_seconds: list[float] = []
+
+    # -- events -------------------------------------------------------------------------
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.refresh(layout=True)
+
+    def apply(self, e: ev.Event) -> None:
+        self.last_time = e.time
+        if isinstance(e, ev.RunStarted):
+            self.title = f"{e.preset} · {e.run_id}" if e.run_id else e.preset
+            self.epochs, self.batches = e.epochs, e.steps_per_epoch
+            self.epoch, self.batch, self.step = e.start_epoch, 0, e.start_step
+            self.state = "training"
+            self.message = ""
+            if self.started_at is None:
+                self.started_at = e.time
+            self._window.clear()
+        elif isinstance(e, ev.Step):
+            self.epoch, self.batch, self.batches, self.step = e.epoch, e.batch, e.batches, e.step
+            self.loss, self.lr, self.images_per_s = e.loss, e.lr, e.images_per_s
+            self._window.append((e.time, e.step))
+            if self.state not in ("pausing", "stopping"):
+                self.state = "training"
+        elif isinstance(e, ev.EpochEnd):
+            self.epoch, self.epochs, self.step = e.epoch, e.epochs, e.step
+            self.batch = self.batches
+            self.lr = e.lr
+            self._epoch_seconds.append(e.seconds)
+            if self.best_acc is None or e.test_acc > self.best_acc:
+                self.best_acc = e.test_acc
+        elif isinstance(e, ev.Paused):
+            self.state = "paused"
+            self._paused_at = e.time
+        elif isinstance(e, ev.Resumed):
+            self.state = "training"
+            if self._paused_at is not None:
+                self.paused_s += e.time - self._paused_at
+                self._paused_at = None
+            self._window.clear()  # the pause is not part of the step rate
+        elif isinstance(e, ev.Finished):
+            self.state = "finished"
+            best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
+            self.message = f"finished: {e.epochs} epochs in {fmt.duration(e.seconds)}, best test accuracy {best}"
+        elif isinstance(e, ev.Stopped):
+            self.state = "stopped"
+            where = f"; checkpoint {e.checkpoint}" if e.checkpoint else ""
+            self.message = f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{where}"
+        elif isinstance(e, ev.Failed):
+            self.state = "failed"
+            self.message = f"failed: {e.reason}"
+
+    def flush(self) -> None:
+        self.refresh(layout=True)
+
+    # -- derived numbers ------------------------------------------------------------------
+    def steps_per_s(self) -> float | None:
+        if len(self._window) < 2:
+            return None
+        (t0, s0), (t1, s1) = self._window[0], self._window[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
+
+    def etas(self) -> tuple[float | None, float | None]:
+        """Seconds left in this epoch and in the run; None while unknown."""
+        if self.state in ("finished", "stopped", "failed"):
+            return 0.0, 0.0
+        rate = self.steps_per_s()
+        epoch_left = (self.batches - self.batch) / rate if rate and self.batches else None
+        if epoch_left is None:
+            return None, None
+        remaining_epochs = max(0, self.epochs - max(self.epoch, 1))
+        per_epoch = fmean(self._epoch_seconds[-5:]) if self._epoch_seconds else self.batches / rate
+        return epoch_left, epoch_left + remaining_epochs * per_epoch
+
+    # -- rendering ------------------------------------------------------------------------
+    def render(self) -> Text:
+        width = max(20, self.size.width)
+        glyph, style = STATES.get(self.state, ("?", ""))
+        out = Text(no_wrap=False, overflow="fold")
+        state = Text.assemble((f"{glyph} {self.state}", style))
+        title = Text.assemble((self.title or "no run yet", "bold"), (f"  {self.mode_note}" if self.mode_note else "", "dim"))
+        title.truncate(max(1, width - state.cell_len - 1), overflow="ellipsis")
+        out.append_text(title)
+        out.append(" " * max(1, width - title.cell_len - state.cell_len))
+        out.append_text(state)
+
+        epoch_eta, run_eta = self.etas()
+        paused = self.state in ("paused", "pausing")
+        eta = lambda s: "paused" if paused else f"ETA {fmt.duration(s)}"  # noqa: E731
+        in_epoch = self.batch / self.batches if self.batches else 0.0
+        done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
+        if self.state == "finished" or (self.epochs and self.epoch >= self.epochs and self.batch >= self.batches):
+            done_epochs = float(self.epochs)
+        run_frac = done_epochs / self.epochs if self.epochs else 0.0
+        rows = [
+            (f"epoch {self.epoch}/{self.epochs}", in_epoch, f"{self.batch}/{self.batches}", eta(epoch_eta)),
+            ("run", run_frac, f"{run_frac * 100:3.0f}%", eta(run_eta)),
+        ]
+        for label, frac, count, tail in rows:
+            right = f" {count:>9} {tail:>12}"
+            bar_width = max(4, width - 13 - len(right))
+            out.append(f"\n{label:<12} ")
+            out.append(fmt.bar(frac, bar_width), "bold" if frac else "dim")
+            out.append(right)
+
+        elapsed = None
+        if self.started_at is not None and self.last_time is not None:
+            elapsed = self.last_time - self.started_at
+        parts = [
+            f"loss {fmt.loss(self.loss)}", f"lr {fmt.lr(self.lr)}", f"{fmt.rate(self.images_per_s)} img/s",
+            f"step {self.step:,}", f"best {fmt.pct(self.best_acc)}", f"elapsed {fmt.duration(elapsed)}",
+        ]
+        line = ""
+        for part in parts:  # drop what does not fit rather than wrapping
+            candidate = f"{line} · {part}" if line else part
+            if len(candidate) > width:
+                break
+            line = candidate
+        out.append("\n" + line)
+        if self.message:
+            out.append("\n" + self.message, "bold red" if self.state == "failed" else "bold")
+        return out

@@ -1,0 +1,176 @@
+"""Checkpoints: atomic writes, safe loads, and a saver that keeps the best-k and last-k.
+
+A checkpoint is a plain dict (tensors, numbers, strings, lists) so that it loads with
+``torch.load(weights_only=True)``: loading never runs code from the file. Files are
+written to a temporary name and renamed, so a crash mid-write leaves the previous
+file (and the ``last.pt`` / ``best.pt`` links) intact.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import CheckpointError
+
+FORMAT = "tui-trainer-checkpoint"
+VERSION = 1
+LAST = "last.pt"
+BEST = "best.pt"
+_NAME = re.compile(r"^epoch_(\d+)(?:_step_(\d+))?(?:_acc_(\d+\.\d+))?\.pt$")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj: Any, path: Path) -> int:
+    """``torch.save`` to a temp file, fsync, rename over ``path``. Returns the size in bytes."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        size = tmp.stat().st_size
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return size
+
+
+def _atomic_link(link: Path, target_name: str) -> None:
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target_name, tmp)
+    os.replace(tmp, link)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder / its checkpoints folder (→ its last checkpoint)."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise CheckpointError(f"{path}: no such checkpoint or run folder")
+    if p.is_dir():
+        folder = p / "checkpoints" if (p / "checkpoints").is_dir() else p
+        last = folder / LAST
+        if last.exists():
+            return last
+        saved = sorted(folder.glob("epoch_*.pt"), key=lambda q: q.stat().st_mtime)
+        if not saved:
+            raise CheckpointError(f"{path}: no checkpoint found in this folder (expected checkpoints/last.pt)")
+        return saved[-1]
+    return p
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and sanity-check a checkpoint (file or run folder) onto the CPU."""
+    p = resolve_checkpoint(path)
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {reason}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a tui-trainer checkpoint (it has no '{FORMAT}' header)")
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: written by a newer tui-trainer (format {state.get('version')}); upgrade to load it")
+    for key in ("config", "model", "epoch", "step"):
+        if key not in state:
+            raise CheckpointError(f"{path}: incomplete checkpoint (no '{key}')")
+    state["path"] = str(p.resolve())
+    return state
+
+
+def checkpoint_name(epoch: int, step: int | None, acc: float | None) -> str:
+    """``epoch_012_acc_85.07.pt``; a save inside an epoch also names its step."""
+    name = f"epoch_{epoch:03d}"
+    if step is not None:
+        name += f"_step_{step}"
+    if acc is not None:
+        name += f"_acc_{acc:05.2f}"
+    return name + ".pt"
+
+
+@dataclass
+class SavedCheckpoint:
+    path: Path
+    epoch: int
+    step: int
+    acc: float | None
+
+
+def list_checkpoints(folder: Path) -> list[SavedCheckpoint]:
+    """The epoch checkpoints in a folder, oldest first (by epoch, then step)."""
+    found = []
+    for p in Path(folder).glob("epoch_*.pt"):
+        m = _NAME.match(p.name)
+        if m:
+            found.append(SavedCheckpoint(p, int(m[1]), int(m[2] or 0), float(m[3]) if m[3] else None))
+    return sorted(found, key=lambda c: (c.epoch, c.step, c.path.stat().st_mtime if c.path.exists() else 0))
+
+
+class CheckpointSaver:
+    """Writes checkpoints into one folder and prunes to keep-last-N ∪ keep-best-N.
+
+    The newest checkpoint is always kept (it is what ``--resume`` continues from), and
+    so is the best one while keep_best > 0. ``last.pt`` and ``best.pt`` are relative
+    symlinks, replaced atomically after the file they point to is complete.
+    """
+
+    def __init__(self, folder: Path, keep_last: int, keep_best: int) -> None:
+        self.folder = Path(folder)
+        self.keep_last = keep_last
+        self.keep_best = keep_best
+
+    def best(self) -> SavedCheckpoint | None:
+        scored = [c for c in list_checkpoints(self.folder) if c.acc is not None]
+        return max(scored, key=lambda c: (c.acc, c.epoch, c.step)) if scored else None
+
+    def save(
+        self, state: dict[str, Any], epoch: int, acc: float | None, step: int | None = None
+    ) -> tuple[Path, int, bool, list[Path]]:
+        """Write ``state``; returns (path, size, is_best, removed paths)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        previous_best = self.best()
+        path = self.folder / checkpoint_name(epoch, step, acc)
+        size = atomic_save(state, path)
+        _atomic_link(self.folder / LAST, path.name)
+        is_best = acc is not None and (previous_best is None or acc > previous_best.acc)
+        best = self.best()
+        if best is not None and self.keep_best > 0:
+            _atomic_link(self.folder / BEST, best.path.name)
+        removed = self._prune(newest=path)
+        return path, size, is_best, removed
+
+    def _prune(self, newest: Path) -> list[Path]:
+        saved = list_checkpoints(self.folder)
+        keep = {newest}
+        keep.update(c.path for c in saved[-self.keep_last :] if self.keep_last > 0)
+        scored = sorted((c for c in saved if c.acc is not None), key=lambda c: (c.acc, c.epoch), reverse=True)
+        keep.update(c.path for c in scored[: self.keep_best])
+        removed = []
+        for c in saved:
+            if c.path not in keep:
+                c.path.unlink(missing_ok=True)
+                removed.append(c.path)
+        return removed

@@ -1,0 +1,84 @@
+"""The command line: `tui-trainer [train|presets|runs|eval|watch|bench] ...`.
+
+Exit status: 0 success, 2 bad input (one line on stderr, never a traceback), 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+
+PROG = "tui-trainer"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but its errors are one line and exit with 2 like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("preset", nargs="?", help="preset name or path to a .toml file (default: digits-cnn)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key with a TOML value, e.g. --set optim.lr=0.05 (repeatable)")
+    p.add_argument("--epochs", type=int, help="shorthand for --set train.epochs=N")
+    p.add_argument("--device", help="shorthand for --set train.device=... (auto, cpu, cuda, cuda:N, mps)")
+    p.add_argument("--data-root", help="shorthand for --set data.root=DIR (a folder, or an imagefolder archive)")
+    p.add_argument("--runs-dir", type=Path, help="where run folders go (default: $TUI_TRAINER_RUNS or the user data folder)")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog=PROG, description="Train image classifiers with PyTorch from the terminal.")
+    sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
+
+    train = sub.add_parser("train", help="train a preset (opens the dashboard unless --headless)")
+    _add_train_args(train)
+    train.add_argument("--headless", action="store_true", help="no UI: progress and one row per epoch on stdout")
+    train.add_argument("--resume", metavar="RUN_OR_CHECKPOINT", help="continue a run (folder or id) or a checkpoint")
+
+    presets = sub.add_parser("presets", help="list presets, or show one")
+    presets.add_argument("action", nargs="?", choices=["show"], help="show NAME: print a preset's config")
+    presets.add_argument("name", nargs="?")
+
+    runs = sub.add_parser("runs", help="list runs")
+    runs.add_argument("--runs-dir", type=Path)
+
+    watch = sub.add_parser("watch", help="open the dashboard on a run: live if it is training, else its history")
+    watch.add_argument("run", help="run folder or run id (see `tui-trainer runs`)")
+    watch.add_argument("--runs-dir", type=Path)
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint: test accuracy and a per-class table")
+    ev.add_argument("checkpoint", help="checkpoint file or run folder")
+    ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    ev.add_argument("--data-root")
+    ev.add_argument("--device", default="auto")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _dispatch(build_parser(), argv)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:
+    from . import commands
+
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return commands.open_app(args)
+    return getattr(commands, f"cmd_{args.command}")(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

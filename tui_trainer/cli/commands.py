@@ -1,0 +1,120 @@
+"""One function per subcommand. Each returns the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from .. import paths, presets
+from ..launch import prepare, shorthand_overrides
+from ..runs import find_run, list_runs
+
+
+def _console() -> Console:
+    # Piped output (grep, logs) gets whole lines rather than columns cut to 80.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    return list(args.overrides) + shorthand_overrides(args.epochs, args.device, args.data_root)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    launch = prepare(
+        args.preset if (args.preset or args.resume) else presets.DEFAULT_PRESET,
+        _overrides(args), resume=args.resume, runs_dir=args.runs_dir,
+    )
+    if args.headless:
+        from .headless import run_headless
+
+        return run_headless(launch)
+    from ..app import run_app
+
+    return run_app(launch=launch)
+
+
+def open_app(args: argparse.Namespace) -> int:
+    from ..app import run_app
+
+    return run_app()
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from ..app import run_app
+
+    return run_app(watch=find_run(args.run, args.runs_dir or paths.runs_dir()))
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    console = _console()
+    if args.action == "show":
+        if not args.name:
+            from ..errors import ConfigError
+
+            raise ConfigError("presets show: name a preset, e.g. `tui-trainer presets show digits-cnn`")
+        config = presets.load(args.name)
+        entry = presets.available().get(args.name)
+        where = f" ({entry.source}: {entry.path})" if entry else ""
+        console.print(f"# {config.name}{where}", markup=False)
+        console.print(config.to_toml(), markup=False, soft_wrap=True)
+        return 0
+    table = Table(title="Presets", title_justify="left")
+    for col in ("name", "source", "model", "data", "epochs", "reported"):
+        table.add_column(col, no_wrap=col in ("name", "model"))
+    table.add_column("description", ratio=1)
+    for name, entry in presets.available().items():
+        try:
+            c = presets.load_file(entry.path, name)
+        except Exception as exc:  # noqa: BLE001 - a broken user preset must not hide the others
+            table.add_row(name, entry.source, "", "", "", "", f"[red]invalid: {exc}[/]")
+            continue
+        reported = f"{c.meta.reported_acc:.2f}%" if c.meta.reported_acc is not None else ""
+        table.add_row(
+            name + (" (default)" if name == presets.DEFAULT_PRESET else ""), entry.source, c.model.arch,
+            c.data.dataset, str(c.train.epochs), reported, c.meta.description,
+        )
+    console.print(table)
+    console.print(f"User presets folder: {paths.user_presets_dir()}", markup=False)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs_dir = args.runs_dir or paths.runs_dir()
+    found = list_runs(runs_dir)
+    console = _console()
+    if not found:
+        console.print(f"No runs in {runs_dir}", markup=False)
+        return 0
+    table = Table(title=f"Runs in {runs_dir}", title_justify="left")
+    for col in ("id", "preset", "status", "epochs", "best acc", "started"):
+        table.add_column(col, no_wrap=True)
+    colors = {"finished": "green", "running": "cyan", "paused": "yellow", "stopped": "yellow", "failed": "red", "dead": "red"}
+    for r in found:
+        started = dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else ""
+        status = r.status + (" (process gone)" if r.status == "dead" else "")
+        table.add_row(
+            r.id, r.preset, f"[{colors.get(r.status, 'white')}]{status}[/]", f"{r.epoch}/{r.epochs}",
+            f"{r.best_acc:.2f}%" if r.best_acc is not None else "", started,
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ..evaluate import evaluate_checkpoint
+
+    overrides = list(args.overrides) + shorthand_overrides(data_root=args.data_root)
+    result = evaluate_checkpoint(args.checkpoint, overrides, device=args.device)
+    console = _console()
+    table = Table(title=f"{result.checkpoint} (epoch {result.epoch})", title_justify="left")
+    for col in ("class", "correct", "total", "accuracy"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for c in result.classes:
+        table.add_row(c.name, str(c.correct), str(c.total), f"{c.acc:.2f}%")
+    console.print(table)
+    console.print(f"test accuracy {result.acc:.2f}%  test loss {result.loss:.4f}", markup=False)
+    return 0

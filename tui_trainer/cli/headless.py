@@ -1,0 +1,157 @@
+"""Headless training: the engine in a worker thread, its events printed.
+
+On a terminal: a Rich progress display (epoch and run bars with ETA) with one table
+row printed per epoch. Otherwise (nohup, tee, CI): one plain line per epoch. Ctrl+C,
+SIGTERM and SIGHUP stop the run after the current batch; the engine writes a
+checkpoint and marks the run stopped, so ``--resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .. import events as ev
+from ..engine import Trainer
+from ..errors import UserError
+from ..launch import Launch
+
+
+def fmt_epoch_line(e: ev.EpochEnd) -> str:
+    return (
+        f"epoch {e.epoch}/{e.epochs}  train_loss {e.train_loss:.4f}  train_acc {e.train_acc:6.2f}%  "
+        f"test_loss {e.test_loss:.4f}  test_acc {e.test_acc:6.2f}%  lr {e.lr:.3g}  "
+        f"{e.seconds:.1f}s  {e.images_per_s:,.0f} img/s{'  *best' if e.best else ''}"
+    )
+
+
+def end_line(e: ev.Event) -> str:
+    if isinstance(e, ev.Finished):
+        best = f"{e.best_acc:.2f}%" if e.best_acc is not None else "n/a"
+        line = f"finished: {e.epochs} epochs in {e.seconds:.1f}s, best test accuracy {best}"
+        if e.time_to_target is not None:
+            line += f", target reached after {e.time_to_target:.1f}s of training"
+        return line
+    if isinstance(e, ev.Stopped):
+        tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint else ""
+        return f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"
+    if isinstance(e, ev.Failed):
+        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint else ""
+        return f"failed: {e.reason}{tail}"
+    return ""
+
+
+class PlainPrinter:
+    """One line per epoch, for logs."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.RunStarted):
+            line = (
+                f"run {e.run_id}: {e.preset} on {e.device_name} ({e.precision}), {e.param_count:,} params, "
+                f"{e.epochs} epochs x {e.steps_per_epoch} steps; {e.data_summary}"
+            )
+        elif isinstance(e, ev.EpochEnd):
+            line = fmt_epoch_line(e)
+        elif isinstance(e, ev.Log) and e.level != "info":
+            line = f"{e.level}: {e.message}"
+        elif isinstance(e, ev.END_EVENTS):
+            line = end_line(e)
+        else:
+            return
+        print(line, file=self.out, flush=True)
+
+
+class RichPrinter:
+    """Progress bars with ETA, and a table row per epoch printed above them."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=False,
+        )
+        self.epoch_task = self.run_task = None
+
+    def _row(self, e: ev.EpochEnd) -> Table:
+        table = Table(show_header=e.epoch == self._first_epoch, box=None, pad_edge=False)
+        for name, width in (("epoch", 7), ("train loss", 10), ("train acc", 9), ("test loss", 9),
+                            ("test acc", 9), ("lr", 9), ("time", 7), ("img/s", 9), ("", 5)):
+            table.add_column(name, width=width, justify="right")
+        table.add_row(
+            f"{e.epoch}/{e.epochs}", f"{e.train_loss:.4f}", f"{e.train_acc:.2f}%", f"{e.test_loss:.4f}",
+            f"{e.test_acc:.2f}%", f"{e.lr:.3g}", f"{e.seconds:.1f}s", f"{e.images_per_s:,.0f}",
+            "[green]best[/]" if e.best else "",
+        )
+        return table
+
+    def __call__(self, e: ev.Event) -> None:
+        p = self.progress
+        if isinstance(e, ev.RunStarted):
+            self._first_epoch = e.start_epoch + 1
+            self.console.print(
+                f"[bold]{e.preset}[/] on {e.device_name} ({e.precision}) · {e.param_count:,} params · "
+                f"run {e.run_id}\n{e.data_summary}"
+            )
+            p.start()
+            self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
+            self.epoch_task = p.add_task(f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, info="")
+        elif isinstance(e, ev.Step):
+            p.update(self.epoch_task, description=f"epoch {e.epoch}", completed=e.batch, total=e.batches,
+                     info=f"loss {e.loss:.4f} · {e.images_per_s:,.0f} img/s")
+        elif isinstance(e, ev.EpochEnd):
+            p.console.print(self._row(e))
+            p.update(self.run_task, completed=e.epoch, info=f"best {e.test_acc if e.best else ''}")
+            p.reset(self.epoch_task, description=f"epoch {e.epoch + 1}")
+            p.update(self.run_task, info="")
+        elif isinstance(e, ev.CheckpointSaved):
+            p.console.print(f"[dim]checkpoint {e.path}{' (best)' if e.best else ''}[/]")
+        elif isinstance(e, ev.Log) and e.level != "info":
+            p.console.print(f"[yellow]{e.level}[/]: {e.message}")
+        elif isinstance(e, ev.Paused):
+            p.console.print("[yellow]paused[/]")
+        elif isinstance(e, ev.END_EVENTS):
+            p.stop()
+            style = {"finished": "green", "stopped": "yellow", "failed": "red"}[e.kind]
+            self.console.print(f"[{style}]{end_line(e)}[/]")
+
+
+def run_headless(launch: Launch, out: TextIO | None = None) -> int:
+    """Train; returns the exit status (0 finished or stopped, 2 bad input, 1 failure)."""
+    out = out or sys.stdout
+    printer = RichPrinter(Console(file=out)) if out.isatty() else PlainPrinter(out)
+    recorder = launch.run.recorder()
+    trainer = Trainer(launch.config, run=launch.run, resume=launch.resume, subscribers=[recorder, printer])
+
+    names = {signal.SIGINT: "interrupted (Ctrl+C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal closed)"}
+    previous = {}
+
+    def on_signal(signum, _frame):
+        trainer.stop(names.get(signum, f"signal {signum}"))
+
+    for signum in names:
+        try:
+            previous[signum] = signal.signal(signum, on_signal)
+        except ValueError:  # not the main thread (tests drive this from threads)
+            pass
+    try:
+        worker = threading.Thread(target=trainer.run, name="tui-trainer-engine", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        recorder.close()
+    if isinstance(trainer.result, ev.Failed):
+        return 2 if isinstance(trainer.error, UserError) else 1
+    return 0

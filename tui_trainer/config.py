@@ -1,0 +1,280 @@
+"""The run config: every setting of a training run, typed and validated, in one place.
+
+A config is plain TOML with the sections below; a preset is such a file. The model
+section holds ``arch`` plus the options of that architecture's family, which the
+family declares (see :mod:`tui_trainer.models`). ``--set section.key=value``
+overrides take TOML value syntax. Every error is one line (see :mod:`.errors`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import schema
+from .errors import ConfigError, did_you_mean, one_of
+from .schema import option
+
+DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist", "svhn", "imagefolder", "digits", "synthetic")
+AUGMENTATIONS = ("crop", "hflip")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "multistep", "cosine", "linear", "onecycle")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass
+class MetaConfig:
+    description: str = option("", help="What this preset is and which recipe it recreates")
+    reported_acc: float | None = option(None, min=0, max=100, help="Test accuracy the recipe reported (%)")
+    target_acc: float | None = option(None, min=0, max=100, help="Accuracy at which time-to-accuracy is reported (%)")
+
+
+@dataclass
+class ModelConfig:
+    """``arch`` names a family (or ``torchvision:NAME``); ``options`` are that family's settings."""
+
+    arch: str = "small_cnn"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = option("digits", choices=DATASETS, help="Data set")
+    root: str | None = option(None, help="Folder (or archive, for imagefolder) holding the data set")
+    download: bool = option(False, help="Download a torchvision data set into the cache folder if missing")
+    batch_size: int = option(128, min=1, max=65536, help="Training batch size")
+    eval_batch_size: int = option(1024, min=1, max=65536, help="Evaluation batch size")
+    augment: list[str] = option([], item_choices=AUGMENTATIONS, help="Training augmentations")
+    crop_padding: int = option(4, min=0, max=64, help="Zero padding for random crops (pixels)")
+    normalize: str = option("auto", choices=("auto", "fixed", "none"), help="auto: mean/std of the training set")
+    mean: list[float] = option([], help="Per-channel mean when normalize = \"fixed\"")
+    std: list[float] = option([], help="Per-channel std when normalize = \"fixed\"")
+    image_size: int | None = option(None, min=8, max=1024, help="Resize images to this size (none: keep)")
+    train_limit: int = option(0, min=0, help="Use only the first N training images (0: all)")
+    test_limit: int = option(0, min=0, help="Use only the first N test images (0: all)")
+    synthetic_size: int = option(512, min=1, max=1_000_000, help="Training images of the synthetic data set")
+    synthetic_classes: int = option(10, min=2, max=1000, help="Classes of the synthetic data set")
+    synthetic_image: int = option(32, min=8, max=512, help="Side of the synthetic images")
+    synthetic_channels: int = option(3, min=1, max=4, help="Channels of the synthetic images")
+
+
+@dataclass
+class OptimConfig:
+    name: str = option("sgd", choices=OPTIMIZERS, help="Optimizer")
+    lr: float = option(0.1, gt=0, max=100, help="Learning rate")
+    momentum: float = option(0.9, min=0, max=0.9999, help="Momentum (sgd, rmsprop)")
+    nesterov: bool = option(False, help="Nesterov momentum (sgd)")
+    weight_decay: float = option(0.0, min=0, max=1, help="Weight decay")
+    betas: list[float] = option([0.9, 0.999], min=0, max=0.99999, length=2, help="Adam betas")
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = option("constant", choices=SCHEDULES, help="Learning-rate schedule")
+    step_size: int = option(30, min=1, help="step: epochs between decays")
+    gamma: float = option(0.1, gt=0, max=1, help="step/multistep: decay factor")
+    milestones: list[int] = option([], min=1, help="multistep: epochs at which to decay")
+    warmup_epochs: float = option(0.0, min=0, help="Linear warm-up from 0, in epochs")
+    final_lr_ratio: float = option(0.0, min=0, max=1, help="cosine/linear/onecycle: final lr as a fraction of lr")
+    pct_start: float = option(0.25, gt=0, max=1, help="onecycle: fraction of the run spent rising")
+    div_factor: float = option(25.0, min=1, help="onecycle: initial lr = lr / div_factor")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = option(10, min=1, max=100_000, help="Epochs")
+    device: str = option("auto", help="auto, cpu, cuda, cuda:N or mps")
+    precision: str = option("auto", choices=PRECISIONS, help="auto: bf16 on GPUs that support it, else fp32")
+    seed: int | None = option(0, min=0, max=2**32 - 1, help="Random seed (none: nondeterministic)")
+    label_smoothing: float = option(0.0, min=0, max=0.99, help="Label smoothing")
+    compile: bool = option(False, help="torch.compile the model (warm-up reported separately)")
+    channels_last: bool = option(True, help="channels_last memory format on CUDA")
+    grad_clip: float = option(0.0, min=0, help="Clip the gradient norm (0: off)")
+    ema: float = option(0.0, min=0, max=0.99999, help="Keep an exponential moving average of the weights (0: off)")
+    tta_flip: bool = option(False, help="Evaluate on the image and its mirror image")
+    max_steps_per_epoch: int = option(0, min=0, help="Cap on batches per epoch (0: all)")
+    log_interval: float = option(0.25, gt=0, max=60, help="Seconds between step events (loss readbacks)")
+
+
+@dataclass
+class CheckpointConfig:
+    every: int = option(1, min=0, help="Save every N epochs (0: only at the end)")
+    keep_last: int = option(2, min=0, max=10_000, help="Keep the newest N epoch checkpoints")
+    keep_best: int = option(1, min=0, max=10_000, help="Keep the N best checkpoints by test accuracy")
+
+
+SECTIONS: dict[str, type] = {
+    "meta": MetaConfig,
+    "data": DataConfig,
+    "optim": OptimConfig,
+    "schedule": ScheduleConfig,
+    "train": TrainConfig,
+    "checkpoint": CheckpointConfig,
+}
+ALL_SECTIONS = ("meta", "model", "data", "optim", "schedule", "train", "checkpoint")
+
+
+@dataclass
+class RunConfig:
+    name: str = "custom"
+    meta: MetaConfig = field(default_factory=MetaConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+
+    # -- conversion -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as written to TOML, JSON and checkpoints. The name is not part of it."""
+        out: dict[str, Any] = {}
+        for section in ALL_SECTIONS:
+            if section == "model":
+                out["model"] = {"arch": self.model.arch, **schema.to_plain(self.model.options)}
+            else:
+                out[section] = schema.to_plain(getattr(self, section))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str = "custom") -> "RunConfig":
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config must be a table of sections, got {schema.fmt(data)}")
+        for key, value in data.items():
+            if key not in ALL_SECTIONS:
+                raise ConfigError(
+                    f"unknown section '{key}'{did_you_mean(key, ALL_SECTIONS)}; allowed: {one_of(ALL_SECTIONS)}"
+                )
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{key}' must be a section ([{key}]), got {schema.fmt(value)}")
+        sections = {s: schema.parse(c, data.get(s, {}), s) for s, c in SECTIONS.items()}
+        config = cls(name=name, model=parse_model(data.get("model", {})), **sections)
+        validate(config)
+        return config
+
+    def with_overrides(self, overrides: list[str]) -> "RunConfig":
+        """Apply ``section.key=value`` overrides (TOML value syntax) and re-validate."""
+        data = self.to_dict()
+        for text in overrides:
+            path, value = parse_override(text)
+            section, key = path
+            if section == "model" and key == "arch" and value != data["model"].get("arch"):
+                # Options belong to the old family; a new arch starts from its own defaults.
+                data["model"] = {"arch": value}
+            else:
+                data.setdefault(section, {})[key] = value
+        return RunConfig.from_dict(data, name=self.name)
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(copy.deepcopy(self), **changes)
+
+    def to_toml(self) -> str:
+        return dump_toml(self.to_dict())
+
+
+def parse_model(data: Any) -> ModelConfig:
+    # Imported here: the model registry imports torch, and config must stay cheap to import.
+    from .models import options_class
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"model: expected a table of settings, got {schema.fmt(data)}")
+    rest = dict(data)
+    arch = rest.pop("arch", ModelConfig.arch)
+    if not isinstance(arch, str):
+        raise ConfigError(f"model.arch: {schema.fmt(arch)} is not valid; expected a string")
+    options = schema.parse(options_class(arch), rest, "model")
+    return ModelConfig(arch=arch, options=schema.to_plain(options))
+
+
+def validate(config: RunConfig) -> None:
+    """Checks that span several keys (single keys are checked by their declarations)."""
+    if not DEVICE_PATTERN.match(config.train.device):
+        raise ConfigError(
+            f"train.device: unknown device {schema.fmt(config.train.device)}; allowed: auto, cpu, cuda, cuda:N, mps"
+        )
+    if config.optim.nesterov and (config.optim.name != "sgd" or config.optim.momentum == 0):
+        raise ConfigError("optim.nesterov = true needs optim.name = \"sgd\" and optim.momentum > 0")
+    if config.schedule.name == "multistep" and not config.schedule.milestones:
+        raise ConfigError("schedule.milestones: multistep needs at least one milestone epoch, e.g. [30, 60]")
+    if config.data.normalize == "fixed" and (not config.data.mean or len(config.data.mean) != len(config.data.std)):
+        raise ConfigError("data.mean / data.std: normalize = \"fixed\" needs one mean and one std per channel")
+    if any(s <= 0 for s in config.data.std):
+        raise ConfigError(f"data.std: {schema.fmt(config.data.std)} is out of range; allowed: every value > 0")
+    if config.data.dataset == "imagefolder" and not config.data.root:
+        raise ConfigError("data.root: the imagefolder data set needs a folder or archive (--data-root DIR)")
+
+
+# -- overrides ------------------------------------------------------------------------
+
+_BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-/]*$")
+
+
+def parse_override(text: str) -> tuple[tuple[str, str], Any]:
+    """Parse ``section.key=value``; the value is TOML (a bare word is taken as a string)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. optim.lr=0.05")
+    path, raw = text.split("=", 1)
+    path = path.strip()
+    parts = path.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"--set {text!r}: the key must be section.key, e.g. optim.lr; sections: {one_of(ALL_SECTIONS)}")
+    section, key = parts
+    if section not in ALL_SECTIONS:
+        raise ConfigError(
+            f"--set {text!r}: unknown section '{section}'{did_you_mean(section, ALL_SECTIONS)}; "
+            f"allowed: {one_of(ALL_SECTIONS)}"
+        )
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        if _BARE_WORD.match(raw) and raw.lower() not in ("true", "false"):
+            value = raw  # `--set optim.name=adam` without TOML quotes
+        else:
+            raise ConfigError(
+                f"--set {text!r}: {raw!r} is not a TOML value (strings in quotes, lists in [ ])"
+            ) from None
+    if isinstance(value, dict):
+        raise ConfigError(f"--set {text!r}: tables are not allowed here; set one key at a time")
+    return (section, key), value
+
+
+# -- TOML output ----------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, float):
+        return repr(value) if value == value and abs(value) != float("inf") else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_toml(data: dict[str, dict[str, Any]]) -> str:
+    """Write a two-level table (sections of scalars and lists). ``None`` is written as
+    "none", which every optional field reads back as None."""
+    lines: list[str] = []
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            lines.append(f"{key} = {_toml_value('none' if value is None else value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def load_toml_text(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None

@@ -1,0 +1,139 @@
+"""Batches straight from the training device.
+
+:class:`DeviceData` moves the uint8 data set to the device once. A training epoch is then
+one random permutation plus, drawn up front, every image's crop offsets and flip; each
+batch is gathered from the resident tensor, augmented, normalised to float32 and yielded,
+all as device operations: no DataLoader, no PIL, no host-device synchronisation per step.
+
+All randomness comes from the generator passed to :meth:`DeviceData.train_batches`, which
+must live on the data's device, and is drawn when the epoch's first batch is requested, in
+a fixed order (permutation, crop offsets, flips). The generator's state before an epoch
+therefore determines the whole epoch, whatever else happens between batches; saving
+``generator.get_state()`` between epochs resumes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from ..config import DataConfig
+from ..errors import DataError
+from .augment import apply_normalization, crop_at, crop_offsets, flip_mask, hflip_where, normalization
+from .info import DataInfo
+from .sources import ImageData
+
+KNOWN_AUGMENTATIONS = ("crop", "hflip")
+
+
+class DeviceData:
+    """The data set on the training device: uint8 tensors, moved once."""
+
+    def __init__(self, data: ImageData, device: torch.device | str, cfg: DataConfig, channels_last: bool = False):
+        self.device = torch.device(device)
+        self.channels_last = channels_last
+        self._info = data.info
+        self.source = data.source
+        channels = int(data.train_x.shape[1])
+        if cfg.normalize == "auto":
+            mean, std = tuple(data.mean), tuple(data.std)
+        elif cfg.normalize == "fixed":
+            if len(cfg.mean) != channels or len(cfg.std) != channels:
+                raise DataError(
+                    f"data.mean / data.std: normalize = \"fixed\" needs {channels} value(s) each, one per channel "
+                    f"of the {channels}-channel images; got {len(cfg.mean)} and {len(cfg.std)}"
+                )
+            if any(s <= 0 for s in cfg.std):
+                raise DataError(f"data.std: every value must be > 0, got {list(cfg.std)}")
+            mean, std = tuple(float(m) for m in cfg.mean), tuple(float(s) for s in cfg.std)
+        elif cfg.normalize == "none":
+            mean, std = None, None
+        else:
+            raise DataError(f"data.normalize: unknown mode '{cfg.normalize}'; allowed: auto, fixed, none")
+        #: The per-channel mean and std used (None with normalize = "none").
+        self.mean: tuple[float, ...] | None = mean
+        self.std: tuple[float, ...] | None = std
+        self._scale, self._shift = normalization(mean, std, channels, self.device)
+
+        self.train_x = data.train_x.to(self.device).contiguous()
+        self.train_y = data.train_y.to(self.device, dtype=torch.int64)
+        self.test_x = data.test_x.to(self.device).contiguous()
+        self.test_y = data.test_y.to(self.device, dtype=torch.int64)
+
+    # -- facts ------------------------------------------------------------------------
+    @property
+    def num_train(self) -> int:
+        return int(self.train_x.shape[0])
+
+    @property
+    def num_test(self) -> int:
+        return int(self.test_x.shape[0])
+
+    @property
+    def info(self) -> DataInfo:
+        return self._info
+
+    def steps_per_epoch(self, batch_size: int, max_steps: int = 0) -> int:
+        """``ceil(num_train / batch_size)``, capped by ``max_steps`` when it is > 0."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        steps = math.ceil(self.num_train / batch_size)
+        return min(steps, max_steps) if max_steps > 0 else steps
+
+    # -- batches ----------------------------------------------------------------------
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 images on the device -> normalised float32 (channels_last if asked)."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.mean is None:
+            return x.to(torch.float32, copy=True).div_(255)
+        return apply_normalization(x, self._scale, self._shift)
+
+    def train_batches(
+        self,
+        batch_size: int,
+        generator: torch.Generator,
+        augment: Sequence[str] = (),
+        padding: int = 0,
+        max_steps: int = 0,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of shuffled, augmented, normalised ``(x, y)`` batches on the device.
+
+        The last partial batch is kept. ``augment`` may hold "crop" (zero padding
+        ``padding``, off when 0) and "hflip"."""
+        unknown = [a for a in augment if a not in KNOWN_AUGMENTATIONS]
+        if unknown:
+            raise DataError(f"data.augment: unknown augmentation {unknown[0]!r}; allowed: {', '.join(KNOWN_AUGMENTATIONS)}")
+        if generator.device.type != self.device.type:
+            raise ValueError(
+                f"the generator is on {generator.device} but the data is on {self.device}; "
+                f"make it with torch.Generator(device=...)"
+            )
+        steps = self.steps_per_epoch(batch_size, max_steps)
+        return self._train_batches(batch_size, generator, "crop" in augment and padding > 0, "hflip" in augment, padding, steps)
+
+    def _train_batches(
+        self, batch_size: int, generator: torch.Generator, crop: bool, flip: bool, padding: int, steps: int
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = self.num_train
+        perm = torch.randperm(n, generator=generator, device=self.device)
+        offsets = crop_offsets(n, padding, generator, self.device) if crop else None
+        flips = flip_mask(n, generator, self.device) if flip else None
+        for step in range(steps):
+            lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
+            idx = perm[lo:hi]
+            x = self.train_x[idx]
+            if offsets is not None:
+                x = crop_at(x, padding, offsets[lo:hi])
+            if flips is not None:
+                x = hflip_where(x, flips[lo:hi])
+            yield self.prepare(x), self.train_y[idx]
+
+    def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The test set in order, normalised, without augmentation."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        for lo in range(0, self.num_test, batch_size):
+            yield self.prepare(self.test_x[lo : lo + batch_size]), self.test_y[lo : lo + batch_size]

@@ -1,0 +1,60 @@
+"""Choosing the device and precision, and describing the device for the user."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"train.device: \"{name}\" asked for, but no CUDA GPU is available; use cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"train.device: \"{name}\" does not exist; this machine has {torch.cuda.device_count()} GPU(s)"
+            )
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("train.device: \"mps\" asked for, but MPS is not available; use cpu or auto")
+    return device
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` is bf16 on GPUs that support it, else fp32 (CPU autocast is slower than fp32)."""
+    if name != "auto":
+        if name == "fp16" and device.type == "cpu":
+            raise ConfigError("train.precision: \"fp16\" needs a GPU; on the CPU use fp32 or bf16")
+        return name
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "fp32"
+
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
+
+
+def memory_line(device: torch.device) -> str | None:
+    """"12.3/79.6 GiB" for a CUDA device (used by this process / total), else None."""
+    if device.type != "cuda":
+        return None
+    free, total = torch.cuda.mem_get_info(device)
+    return f"{(total - free) / 2**30:.1f}/{total / 2**30:.1f} GiB"

@@ -1,0 +1,492 @@
+"""The training engine: one readable loop that emits events and obeys controls.
+
+``Trainer.run()`` is blocking and runs in whatever thread calls it (the app runs it in
+a thread worker; the headless command in the main thread). It never touches a UI: it
+emits :mod:`tui_trainer.events` to its subscribers. Controls (pause, resume, stop,
+save now) are thread-safe flags checked once per batch, because threads cannot be
+killed.
+
+The step path stays on the device: the loss and accuracy are accumulated in device
+tensors and read back only when a Step event is due (``train.log_interval``, a few
+times a second), never per step.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import checkpoints, events as ev
+from ..checkpoints import CheckpointSaver
+from ..config import RunConfig
+from ..data import DeviceData, ImageData, load_data
+from ..errors import UserError
+from ..models import build_model, count_parameters, describe_model
+from ..runs import Run
+from .device import AUTOCAST_DTYPES, device_name, resolve_device, resolve_precision
+from .optim import build_optimizer, build_scheduler
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+class Trainer:
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        run: Run | None = None,
+        resume: dict[str, Any] | None = None,
+        subscribers: Iterable[ev.Subscriber] = (),
+        data: ImageData | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """``resume`` is a loaded checkpoint (see :func:`checkpoints.load_checkpoint`);
+        ``data`` skips loading (tests and the benchmark pass it in)."""
+        self.config = config
+        self.run_folder = run
+        self.resume_state = resume
+        self.subscribers: list[ev.Subscriber] = list(subscribers)
+        self._data = data
+        self._cache_dir = cache_dir
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._save_now = threading.Event()
+        self.stop_reason = "stopped by user"
+        self.error: BaseException | None = None  # what made the run fail, for the caller
+        self.result: ev.Event | None = None
+        self.epoch = 0  # completed epochs
+        self.step = 0  # global steps done
+        self.history: list[dict[str, Any]] = []
+
+    # -- controls (any thread) ----------------------------------------------------------
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self, reason: str = "stopped by user") -> None:
+        self.stop_reason = reason
+        self._stop.set()
+        self._running.set()  # wake a paused loop so that it can stop
+
+    def save_now(self) -> None:
+        self._save_now.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def subscribe(self, fn: ev.Subscriber) -> None:
+        self.subscribers.append(fn)
+
+    # -- events ---------------------------------------------------------------------------
+    def emit(self, event: ev.Event) -> None:
+        for fn in list(self.subscribers):
+            fn(event)
+
+    def _emit_safely(self, event: ev.Event) -> None:
+        """For the end events: one broken subscriber must not keep the others from hearing."""
+        for fn in list(self.subscribers):
+            try:
+                fn(event)
+            except Exception:  # noqa: BLE001 - we are already reporting a failure
+                pass
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.emit(ev.Log(message=message, level=level))
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> ev.Event:
+        """Train to the end, a stop or a failure; returns the end event (also emitted)."""
+        self._t0 = time.monotonic()
+        try:
+            self._setup()
+            self.result = self._train()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a Failed event
+            self.error = exc
+            self.result = self._failed(exc)
+            self._emit_safely(self.result)
+            return self.result
+        self._emit_safely(self.result)
+        return self.result
+
+    def _failed(self, exc: BaseException) -> ev.Failed:
+        if isinstance(exc, UserError):
+            reason = str(exc)
+        elif isinstance(exc, torch.OutOfMemoryError):
+            batch = self.config.data.batch_size
+            reason = (
+                f"CUDA out of memory at batch size {batch}; try --set data.batch_size={max(1, batch // 2)} "
+                f"(or precision bf16); resume with --resume"
+            )
+        elif isinstance(exc, TrainingDiverged):
+            reason = str(exc)
+        else:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            try:
+                self.log("".join(traceback.format_exception(exc)), level="error")
+            except Exception:  # noqa: BLE001
+                pass
+        last = None
+        if self.run_folder is not None and (self.run_folder.checkpoints_dir / checkpoints.LAST).exists():
+            last = str((self.run_folder.checkpoints_dir / checkpoints.LAST).resolve())
+        return ev.Failed(reason=reason, error=type(exc).__name__, epoch=self.epoch, step=self.step, checkpoint=last)
+
+    def _setup(self) -> None:
+        cfg = self.config
+        self.device = resolve_device(cfg.train.device)
+        self.precision = resolve_precision(cfg.train.precision, self.device)
+        if cfg.train.seed is not None:
+            torch.manual_seed(cfg.train.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+        if self._data is None:
+            self.log(f"Loading {cfg.data.dataset} data…")
+            self._data = load_data(cfg.data, self._cache_dir, log=self.log)
+        data = self._data
+        self.channels_last = cfg.train.channels_last and self.device.type == "cuda"
+        self.data = DeviceData(data, self.device, cfg.data, channels_last=self.channels_last)
+        self.steps_per_epoch = self.data.steps_per_epoch(cfg.data.batch_size, cfg.train.max_steps_per_epoch)
+
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(cfg.train.seed if cfg.train.seed is not None else torch.seed())
+
+        model = build_model(cfg.model, data.info)
+        if hasattr(model, "init_whitening") and self.resume_state is None:
+            model.init_whitening(self._whitening_sample())
+        self.model = model.to(self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.scheduler = build_scheduler(self.optimizer, cfg.schedule, cfg.train.epochs, self.steps_per_epoch)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.ema = None
+        if cfg.train.ema > 0:
+            self.ema = torch.optim.swa_utils.AveragedModel(
+                self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.train.ema), use_buffers=True
+            )
+        self.criterion = torch.nn.CrossEntropyLoss(label_smoothing=cfg.train.label_smoothing)
+        self.saver = (
+            CheckpointSaver(self.run_folder.checkpoints_dir, cfg.checkpoint.keep_last, cfg.checkpoint.keep_best)
+            if self.run_folder is not None
+            else None
+        )
+        self.best_acc: float | None = None
+        self.time_to_target: float | None = None
+        self.train_seconds = 0.0  # excludes pauses and evaluation
+        self._resume_batch = 0
+        self._epoch_totals = (0.0, 0.0, 0)  # loss sum, correct, seen: carried over a mid-epoch resume
+        self._epoch_rng: torch.Tensor | None = None
+        if self.resume_state is not None:
+            self._restore(self.resume_state)
+
+        self.forward = torch.compile(self.model) if cfg.train.compile else self.model
+        self.emit(
+            ev.RunStarted(
+                run_id=self.run_folder.id if self.run_folder else "",
+                run_dir=str(self.run_folder.dir) if self.run_folder else "",
+                preset=cfg.name,
+                config=cfg.to_dict(),
+                model_summary=describe_model(self.model),
+                param_count=count_parameters(self.model),
+                device=str(self.device),
+                device_name=device_name(self.device),
+                precision=self.precision,
+                data_summary=data.source,
+                epochs=cfg.train.epochs,
+                steps_per_epoch=self.steps_per_epoch,
+                start_epoch=self.epoch,
+                start_step=self.step,
+            )
+        )
+        if self.resume_state is not None:
+            self.log(f"Resumed from {self.resume_state.get('path', 'checkpoint')} at epoch {self.epoch}, step {self.step}")
+
+    def _whitening_sample(self) -> torch.Tensor:
+        """Normalized training images (CPU, float) for a patch-whitening first layer."""
+        x = self._data.train_x[:5000].float() / 255
+        mean = torch.tensor(self.data.mean or [0.0] * x.shape[1]).view(1, -1, 1, 1)
+        std = torch.tensor(self.data.std or [1.0] * x.shape[1]).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def _state(self, in_epoch: bool, batch_in_epoch: int, totals: tuple[float, float, int]) -> dict[str, Any]:
+        # Inside an epoch, resume replays the epoch from its start (same permutation and
+        # augmentation draws) and skips the batches done; after an epoch the next one
+        # starts from the generator as it is now.
+        data_rng = self._epoch_rng if in_epoch else self.generator.get_state()
+        rng: dict[str, Any] = {"torch": torch.get_rng_state(), "data_epoch": data_rng}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        info = self._data.info
+        return {
+            "format": checkpoints.FORMAT,
+            "version": checkpoints.VERSION,
+            "preset": self.config.name,
+            "config": self.config.to_dict(),
+            "classes": list(info.classes),
+            "normalization": {"mean": list(self.data.mean or []), "std": list(self.data.std or [])},
+            "model": self.model.state_dict(),
+            "ema": self.ema.module.state_dict() if self.ema is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "epoch": self.epoch,
+            "step": self.step,
+            "batch_in_epoch": batch_in_epoch,
+            "epoch_totals": list(totals),
+            "rng": rng,
+            "metrics": self.history,
+            "best_acc": self.best_acc,
+            "train_seconds": self.train_seconds,
+            "saved_at": time.time(),
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.module.load_state_dict(state["ema"])
+        except (RuntimeError, KeyError) as exc:
+            first = str(exc).splitlines()[0][:160]
+            raise checkpoints.CheckpointError(
+                f"{state.get('path', 'checkpoint')}: does not fit model {self.config.model.arch} ({first})"
+            ) from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        # The base lr may have been changed on resume (e.g. a lower lr after a NaN): the
+        # optimizer state carries the old one, the config wins.
+        for group in self.optimizer.param_groups:
+            group["initial_lr"] = self.config.optim.lr
+        self.scheduler.base_lrs = [self.config.optim.lr for _ in self.optimizer.param_groups]
+        self.scheduler.load_state_dict({**state["scheduler"], "base_lrs": self.scheduler.base_lrs})
+        self.scheduler.last_epoch = state["step"] - 1
+        self.scheduler.step()  # sets the lr of the next step from the schedule
+        if state.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.step = int(state["step"])
+        self.history = list(state.get("metrics") or [])
+        self.best_acc = state.get("best_acc")
+        self.train_seconds = float(state.get("train_seconds") or 0.0)
+        rng = state.get("rng") or {}
+        if rng.get("torch") is not None:
+            torch.set_rng_state(rng["torch"])
+        if rng.get("cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self._resume_batch = int(state.get("batch_in_epoch") or 0)
+        if rng.get("data_epoch") is not None:
+            self.generator.set_state(rng["data_epoch"].to(self.generator.get_state().device))
+        if self._resume_batch:
+            loss_sum, correct, seen = state.get("epoch_totals") or (0.0, 0.0, 0)
+            self._epoch_totals = (float(loss_sum), float(correct), int(seen))
+
+    def _save(self, reason: str, acc: float | None, batch_in_epoch: int = 0, totals=(0.0, 0.0, 0)) -> str | None:
+        if self.saver is None:
+            return None
+        mid_epoch = batch_in_epoch > 0
+        path, size, best, removed = self.saver.save(
+            self._state(reason in ("manual", "stop"), batch_in_epoch, totals),
+            epoch=self.epoch + 1 if mid_epoch else self.epoch,
+            acc=None if mid_epoch else acc,
+            step=self.step if mid_epoch or reason != "epoch" else None,
+        )
+        for p in removed:
+            self.emit(ev.CheckpointRemoved(path=str(p)))
+        self.emit(
+            ev.CheckpointSaved(
+                path=str(path), epoch=self.epoch, step=self.step, test_acc=None if mid_epoch else acc, size=size,
+                best=best, reason=reason,
+            )
+        )
+        self._last_saved_step = self.step
+        return str(path)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _autocast(self):
+        dtype = AUTOCAST_DTYPES.get(self.precision)
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    def _train(self) -> ev.Event:
+        cfg = self.config
+        epochs = cfg.train.epochs
+        self._last_saved_step = self.step
+        interval = cfg.train.log_interval
+        aug, pad, bs = cfg.data.augment, cfg.data.crop_padding, cfg.data.batch_size
+        dev = self.device
+
+        while self.epoch < epochs:
+            epoch = self.epoch + 1
+            if self._resume_batch == 0:
+                self._epoch_rng = self.generator.get_state()
+            skip, self._resume_batch = self._resume_batch, 0
+            loss_sum0, correct0, seen = self._epoch_totals
+            self._epoch_totals = (0.0, 0.0, 0)
+            # Device accumulators: no host sync in the step path.
+            loss_sum = torch.tensor(loss_sum0, device=dev)
+            correct = torch.tensor(correct0, device=dev)
+            window_loss = torch.zeros((), device=dev)
+            window_n = 0
+            nonfinite_at = torch.full((), -1, dtype=torch.long, device=dev)
+            step_counter = torch.full((), self.step, dtype=torch.long, device=dev)
+            epoch_start = time.monotonic()
+            paused_s = 0.0
+            window_t = time.monotonic()
+            window_images = 0
+            next_emit = window_t + interval
+            self.model.train()
+
+            for batch, (x, y) in enumerate(self.data.train_batches(bs, self.generator, aug, pad, cfg.train.max_steps_per_epoch)):
+                if batch < skip:
+                    continue  # replaying the epoch's random draws up to a mid-epoch checkpoint
+                if self._stop.is_set():
+                    return self._stopped(batch, (loss_sum.item(), correct.item(), seen))
+                if not self._running.is_set():
+                    paused_s += self._wait_while_paused()
+                    window_t = time.monotonic()
+                    window_images = 0
+                    if self._stop.is_set():
+                        return self._stopped(batch, (loss_sum.item(), correct.item(), seen))
+
+                with self._autocast():
+                    out = self.forward(x)
+                    loss = self.criterion(out, y)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                if cfg.train.grad_clip > 0:
+                    self.scaler.unscale_(self.optimizer)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.scheduler.step()
+                if self.ema is not None:
+                    self.ema.update_parameters(self.model)
+                self.step += 1
+
+                n = y.shape[0]
+                seen += n
+                window_n += n
+                window_images += n
+                detached = loss.detach().float()
+                step_counter += 1
+                nonfinite_at = torch.where((nonfinite_at < 0) & ~torch.isfinite(detached), step_counter, nonfinite_at)
+                loss_sum += detached * n
+                window_loss += detached * n
+                correct += (out.detach().argmax(1) == y).sum()
+
+                now = time.monotonic()
+                if now >= next_emit or batch + 1 == self.steps_per_epoch:
+                    # The one readback: a few times a second at most.
+                    mean_loss = window_loss.item() / max(1, window_n)
+                    self._check_finite(nonfinite_at, epoch)
+                    self.emit(
+                        ev.Step(
+                            epoch=epoch, step=self.step, batch=batch + 1, batches=self.steps_per_epoch,
+                            loss=mean_loss, lr=self.scheduler.get_last_lr()[0],
+                            images_per_s=window_images / max(1e-9, now - window_t),
+                        )
+                    )
+                    window_loss.zero_()
+                    window_n = 0
+                    window_images = 0
+                    window_t = now
+                    next_emit = now + interval
+                if self._save_now.is_set():
+                    self._save_now.clear()
+                    self._save("manual", None, batch + 1, (loss_sum.item(), correct.item(), seen))
+
+            self._check_finite(nonfinite_at, epoch)
+            train_time = time.monotonic() - epoch_start - paused_s
+            self.train_seconds += train_time
+            test_loss, test_acc = self.evaluate()
+            self.epoch = epoch
+            seconds = time.monotonic() - epoch_start - paused_s
+            best = self.best_acc is None or test_acc > self.best_acc
+            if best:
+                self.best_acc = test_acc
+            target = cfg.meta.target_acc
+            if target is not None and self.time_to_target is None and test_acc >= target:
+                self.time_to_target = self.train_seconds
+                self.log(f"Reached {target:.2f}% test accuracy after {self.train_seconds:.1f} s of training (epoch {epoch})")
+            end = ev.EpochEnd(
+                epoch=epoch, epochs=epochs, step=self.step,
+                train_loss=loss_sum.item() / max(1, seen), train_acc=100.0 * correct.item() / max(1, seen),
+                test_loss=test_loss, test_acc=test_acc, lr=self.scheduler.get_last_lr()[0],
+                seconds=seconds, images_per_s=(seen - 0) / max(1e-9, train_time), best=best,
+            )
+            self.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
+            self.emit(end)
+            every = cfg.checkpoint.every
+            if (every > 0 and epoch % every == 0) or epoch == epochs:
+                self._save("epoch" if epoch < epochs else "final", test_acc)
+
+        return ev.Finished(
+            epochs=self.epoch, best_acc=self.best_acc,
+            final_acc=self.history[-1]["test_acc"] if self.history else None,
+            seconds=time.monotonic() - self._t0, time_to_target=self.time_to_target,
+        )
+
+    def _check_finite(self, nonfinite_at: torch.Tensor, epoch: int) -> None:
+        bad = int(nonfinite_at.item())
+        if bad >= 0:
+            batch = bad - (epoch - 1) * self.steps_per_epoch
+            raise TrainingDiverged(
+                f"loss became NaN/inf at epoch {epoch}, step {bad} (batch {batch}); the last good checkpoint is "
+                f"intact: resume it with a lower lr, e.g. --set optim.lr={self.config.optim.lr / 10:g}"
+            )
+
+    def _wait_while_paused(self) -> float:
+        t = time.monotonic()
+        self.emit(ev.Paused(epoch=self.epoch + 1, step=self.step))
+        while not self._running.wait(0.1):
+            if self._save_now.is_set():
+                break
+        self.emit(ev.Resumed(epoch=self.epoch + 1, step=self.step))
+        return time.monotonic() - t
+
+    def _stopped(self, batch: int, totals: tuple[float, float, int]) -> ev.Stopped:
+        path = None
+        if self.step != self._last_saved_step:
+            path = self._save("stop", None, batch, totals)
+        elif self.saver is not None and (self.saver.folder / checkpoints.LAST).exists():
+            path = str((self.saver.folder / checkpoints.LAST).resolve())
+        return ev.Stopped(reason=self.stop_reason, epoch=self.epoch, step=self.step, checkpoint=path)
+
+    @torch.inference_mode()
+    def evaluate(self) -> tuple[float, float]:
+        """Test loss and accuracy (%), with the EMA weights and flip TTA when configured."""
+        model = self.ema.module if self.ema is not None else self.model
+        was_training = model.training
+        model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device)
+        n = 0
+        for x, y in self.data.test_batches(self.config.data.eval_batch_size):
+            with self._autocast():
+                logits = model(x)
+                if self.config.train.tta_flip:
+                    logits = (logits + model(x.flip(3))) / 2
+            loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
+            n += y.shape[0]
+        model.train(was_training)
+        if n == 0:
+            return math.nan, math.nan
+        return loss_sum.item() / n, 100.0 * correct.item() / n
+
+
+def train(config: RunConfig, subscribers: Iterable[Callable[[ev.Event], None]] = (), **kwargs: Any) -> ev.Event:
+    """Convenience: build a Trainer and run it."""
+    return Trainer(config, subscribers=subscribers, **kwargs).run()

@@ -1,0 +1,74 @@
+"""Evaluating a saved checkpoint on its data set's test split, per class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoints import load_checkpoint
+from .config import RunConfig
+from .data import DeviceData, load_data
+from .errors import CheckpointError
+from .engine.device import resolve_device
+from .models import build_model
+
+
+@dataclass
+class ClassResult:
+    name: str
+    correct: int
+    total: int
+
+    @property
+    def acc(self) -> float:
+        return 100.0 * self.correct / self.total if self.total else float("nan")
+
+
+@dataclass
+class EvalResult:
+    checkpoint: str
+    epoch: int
+    loss: float
+    acc: float
+    classes: list[ClassResult]
+
+
+@torch.inference_mode()
+def evaluate_checkpoint(
+    path: str | Path, overrides: list[str] = (), device: str = "auto", cache_dir: Path | None = None
+) -> EvalResult:
+    state = load_checkpoint(path)
+    config = RunConfig.from_dict(state["config"], name=state.get("preset", "checkpoint")).with_overrides(list(overrides))
+    dev = resolve_device(device)
+    data = load_data(config.data, cache_dir)
+    model = build_model(config.model, data.info)
+    weights = state.get("ema") or state["model"]
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit model {config.model.arch}: {str(exc).splitlines()[0][:160]}") from None
+    model.to(dev).eval()
+    device_data = DeviceData(data, dev, config.data)
+    n = len(data.info.classes)
+    correct = torch.zeros(n, dtype=torch.long, device=dev)
+    total = torch.zeros(n, dtype=torch.long, device=dev)
+    loss_sum = torch.zeros((), device=dev)
+    for x, y in device_data.test_batches(config.data.eval_batch_size):
+        logits = model(x)
+        if config.train.tta_flip:
+            logits = (logits + model(x.flip(3))) / 2
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+        total += torch.bincount(y, minlength=n)
+        correct += torch.bincount(y[logits.argmax(1) == y], minlength=n)
+    count = int(total.sum())
+    if count == 0:
+        raise CheckpointError(f"{path}: the test split of {config.data.dataset} is empty")
+    names = list(state.get("classes") or data.info.classes)
+    classes = [ClassResult(names[i], int(correct[i]), int(total[i])) for i in range(n)]
+    return EvalResult(
+        checkpoint=state["path"], epoch=int(state["epoch"]), loss=float(loss_sum) / count,
+        acc=100.0 * int(correct.sum()) / count, classes=classes,
+    )

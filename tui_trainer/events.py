@@ -1,0 +1,161 @@
+"""The event protocol: what a training run tells the world.
+
+The engine emits these; every consumer renders or stores them: the Textual app, the
+headless printer, the run folder's ``events.jsonl`` and a watcher in another process
+(which reads them back with :func:`from_dict`). Events are plain, immutable data:
+only JSON-able fields, so that one line of JSON round-trips to the same event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    time: float = field(default_factory=time.time, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    run_id: str
+    run_dir: str
+    preset: str
+    config: dict[str, Any]
+    model_summary: str
+    param_count: int
+    device: str  # e.g. "cuda:0"
+    device_name: str  # e.g. "NVIDIA H100 80GB HBM3" or "CPU (2 threads)"
+    precision: str  # resolved: fp32, bf16 or fp16
+    data_summary: str
+    epochs: int
+    steps_per_epoch: int
+    start_epoch: int = 0  # > 0 when resumed
+    start_step: int = 0
+
+
+@dataclass(frozen=True)
+class Step(Event):
+    """Throttled: at most a few per second, whatever the step rate."""
+
+    kind: ClassVar[str] = "step"
+    epoch: int  # 1-based epoch in progress
+    step: int  # global step, 1-based, after this step
+    batch: int  # batches done in this epoch
+    batches: int  # batches per epoch
+    loss: float  # mean training loss since the previous Step event
+    lr: float
+    images_per_s: float
+
+
+@dataclass(frozen=True)
+class EpochEnd(Event):
+    kind: ClassVar[str] = "epoch_end"
+    epoch: int
+    epochs: int
+    step: int
+    train_loss: float
+    train_acc: float  # percent
+    test_loss: float
+    test_acc: float  # percent
+    lr: float
+    seconds: float  # wall time of this epoch, evaluation included
+    images_per_s: float  # training images per second of training time
+    best: bool  # best test accuracy so far
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    kind: ClassVar[str] = "checkpoint_saved"
+    path: str
+    epoch: int
+    step: int
+    test_acc: float | None
+    size: int  # bytes
+    best: bool
+    reason: str = "epoch"  # epoch, manual, stop, final
+
+
+@dataclass(frozen=True)
+class CheckpointRemoved(Event):
+    """A checkpoint pruned by keep_last / keep_best."""
+
+    kind: ClassVar[str] = "checkpoint_removed"
+    path: str
+
+
+@dataclass(frozen=True)
+class Log(Event):
+    kind: ClassVar[str] = "log"
+    message: str
+    level: str = "info"  # info, warning, error
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    kind: ClassVar[str] = "paused"
+    epoch: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    kind: ClassVar[str] = "resumed"
+    epoch: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    kind: ClassVar[str] = "finished"
+    epochs: int
+    best_acc: float | None
+    final_acc: float | None
+    seconds: float  # training wall time of this process
+    time_to_target: float | None = None  # seconds until meta.target_acc was first reached
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    kind: ClassVar[str] = "stopped"
+    reason: str
+    epoch: int  # epochs completed
+    step: int
+    checkpoint: str | None  # what --resume continues from
+
+
+@dataclass(frozen=True)
+class Failed(Event):
+    kind: ClassVar[str] = "failed"
+    reason: str  # one line for the user
+    error: str  # exception type
+    epoch: int
+    step: int
+    checkpoint: str | None  # last good checkpoint, if any
+
+
+END_EVENTS = (Finished, Stopped, Failed)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (RunStarted, Step, EpochEnd, CheckpointSaved, CheckpointRemoved, Log, Paused, Resumed, Finished, Stopped, Failed)
+}
+
+Subscriber = Callable[[Event], None]
+
+
+def from_dict(data: dict[str, Any]) -> Event | None:
+    """Rebuild an event from its dict; None for an unknown kind (a newer writer)."""
+    cls = EVENT_TYPES.get(data.get("event", ""))
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})

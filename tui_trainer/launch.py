@@ -1,0 +1,87 @@
+"""Turning what the user asked for (a preset, overrides, a run to resume) into a
+config, a run folder and an optional checkpoint to continue from. Shared by the
+headless command and the app, so both resume and name runs the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths, presets
+from .checkpoints import load_checkpoint
+from .config import RunConfig
+from .errors import ConfigError
+from .runs import STATUS, Run, find_run
+
+
+@dataclass
+class Launch:
+    config: RunConfig
+    run: Run
+    resume: dict[str, Any] | None = None
+
+
+def shorthand_overrides(
+    epochs: int | None = None, device: str | None = None, data_root: str | None = None
+) -> list[str]:
+    """``--epochs``, ``--device`` and ``--data-root`` as ``--set`` overrides."""
+    out = []
+    if epochs is not None:
+        out.append(f"train.epochs={epochs}")
+    if device is not None:
+        out.append(f'train.device="{device}"')
+    if data_root is not None:
+        out.append(f"data.root={_toml_string(str(Path(data_root).expanduser()))}")
+    return out
+
+
+def _toml_string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def build_config(preset: str, overrides: list[str]) -> RunConfig:
+    return presets.load(preset).with_overrides(overrides)
+
+
+def _run_of_checkpoint(path: Path) -> Run | None:
+    """The run folder a checkpoint lives in (<run>/checkpoints/x.pt), if any."""
+    run_dir = path.resolve().parent.parent
+    return Run(run_dir) if (run_dir / STATUS).exists() else None
+
+
+def prepare(
+    preset: str | None,
+    overrides: list[str],
+    resume: str | None = None,
+    runs_dir: Path | None = None,
+) -> Launch:
+    runs_dir = Path(runs_dir) if runs_dir else paths.runs_dir()
+    if resume is None:
+        if preset is None:
+            raise ConfigError("train: name a preset (see `tui-trainer presets`) or pass --resume RUN_OR_CHECKPOINT")
+        config = build_config(preset, overrides)
+        return Launch(config, Run.create(runs_dir, config))
+
+    target = Path(resume).expanduser()
+    if not target.exists():
+        target = find_run(resume, runs_dir).dir  # a run id
+    state = load_checkpoint(target)
+    name = state.get("preset") or "resumed"
+    if preset is not None and preset != name:
+        raise ConfigError(
+            f"--resume {resume}: that run trained preset '{name}', not '{preset}'; drop the preset argument to resume it"
+        )
+    config = RunConfig.from_dict(state["config"], name=name).with_overrides(overrides)
+    done = int(state["epoch"])
+    if config.train.epochs <= done and not state.get("batch_in_epoch"):
+        raise ConfigError(
+            f"--resume {resume}: the run has already trained {done} of {config.train.epochs} epochs; "
+            f"pass --epochs N with N > {done} to train further"
+        )
+    run = _run_of_checkpoint(Path(state["path"]))
+    if run is None:
+        run = Run.create(runs_dir, config)
+    else:
+        run.write_config(config)  # overrides given on resume (epochs, lr) are part of the run now
+    return Launch(config, run, state)

@@ -1,0 +1,257 @@
+"""Run folders: where a run's config, events, metrics, status and checkpoints live.
+
+    runs/<YYYYmmdd-HHMMSS>-<preset>/
+        config.toml      the resolved config (also config.json, for programs)
+        events.jsonl     every event, one JSON object a line (the protocol of events.py)
+        metrics.jsonl    one line per epoch, plus the throttled step lines
+        status.json      running/paused/finished/stopped/failed, pid, progress; rewritten atomically
+        checkpoints/     epoch_NNN_acc_XX.XX.pt, last.pt, best.pt
+
+Another process (``tui-trainer watch``, ``tui-trainer runs``) reads these files only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import events as ev
+from .config import RunConfig
+from .errors import CheckpointError
+
+STATUS = "status.json"
+EVENTS = "events.jsonl"
+METRICS = "metrics.jsonl"
+CONFIG_TOML = "config.toml"
+CONFIG_JSON = "config.json"
+CHECKPOINTS = "checkpoints"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def pid_alive(pid: int | None, host: str | None) -> bool | None:
+    """True/False for a process on this host; None when it cannot be known (other host)."""
+    if not pid:
+        return None
+    if host and host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Run:
+    """One run folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.dir = Path(path)
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.dir / CHECKPOINTS
+
+    # -- creating -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, runs_dir: Path, config: RunConfig) -> "Run":
+        runs_dir = Path(runs_dir)
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.name}"
+        path, n = runs_dir / base, 1
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = runs_dir / f"{base}-{n}"
+        run = cls(path)
+        run.checkpoints_dir.mkdir()
+        run.write_config(config)
+        run.write_status({"status": "created", "preset": config.name})
+        return run
+
+    def write_config(self, config: RunConfig) -> None:
+        """The resolved config, as TOML for people and JSON for programs (rewritten on resume)."""
+        (self.dir / CONFIG_TOML).write_text(f"# preset: {config.name}\n" + config.to_toml())
+        write_json_atomic(self.dir / CONFIG_JSON, {"preset": config.name, **config.to_dict()})
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Run":
+        p = Path(path).expanduser()
+        if not p.is_dir():
+            raise CheckpointError(f"{path}: no such run folder")
+        if not (p / STATUS).exists() and not (p / CONFIG_JSON).exists():
+            raise CheckpointError(f"{path}: not a run folder (no {STATUS} or {CONFIG_JSON})")
+        return cls(p)
+
+    # -- reading --------------------------------------------------------------------------
+    def config(self) -> RunConfig:
+        data = json.loads((self.dir / CONFIG_JSON).read_text())
+        name = data.pop("preset", self.id)
+        return RunConfig.from_dict(data, name=name)
+
+    def status(self) -> dict[str, Any]:
+        """The status file, with ``alive`` added and a dead "running" shown as "dead"."""
+        try:
+            status = json.loads((self.dir / STATUS).read_text())
+        except (OSError, json.JSONDecodeError):
+            status = {"status": "unknown"}
+        alive = pid_alive(status.get("pid"), status.get("host"))
+        status["alive"] = alive
+        if status.get("status") in ("running", "paused") and alive is False:
+            status["status"] = "dead"
+        return status
+
+    def read_events(self, offset: int = 0) -> tuple[list[ev.Event], int]:
+        """Events from byte ``offset`` on; returns them and the offset to continue from.
+        A partly written last line is left for the next call."""
+        path = self.dir / EVENTS
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return [], offset
+        end = data.rfind(b"\n") + 1
+        out = []
+        for line in data[:end].splitlines():
+            try:
+                event = ev.from_dict(json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                continue
+            if event is not None:
+                out.append(event)
+        return out, offset + end
+
+    def epochs(self) -> list[ev.EpochEnd]:
+        return [e for e in self.read_events()[0] if isinstance(e, ev.EpochEnd)]
+
+    # -- writing --------------------------------------------------------------------------
+    def write_status(self, fields: dict[str, Any]) -> None:
+        write_json_atomic(self.dir / STATUS, fields)
+
+    def recorder(self) -> "RunRecorder":
+        return RunRecorder(self)
+
+
+class RunRecorder:
+    """An event subscriber that writes the run's files as events arrive."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.status: dict[str, Any] = {
+            "status": "running",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
+        self._events = open(run.dir / EVENTS, "a", buffering=1)
+        self._metrics = open(run.dir / METRICS, "a", buffering=1)
+
+    def __call__(self, event: ev.Event) -> None:
+        line = json.dumps(event.to_dict())
+        self._events.write(line + "\n")
+        if isinstance(event, ev.Step):
+            self._metrics.write(json.dumps({"type": "step", **event.to_dict()}) + "\n")
+            return  # status is rewritten per epoch, not per step
+        s = self.status
+        if isinstance(event, ev.RunStarted):
+            s.update(
+                status="running", preset=event.preset, epochs=event.epochs, epoch=event.start_epoch,
+                started=event.time, device=event.device_name,
+            )
+        elif isinstance(event, ev.EpochEnd):
+            self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
+            s["epoch"] = event.epoch
+            s["last_acc"] = event.test_acc
+            if s.get("best_acc") is None or event.test_acc > s["best_acc"]:
+                s["best_acc"] = event.test_acc
+        elif isinstance(event, ev.CheckpointSaved):
+            s["last_checkpoint"] = event.path
+        elif isinstance(event, ev.Paused):
+            s["status"] = "paused"
+        elif isinstance(event, ev.Resumed):
+            s["status"] = "running"
+        elif isinstance(event, ev.Finished):
+            s["status"] = "finished"
+        elif isinstance(event, ev.Stopped):
+            s.update(status="stopped", reason=event.reason)
+        elif isinstance(event, ev.Failed):
+            s.update(status="failed", reason=event.reason)
+        elif not isinstance(event, ev.END_EVENTS):
+            return
+        s["updated"] = time.time()
+        self.run.write_status(s)
+        if isinstance(event, ev.END_EVENTS):
+            self.close()
+
+    def close(self) -> None:
+        for f in (self._events, self._metrics):
+            if not f.closed:
+                f.flush()
+                f.close()
+
+
+@dataclass
+class RunSummary:
+    id: str
+    path: Path
+    preset: str
+    status: str
+    epoch: int
+    epochs: int
+    best_acc: float | None
+    started: float | None
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Runs in a folder, newest first."""
+    out = []
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return out
+    for p in root.iterdir():
+        if not p.is_dir() or not (p / STATUS).exists():
+            continue
+        s = Run(p).status()
+        out.append(
+            RunSummary(
+                id=p.name, path=p, preset=s.get("preset", "?"), status=s.get("status", "unknown"),
+                epoch=int(s.get("epoch") or 0), epochs=int(s.get("epochs") or 0), best_acc=s.get("best_acc"),
+                started=s.get("started"),
+            )
+        )
+    return sorted(out, key=lambda r: r.id, reverse=True)
+
+
+def find_run(name: str, runs_dir: Path) -> Run:
+    """A run by path, by id, or by a unique id prefix / suffix within ``runs_dir``."""
+    p = Path(name).expanduser()
+    if p.is_dir():
+        return Run.open(p)
+    candidates = [r for r in list_runs(runs_dir) if r.id == name]
+    if not candidates:
+        candidates = [r for r in list_runs(runs_dir) if r.id.startswith(name) or r.id.endswith(name)]
+    if len(candidates) == 1:
+        return Run(candidates[0].path)
+    if len(candidates) > 1:
+        raise CheckpointError(f"run '{name}' is ambiguous: {', '.join(r.id for r in candidates[:5])}")
+    raise CheckpointError(f"{name}: no such run folder or run id in {runs_dir} (see `tui-trainer runs`)")
