@@ -56,6 +56,16 @@ def build_parser() -> ArgumentParser:
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ev.add_argument("--data-root")
     ev.add_argument("--device", default="auto")
+    bench = sub.add_parser("bench", help="images/s: the tutorials' loop vs the engine vs the engine under the app")
+    bench.add_argument("preset")
+    bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    bench.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    bench.add_argument("--data-root")
+    bench.add_argument("--steps", type=int, default=30, help="timed steps per measurement (default 30)")
+    bench.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    bench.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is reported (default 3)")
+    bench.add_argument("--only", help="comma-separated subset of plain,engine,app")
+    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
 

@@ -118,3 +118,48 @@ def cmd_eval(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"test accuracy {result.acc:.2f}%  test loss {result.loss:.4f}", markup=False)
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from ..bench import VARIANTS, run_bench
+    from ..errors import ConfigError
+
+    for name in ("steps", "rounds"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name}: {getattr(args, name)} is out of range; allowed: >= 1")
+    if args.warmup < 0:
+        raise ConfigError(f"--warmup: {args.warmup} is out of range; allowed: >= 0")
+    variants = VARIANTS
+    if args.only:
+        variants = tuple(v.strip() for v in args.only.split(",") if v.strip())
+        bad = [v for v in variants if v not in VARIANTS]
+        if bad or not variants:
+            raise ConfigError(f"--only: unknown variant {bad[0] if bad else args.only!r}; allowed: plain, engine, app")
+    config = presets.load(args.preset).with_overrides(
+        list(args.overrides) + shorthand_overrides(device=args.device, data_root=args.data_root)
+    )
+    err = Console(stderr=True, highlight=False)
+    result = run_bench(config, args.steps, args.warmup, args.rounds, variants,
+                       progress=(lambda s: None) if args.json else (lambda s: err.print(f"[dim]{s}[/]")))
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    console = _console()
+    table = Table(title=f"{result.preset} on {result.device_name}, batch {result.batch_size}, "
+                        f"{result.steps} steps x {result.rounds} rounds (median)", title_justify="left")
+    for col in ("variant", "images/s", "rounds"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    labels = {"plain": "a  plain PyTorch loop (tutorial style)", "engine": "b  tui-trainer engine, headless",
+              "app": "c  tui-trainer engine + app"}
+    for v in variants:
+        table.add_row(labels[v], f"{result.images_per_s[v]:,.0f}",
+                      ", ".join(f"{x:,.0f}" for x in result.samples[v]))
+    console.print(table)
+    ratios = result.ratios()
+    if "engine_vs_plain" in ratios:
+        console.print(f"b/a engine vs plain: {ratios['engine_vs_plain']:.2f}x", markup=False)
+    if "app_vs_engine" in ratios:
+        console.print(f"c/b app vs engine:   {ratios['app_vs_engine']:.3f}x", markup=False)
+    return 0

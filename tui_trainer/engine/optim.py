@@ -17,7 +17,8 @@ from ..config import OptimConfig, ScheduleConfig
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
-    params = list(params)
+    # Frozen parameters (e.g. a data-whitened first layer) stay out of the optimizer.
+    params = [p for p in params if p.requires_grad]
     if cfg.name == "sgd":
         return torch.optim.SGD(
             params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.events import Resize
+from textual.reactive import reactive
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import NumericAxisFormatter
 
@@ -62,14 +63,17 @@ def limits(values: Iterable[float], floor0: bool = False) -> tuple[float, float]
     return lo, hi
 
 
-def make_plot(id: str) -> PlotWidget:
-    plot = PlotWidget(id=id, allow_pan_and_zoom=False)
-    # Tab should move between panes, not stop on every plot.
-    plot.can_focus = False
-    plot.margin_top = 1
-    plot.margin_bottom = 1
-    plot.margin_left = 7
-    return plot
+class CompactPlot(PlotWidget, can_focus=False):
+    """A PlotWidget with thin margins (rows are scarce at 80x24) that Tab skips over:
+    the chart is not zoomed or panned here, it follows the run."""
+
+    margin_top = reactive(1)
+    margin_bottom = reactive(1)
+    margin_left = reactive(7)
+
+
+def make_plot(id: str) -> CompactPlot:
+    return CompactPlot(id=id, allow_pan_and_zoom=False)
 
 
 def draw(plot: PlotWidget, label: str, series: Sequence[tuple[list[float], list[float], str, str]],

@@ -111,6 +111,7 @@ class PresetPreview(Vertical):
     PresetPreview { height: auto; }
     PresetPreview > Static { height: auto; }
     PresetPreview > #preview-desc { text-style: italic; }
+    PresetPreview > #preview-desc.-empty { display: none; }
     """
 
     def compose(self) -> ComposeResult:
@@ -128,7 +129,7 @@ class PresetPreview(Vertical):
             facts.update(Text(error or "loading…", style="bold red" if error else "dim"))
             return
         desc.update(config.meta.description)
-        desc.display = bool(config.meta.description)
+        desc.set_class(not config.meta.description, "-empty")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()

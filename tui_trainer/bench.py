@@ -1,0 +1,228 @@
+"""`tui-trainer bench`: images/s of the same model, batch and optimizer three ways,
+alternating in one process so that they share the machine's state:
+
+  plain   the source tutorials' loop: a torchvision data set with PIL transforms,
+          DataLoader(num_workers=0), fp32, ``loss.item()`` after every step;
+  engine  tui_trainer's engine, headless (device-resident data, batched augmentation);
+  app     the engine with the Textual dashboard running (headless Textual).
+
+Each measurement times ``steps`` steps after ``warmup`` steps; the engine is timed
+between its own Step events, which follow a device sync, so no sync is added to its
+step path. The median of the rounds is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import events as ev
+from .config import RunConfig
+from .data import ImageData, load_data
+from .engine.device import device_name, resolve_device
+from .engine.optim import build_optimizer
+from .models import build_model
+
+VARIANTS = ("plain", "engine", "app")
+
+
+@dataclass
+class BenchResult:
+    preset: str
+    device: str
+    device_name: str
+    batch_size: int
+    steps: int
+    rounds: int
+    images_per_s: dict[str, float]  # median per variant
+    samples: dict[str, list[float]]
+
+    def ratios(self) -> dict[str, float]:
+        ips = self.images_per_s
+        out = {}
+        if ips.get("plain") and ips.get("engine"):
+            out["engine_vs_plain"] = ips["engine"] / ips["plain"]
+        if ips.get("engine") and ips.get("app"):
+            out["app_vs_engine"] = ips["app"] / ips["engine"]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **{k: self.images_per_s.get(k) for k in VARIANTS},
+            **self.ratios(),
+            "preset": self.preset, "device": self.device, "device_name": self.device_name,
+            "batch_size": self.batch_size, "steps": self.steps, "rounds": self.rounds, "samples": self.samples,
+        }
+
+
+# -- (a) the tutorials' loop --------------------------------------------------------------
+
+
+class _PilTensorDataset(torch.utils.data.Dataset):
+    """uint8 tensors served as PIL images, for data sets that have no files (digits)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, transform) -> None:
+        self.x, self.y, self.transform = x, y, transform
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        from torchvision.transforms.functional import to_pil_image
+
+        return self.transform(to_pil_image(self.x[i])), int(self.y[i])
+
+
+def _tutorial_dataset(config: RunConfig, data: ImageData, cache: Path | None):
+    """The training set as the tutorials read it: files decoded by PIL on every access."""
+    import torchvision
+    from torchvision import transforms as T
+
+    from . import paths
+    from .data.sources import extract_archive, is_archive, scan_imagefolder
+
+    size = data.info.image_size
+    steps = []
+    if "crop" in config.data.augment and config.data.crop_padding > 0:
+        steps.append(T.RandomCrop(size, padding=config.data.crop_padding))
+    if "hflip" in config.data.augment:
+        steps.append(T.RandomHorizontalFlip())
+    steps.append(T.ToTensor())
+    if config.data.normalize != "none":
+        mean = data.mean if config.data.normalize == "auto" else tuple(config.data.mean)
+        std = data.std if config.data.normalize == "auto" else tuple(config.data.std)
+        steps.append(T.Normalize(mean, std))
+    transform = T.Compose(steps)
+    dataset, root = config.data.dataset, config.data.root
+    if dataset == "imagefolder":
+        folder = Path(root).expanduser().resolve()
+        if is_archive(folder):
+            folder = extract_archive(folder, cache or paths.cache_dir())
+        return torchvision.datasets.ImageFolder(str(scan_imagefolder(folder).root / "train"), transform=transform)
+    if dataset == "cifar10" and root:
+        try:
+            return torchvision.datasets.CIFAR10(root, train=True, transform=transform)
+        except RuntimeError:
+            pass  # a root of another layout: fall back to the tensors, through PIL
+    return _PilTensorDataset(data.train_x, data.train_y, transform)
+
+
+def plain_loop(config: RunConfig, data: ImageData, steps: int, warmup: int, cache: Path | None = None) -> float:
+    device = resolve_device(config.train.device)
+    torch.manual_seed(config.train.seed or 0)
+    model = build_model(config.model, data.info).to(device)
+    optimizer = build_optimizer(model.parameters(), config.optim)
+    criterion = torch.nn.CrossEntropyLoss()
+    loader = torch.utils.data.DataLoader(
+        _tutorial_dataset(config, data, cache), batch_size=config.data.batch_size, shuffle=True, num_workers=0
+    )
+    model.train()
+    batches = iter(loader)
+    running_loss = 0.0
+    images = 0
+    for i in range(warmup + steps):
+        if i == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            images = 0
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            x, y = next(batches)
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item()  # as the tutorials did: a host sync every step
+        images += y.shape[0]
+    return images / (time.perf_counter() - t0)
+
+
+# -- (b) and (c): the engine ------------------------------------------------------------
+
+
+class StepTimer:
+    """Times the engine between Step events after the warm-up steps."""
+
+    def __init__(self, warmup: int, batch_size: int) -> None:
+        self.warmup, self.batch_size = warmup, batch_size
+        self.first: tuple[int, float] | None = None
+        self.last: tuple[int, float] | None = None
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Step):
+            now = time.perf_counter()
+            if self.first is None and event.step >= self.warmup:
+                self.first = (event.step, now)
+            elif self.first is not None:
+                self.last = (event.step, now)
+
+    def images_per_s(self) -> float:
+        if self.first is None or self.last is None or self.last[0] == self.first[0]:
+            raise RuntimeError("the engine run was too short to time; raise --steps")
+        return (self.last[0] - self.first[0]) * self.batch_size / (self.last[1] - self.first[1])
+
+
+def bench_config(config: RunConfig, steps: int, warmup: int) -> RunConfig:
+    """One epoch of warmup+steps batches, a tiny evaluation, no checkpoints."""
+    return config.with_overrides([
+        "train.epochs=1", f"train.max_steps_per_epoch={warmup + steps}", "train.log_interval=0.05",
+        f"data.test_limit={config.data.batch_size}", "checkpoint.every=0",
+    ])
+
+
+def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> float:
+    from .engine import Trainer
+
+    timer = StepTimer(warmup, config.data.batch_size)
+    trainer = Trainer(bench_config(config, steps, warmup), data=data, subscribers=[timer])
+    end = trainer.run()
+    if isinstance(end, ev.Failed):
+        raise RuntimeError(end.reason)
+    return timer.images_per_s()
+
+
+def app_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> float:
+    from .app.bench import run_engine_in_app
+
+    timer = StepTimer(warmup, config.data.batch_size)
+    run_engine_in_app(bench_config(config, steps, warmup), data, [timer])
+    return timer.images_per_s()
+
+
+def run_bench(
+    config: RunConfig,
+    steps: int = 50,
+    warmup: int = 5,
+    rounds: int = 3,
+    variants: tuple[str, ...] = VARIANTS,
+    cache: Path | None = None,
+    progress: Callable[[str], None] = lambda s: None,
+) -> BenchResult:
+    device = resolve_device(config.train.device)
+    progress(f"loading {config.data.dataset} data")
+    data = load_data(config.data, cache, log=progress)
+    loops = {
+        "plain": lambda: plain_loop(config, data, steps, warmup, cache),
+        "engine": lambda: engine_loop(config, data, steps, warmup),
+        "app": lambda: app_loop(config, data, steps, warmup),
+    }
+    samples: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(rounds):
+        for v in variants:  # alternating, so that drift (heat, other load) hits all alike
+            ips = loops[v]()
+            samples[v].append(ips)
+            progress(f"round {r + 1}/{rounds} {v}: {ips:,.0f} images/s")
+    return BenchResult(
+        preset=config.name, device=str(device), device_name=device_name(device), batch_size=config.data.batch_size,
+        steps=steps, rounds=rounds, images_per_s={v: statistics.median(s) for v, s in samples.items()}, samples=samples,
+    )
