@@ -37,3 +37,84 @@ class Collector:
     @property
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
+
+
+# -- deterministic inputs for the app's tests and snapshots -------------------------------
+
+T0 = 1_700_000_000.0  # fixed event times: the dashboard's ETA and elapsed derive from them
+
+
+def demo_events(epochs_done: int = 3, epochs: int = 8, batches: int = 40, mid_epoch_batch: int = 24,
+                run_id: str = "20240101-120000-demo", preset: str = "resnet-small-cifar10") -> list[ev.Event]:
+    """A synthetic run, ``epochs_done`` epochs in and part-way through the next: every
+    kind of event a dashboard renders, with fixed values and timestamps."""
+    import math
+
+    out: list[ev.Event] = []
+    t = T0
+
+    def at(dt: float) -> float:
+        nonlocal t
+        t += dt
+        return t
+
+    out.append(ev.Log(message="Loading cifar10 data…", time=at(0)))
+    out.append(ev.Log(message="cifar10: 50,000 train / 10,000 test 32x32x3 images in 10 classes", time=at(1.5)))
+    out.append(ev.RunStarted(
+        run_id=run_id, run_dir=f"/runs/{run_id}", preset=preset, config={}, model_summary="resnet",
+        param_count=175_258, device="cuda:0", device_name="NVIDIA H100 80GB HBM3", precision="bf16",
+        data_summary="cifar10", epochs=epochs, steps_per_epoch=batches, time=at(0.5),
+    ))
+    step = 0
+    best = None
+    for epoch in range(1, epochs_done + 2):
+        last_batch = batches if epoch <= epochs_done else mid_epoch_batch
+        for batch in range(4, last_batch + 1, 4):
+            step = (epoch - 1) * batches + batch
+            wiggle = 0.08 * math.sin(step / 3.0)
+            loss = 2.3 * math.exp(-step / 70) + 0.25 + wiggle
+            lr = 0.1 * 0.5 * (1 + math.cos(math.pi * step / (epochs * batches)))
+            out.append(ev.Step(epoch=epoch, step=step, batch=batch, batches=batches, loss=loss, lr=lr,
+                               images_per_s=25_600.0 + 100 * (batch % 3), time=at(0.25)))
+        if epoch > epochs_done:
+            break
+        test_acc = [62.41, 71.85, 70.12, 78.3, 81.0, 83.2, 84.1, 85.0][epoch - 1]
+        is_best = best is None or test_acc > best
+        best = test_acc if is_best else best
+        out.append(ev.EpochEnd(
+            epoch=epoch, epochs=epochs, step=step, train_loss=1.45 / epoch + 0.2, train_acc=48.0 + 9.5 * epoch,
+            test_loss=1.2 / epoch + 0.35, test_acc=test_acc, lr=0.1 * 0.5 * (1 + math.cos(math.pi * epoch / epochs)),
+            seconds=2.75, images_per_s=25_432.0, best=is_best, time=at(0.25),
+        ))
+        name = f"epoch_{epoch:03d}_acc_{test_acc:.2f}.pt"
+        out.append(ev.CheckpointSaved(path=f"/runs/{run_id}/checkpoints/{name}", epoch=epoch, step=step,
+                                      test_acc=test_acc, size=1_412_345, best=is_best, time=at(0.1)))
+        if epoch == 3:
+            out.append(ev.CheckpointRemoved(path=f"/runs/{run_id}/checkpoints/epoch_001_acc_62.41.pt", time=at(0)))
+    out.append(ev.Log(message="epoch 3: test accuracy fell from 71.85% to 70.12%", level="warning", time=at(0.1)))
+    return out
+
+
+def write_run_folder(runs_dir, run_id: str, preset: str, status: str, accs: list[float], epochs: int) -> "Path":
+    """A finished/stopped/failed run folder written from fixed data (no training)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(runs_dir) / run_id
+    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+    events = [ev.RunStarted(
+        run_id=run_id, run_dir=str(folder), preset=preset, config={}, model_summary="", param_count=1000,
+        device="cpu", device_name="CPU", precision="fp32", data_summary="", epochs=epochs, steps_per_epoch=10,
+        time=T0,
+    )]
+    for i, acc in enumerate(accs, 1):
+        events.append(ev.EpochEnd(
+            epoch=i, epochs=epochs, step=10 * i, train_loss=2.0 / i, train_acc=acc - 3, test_loss=1.8 / i,
+            test_acc=acc, lr=0.01, seconds=1.0, images_per_s=1000.0, best=acc == max(accs[:i]), time=T0 + i,
+        ))
+    (folder / "events.jsonl").write_text("".join(json.dumps(e.to_dict()) + "\n" for e in events))
+    state = {"status": status, "preset": preset, "epochs": epochs, "epoch": len(accs),
+             "best_acc": max(accs) if accs else None, "started": T0}
+    (folder / "status.json").write_text(json.dumps(state))
+    (folder / "config.json").write_text(json.dumps({"preset": preset}))
+    return folder

@@ -114,6 +114,17 @@ class Resumed(Event):
 
 
 @dataclass(frozen=True)
+class ControlAck(Event):
+    """The trainer took a command sent through the run folder's control channel."""
+
+    kind: ClassVar[str] = "control_ack"
+    command: str  # pause, resume, stop, save
+    id: str
+    ok: bool = True
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Finished(Event):
     kind: ClassVar[str] = "finished"
     epochs: int
@@ -146,7 +157,10 @@ END_EVENTS = (Finished, Stopped, Failed)
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (RunStarted, Step, EpochEnd, CheckpointSaved, CheckpointRemoved, Log, Paused, Resumed, Finished, Stopped, Failed)
+    for cls in (
+        RunStarted, Step, EpochEnd, CheckpointSaved, CheckpointRemoved, Log, Paused, Resumed, ControlAck, Finished,
+        Stopped, Failed,
+    )
 }
 
 Subscriber = Callable[[Event], None]

@@ -84,4 +84,5 @@ def prepare(
         run = Run.create(runs_dir, config)
     else:
         run.write_config(config)  # overrides given on resume (epochs, lr) are part of the run now
+        run.reset_control()
     return Launch(config, run, state)

@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ METRICS = "metrics.jsonl"
 CONFIG_TOML = "config.toml"
 CONFIG_JSON = "config.json"
 CHECKPOINTS = "checkpoints"
+CONTROL = "control.jsonl"
+OUTPUT_LOG = "output.log"
+COMMANDS = ("pause", "resume", "stop", "save")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -117,7 +121,7 @@ class Run:
             status = {"status": "unknown"}
         alive = pid_alive(status.get("pid"), status.get("host"))
         status["alive"] = alive
-        if status.get("status") in ("running", "paused") and alive is False:
+        if status.get("status") in ("starting", "running", "paused") and alive is False:
             status["status"] = "dead"
         return status
 
@@ -151,6 +155,62 @@ class Run:
 
     def recorder(self) -> "RunRecorder":
         return RunRecorder(self)
+
+    # -- control channel ------------------------------------------------------------------
+    def send_control(self, command: str) -> str:
+        """Ask the process training this run to pause/resume/stop/save; returns the
+        command's id, which the trainer acknowledges with a ControlAck event."""
+        if command not in COMMANDS:
+            raise CheckpointError(f"unknown command {command!r}; allowed: {', '.join(COMMANDS)}")
+        status = self.status()
+        if status.get("status") not in ("starting", "running", "paused"):
+            raise CheckpointError(f"run {self.id} is {status.get('status', 'not running')}; only a live run takes commands")
+        command_id = uuid.uuid4().hex[:12]
+        line = json.dumps({"id": command_id, "command": command, "time": time.time()}) + "\n"
+        # One write of a short line to a file opened for appending: atomic on POSIX, so
+        # several watchers can send at once.
+        fd = os.open(self.dir / CONTROL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+        return command_id
+
+    def reset_control(self) -> None:
+        """Forget the commands sent to an earlier process training this run."""
+        (self.dir / CONTROL).unlink(missing_ok=True)
+
+    def control_inbox(self) -> "ControlInbox":
+        return ControlInbox(self.dir / CONTROL)
+
+
+class ControlInbox:
+    """The trainer's side of the control channel: new commands since the last poll.
+    The file is cleared when a run is (re)launched (:meth:`Run.reset_control`), so
+    commands sent while a detached trainer is still starting are not lost."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def poll(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        out = []
+        for line in data[:end].splitlines():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(item, dict) and isinstance(item.get("command"), str):
+                out.append(item)
+        return out
 
 
 class RunRecorder:

@@ -57,7 +57,8 @@ class Resumable(Message):
 
 
 class TrainerApp(App[int]):
-    CSS_PATH = "app.tcss"
+    # Absolute: Textual resolves a relative path against the subclass's module (tests subclass).
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "tui-trainer"
     MODES = {"presets": PickerScreen, "runs": RunsScreen}
     BINDINGS = [
@@ -89,6 +90,10 @@ class TrainerApp(App[int]):
     async def on_mount(self) -> None:
         self._showwarning = warnings.showwarning
         warnings.showwarning = self._warning_hook
+        await self.show_first_screen()
+
+    async def show_first_screen(self) -> None:
+        """The dashboard of ``launch`` or of ``watch``, else the picker (tests override it)."""
         if self.launch is not None:
             self.start_session(self.launch, history=self._history_of(self.launch))
             self.launch_session = self.session

@@ -30,7 +30,7 @@ def lr(value: float | None) -> str:
         return "?"
     if value == 0:
         return "0"
-    return f"{value:.3g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.2e}"
+    return f"{value:.3g}"
 
 
 def loss(value: float | None) -> str:

@@ -6,6 +6,7 @@ Exit status: 0 success, 2 bad input (one line on stderr, never a traceback), 1 f
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def build_parser() -> ArgumentParser:
     _add_train_args(train)
     train.add_argument("--headless", action="store_true", help="no UI: progress and one row per epoch on stdout")
     train.add_argument("--resume", metavar="RUN_OR_CHECKPOINT", help="continue a run (folder or id) or a checkpoint")
+    train.add_argument("--detach", action="store_true",
+                       help="train headless in the background, in its own session (survives the terminal closing)")
+    train.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)  # a detached child: train into this run
+
+    control = sub.add_parser("control", help="send pause/resume/stop/save to the process training a run")
+    control.add_argument("run", help="run folder or run id")
+    control.add_argument("action", metavar="COMMAND", choices=["pause", "resume", "stop", "save"],
+                         help="pause, resume, stop or save")
+    control.add_argument("--runs-dir", type=Path)
+    control.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the acknowledgement")
 
     presets = sub.add_parser("presets", help="list presets, or show one")
     presets.add_argument("action", nargs="?", choices=["show"], help="show NAME: print a preset's config")
@@ -79,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: say so in one line; the traceback only when asked for
+        if os.environ.get("TUI_TRAINER_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"{PROG}: internal error: {type(exc).__name__}: {first} (set TUI_TRAINER_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:

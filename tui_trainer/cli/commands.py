@@ -24,10 +24,19 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.run_dir is not None:  # the background process started by --detach
+        from .detach import child_launch
+        from .headless import run_headless
+
+        return run_headless(child_launch(args.run_dir, args.resume))
     launch = prepare(
         args.preset if (args.preset or args.resume) else presets.DEFAULT_PRESET,
         _overrides(args), resume=args.resume, runs_dir=args.runs_dir,
     )
+    if args.detach:
+        from .detach import detach
+
+        return detach(launch)
     if args.headless:
         from .headless import run_headless
 
@@ -162,4 +171,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(f"b/a engine vs plain: {ratios['engine_vs_plain']:.2f}x", markup=False)
     if "app_vs_engine" in ratios:
         console.print(f"c/b app vs engine:   {ratios['app_vs_engine']:.3f}x", markup=False)
+    return 0
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    from .detach import send_and_wait
+
+    run = find_run(args.run, args.runs_dir or paths.runs_dir())
+    ack = send_and_wait(run, args.action, args.timeout)
+    if ack is None:
+        print(f"sent {args.action} to run {run.id}; no acknowledgement within {args.timeout:g}s", file=sys.stderr)
+        return 1
+    print(f"run {run.id}: {args.action} acknowledged")
     return 0

@@ -47,13 +47,28 @@ def end_line(e: ev.Event) -> str:
     return ""
 
 
-class PlainPrinter:
+class _Quiet:
+    """Printing must never stop training: once the terminal is gone (SIGHUP, a closed
+    pipe), printers go quiet and the run goes on into its run folder."""
+
+    broken = False
+
+    def __call__(self, e: ev.Event) -> None:
+        if self.broken:
+            return
+        try:
+            self.show(e)
+        except (OSError, ValueError):  # EIO, EPIPE, or writing to a closed file
+            self.broken = True
+
+
+class PlainPrinter(_Quiet):
     """One line per epoch, for logs."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def __call__(self, e: ev.Event) -> None:
+    def show(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
             line = (
                 f"run {e.run_id}: {e.preset} on {e.device_name} ({e.precision}), {e.param_count:,} params, "
@@ -70,7 +85,7 @@ class PlainPrinter:
         print(line, file=self.out, flush=True)
 
 
-class RichPrinter:
+class RichPrinter(_Quiet):
     """Progress bars with ETA, and a table row per epoch printed above them."""
 
     def __init__(self, console: Console) -> None:
@@ -94,7 +109,7 @@ class RichPrinter:
         )
         return table
 
-    def __call__(self, e: ev.Event) -> None:
+    def show(self, e: ev.Event) -> None:
         p = self.progress
         if isinstance(e, ev.RunStarted):
             self._first_epoch = e.start_epoch + 1

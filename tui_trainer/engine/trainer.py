@@ -35,6 +35,9 @@ from .device import AUTOCAST_DTYPES, device_name, resolve_device, resolve_precis
 from .optim import build_optimizer, build_scheduler
 
 
+CONTROL_POLL_S = 0.25
+
+
 class TrainingDiverged(Exception):
     """The loss became NaN or infinite."""
 
@@ -68,6 +71,9 @@ class Trainer:
         self.epoch = 0  # completed epochs
         self.step = 0  # global steps done
         self.history: list[dict[str, Any]] = []
+        # Commands from other processes (`tui-trainer watch`, `tui-trainer control`).
+        self.inbox = run.control_inbox() if run is not None else None
+        self._next_control_poll = 0.0
 
     # -- controls (any thread) ----------------------------------------------------------
     def pause(self) -> None:
@@ -83,6 +89,21 @@ class Trainer:
 
     def save_now(self) -> None:
         self._save_now.set()
+
+    def _poll_controls(self) -> None:
+        """Apply commands from the run folder's control channel, a few times a second."""
+        now = time.monotonic()
+        if self.inbox is None or now < self._next_control_poll:
+            return
+        self._next_control_poll = now + CONTROL_POLL_S
+        for item in self.inbox.poll():
+            command, command_id = item.get("command"), str(item.get("id", ""))
+            action = {"pause": self.pause, "resume": self.resume, "save": self.save_now,
+                      "stop": lambda: self.stop("stopped from another process")}.get(command)
+            if action is not None:
+                action()
+            self.emit(ev.ControlAck(command=str(command), id=command_id, ok=action is not None,
+                                    message="" if action else "unknown command"))
 
     @property
     def paused(self) -> bool:
@@ -133,6 +154,11 @@ class Trainer:
             )
         elif isinstance(exc, TrainingDiverged):
             reason = str(exc)
+        elif isinstance(exc, OSError) and exc.errno is not None:
+            # Disk full, folder removed or made read-only: training stops; what was
+            # written before stays valid (checkpoints are replaced atomically).
+            where = f" {exc.filename}" if exc.filename else ""
+            reason = f"cannot write{where}: {exc.strerror}; training stopped, earlier checkpoints are intact"
         else:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             try:
@@ -351,10 +377,13 @@ class Trainer:
             for batch, (x, y) in enumerate(self.data.train_batches(bs, self.generator, aug, pad, cfg.train.max_steps_per_epoch)):
                 if batch < skip:
                     continue  # replaying the epoch's random draws up to a mid-epoch checkpoint
+                self._poll_controls()
                 if self._stop.is_set():
                     return self._stopped(batch, (loss_sum.item(), correct.item(), seen))
                 if not self._running.is_set():
-                    paused_s += self._wait_while_paused()
+                    paused_s += self._wait_while_paused(
+                        lambda: self._save("manual", None, batch, (loss_sum.item(), correct.item(), seen))
+                    )
                     window_t = time.monotonic()
                     window_images = 0
                     if self._stop.is_set():
@@ -447,13 +476,17 @@ class Trainer:
                 f"intact: resume it with a lower lr, e.g. --set optim.lr={self.config.optim.lr / 10:g}"
             )
 
-    def _wait_while_paused(self) -> float:
+    def _wait_while_paused(self, save: Callable[[], Any]) -> float:
+        """Block until resumed or stopped; "save now" still works while paused."""
         t = time.monotonic()
         self.emit(ev.Paused(epoch=self.epoch + 1, step=self.step))
         while not self._running.wait(0.1):
+            self._poll_controls()
             if self._save_now.is_set():
-                break
-        self.emit(ev.Resumed(epoch=self.epoch + 1, step=self.step))
+                self._save_now.clear()
+                save()
+        if not self._stop.is_set():
+            self.emit(ev.Resumed(epoch=self.epoch + 1, step=self.step))
         return time.monotonic() - t
 
     def _stopped(self, batch: int, totals: tuple[float, float, int]) -> ev.Stopped:

@@ -56,7 +56,7 @@ class DashboardScreen(Screen):
 
     BINDINGS = [
         Binding("s", "start", "Start", id="start"),
-        Binding("p", "pause", "Pause/Resume", id="pause"),
+        Binding("p", "pause", "Pause", id="pause"),
         Binding("x", "stop", "Stop", id="stop"),
         Binding("c", "checkpoint", "Checkpoint", id="checkpoint"),
         Binding("l", "loss_view", "Loss: recent/all", show=False, id="loss_view"),

@@ -141,7 +141,6 @@ class PickerScreen(Screen):
         self.loaded = True
         if self.errors:
             self.fill_list(self.current)
-        self.query_one(HParamsEditor).disabled = False
         self.select(self.current)
 
     @on(OptionList.OptionHighlighted, "#preset-list")
@@ -163,8 +162,10 @@ class PickerScreen(Screen):
         if config is not None:
             self.query_one(HParamsEditor).load(config)  # revalidates: Changed updates the preview
         else:
+            error = self.errors.get(name) if self.loaded else "loading presets…"
+            self.query_one(HParamsEditor).unload(error or "no config")
             self.show_preview()
-            self.set_status(self.errors.get(name) if self.loaded else "loading presets…", error=self.loaded)
+            self.set_status(error, error=self.loaded)
 
     # -- preview and status -------------------------------------------------------------------
     def edited_config(self) -> RunConfig | None:
@@ -196,6 +197,8 @@ class PickerScreen(Screen):
 
     @on(HParamsEditor.Changed)
     def _edited(self, message: HParamsEditor.Changed) -> None:
+        if self.current not in self.configs:
+            return  # a late message from the preset shown before this (broken) one
         self.show_preview()
         if message.error:
             self.set_status(message.error, error=True)

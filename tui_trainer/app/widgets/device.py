@@ -94,9 +94,9 @@ class DeviceLine(Static):
     def flush(self) -> None:
         if not self.device:
             return
-        text = Text.assemble(("device ", "dim"), (self.device_name or self.device, "bold"), f" ({self.device})")
+        text = Text.assemble((self.device_name or self.device, "bold"), f" · {self.device}")
         if self.precision:
-            text.append(f" · {self.precision}")
+            text.append(f" {self.precision}")
         if self.memory:
             text.append(f" · mem {self.memory}")
         if self.utilisation is not None:

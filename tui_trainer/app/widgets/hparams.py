@@ -183,6 +183,7 @@ class HParamsEditor(VerticalScroll):
     def load(self, config: RunConfig) -> None:
         """Show ``config``'s values; edits start over from it."""
         self.base = config
+        self.disabled = False
         self._loading = True
         data = config.to_dict()
         try:
@@ -199,6 +200,13 @@ class HParamsEditor(VerticalScroll):
             self._loading = False
         self.field_errors.clear()
         self.revalidate()
+
+    def unload(self, error: str) -> None:
+        """No valid config to edit (a broken preset): nothing can start."""
+        self.base = None
+        self.config = None
+        self.error = error
+        self.disabled = True
 
     # -- reading the edits -----------------------------------------------------------------
     def values(self) -> Values:

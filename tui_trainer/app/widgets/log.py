@@ -51,7 +51,8 @@ class LogPane(RichLog):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True)
+        super().__init__(id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True,
+                         min_width=20)
 
     def apply(self, e: ev.Event) -> None:
         line = describe(e)

@@ -1,0 +1,508 @@
+"""Pilot tests of the Textual app: every flow a user relies on, on the CPU.
+
+Training runs for real (the digits preset or the tiny synthetic config), so these
+tests also check that the UI keeps up with a live engine. Each waits on a condition
+with a deadline instead of sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, OptionList, Select
+
+from helpers import tiny_config
+from tui_trainer import events as ev
+from tui_trainer import presets, schema
+from tui_trainer.app.app import TrainerApp
+from tui_trainer.app.bridge import MAX_PENDING_LOSSES, EngineUpdate, EventBridge
+from tui_trainer.app.screens.confirm import ConfirmScreen, PromptScreen
+from tui_trainer.app.screens.dashboard import DashboardScreen
+from tui_trainer.app.screens.evaluation import EvalScreen
+from tui_trainer.app.screens.picker import PickerScreen
+from tui_trainer.app.screens.runs import RunsScreen
+from tui_trainer.app.widgets.loss_sparkline import HalvingBuffer
+from tui_trainer.config import OptimConfig
+from tui_trainer.launch import Launch, prepare
+from tui_trainer.runs import Run
+
+SIZE = (100, 30)
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def status_of(run: Run) -> str:
+    return json.loads((run.dir / "status.json").read_text())["status"]
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def long_launch(runs_dir: Path, epochs: int = 400) -> Launch:
+    """A run that trains for minutes unless stopped; steps reported every 50 ms."""
+    config = tiny_config(train={"epochs": epochs, "log_interval": 0.05})
+    return Launch(config, Run.create(runs_dir, config))
+
+
+def train_tiny(runs_dir: Path, epochs: int = 2) -> Run:
+    """A finished run folder, trained for real (about a second)."""
+    from tui_trainer.engine.trainer import Trainer
+
+    config = tiny_config(train={"epochs": epochs})
+    run = Run.create(runs_dir, config)
+    recorder = run.recorder()
+    Trainer(config, run=run, subscribers=[recorder]).run()
+    recorder.close()
+    return run
+
+
+async def picker_ready(pilot) -> PickerScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, PickerScreen)
+    await wait_for(pilot, lambda: screen.loaded, what="presets to load")
+    await pilot.pause()
+    return screen
+
+
+# -- the bridge and the step buffer: no app needed -------------------------------------------
+
+
+class Target:
+    def __init__(self):
+        self.messages = []
+
+    def post_message(self, message):
+        self.messages.append(message)
+        return True
+
+
+def test_bridge_coalesces_steps_and_posts_once():
+    target = Target()
+    bridge = EventBridge(target)
+    for i in range(1, 1001):
+        bridge(ev.Step(epoch=1, step=i, batch=i, batches=1000, loss=1.0 / i, lr=0.1, images_per_s=1.0))
+    bridge(ev.EpochEnd(epoch=1, epochs=2, step=1000, train_loss=1, train_acc=1, test_loss=1, test_acc=1, lr=0.1,
+                       seconds=1, images_per_s=1, best=True))
+    bridge(ev.Step(epoch=2, step=1001, batch=1, batches=1000, loss=0.5, lr=0.1, images_per_s=1.0))
+    assert len(target.messages) == 1 and isinstance(target.messages[0], EngineUpdate)
+    events, losses = bridge.drain()
+    # The newest Step replaced the queued ones; order with other events is kept.
+    assert [type(e).__name__ for e in events] == ["Step", "EpochEnd", "Step"]
+    assert events[0].step == 1000 and events[2].step == 1001
+    assert [s for s, _ in losses] == list(range(1, 1002))  # every loss kept for the sparkline
+    bridge(ev.Log(message="after drain"))
+    assert len(target.messages) == 2  # a new message once the previous batch was taken
+
+
+def test_bridge_memory_is_bounded_while_the_ui_is_busy():
+    bridge = EventBridge(Target())
+    for i in range(1, 50_001):
+        bridge(ev.Step(epoch=1, step=i, batch=i, batches=50_000, loss=1.0, lr=0.1, images_per_s=1.0))
+    events, losses = bridge.drain()
+    assert len(events) == 1 and len(losses) == MAX_PENDING_LOSSES
+    assert losses[-1][0] == 50_000
+
+
+def test_bridge_never_blocks_the_training_thread():
+    bridge = EventBridge(Target())
+    t = time.perf_counter()
+    for i in range(20_000):
+        bridge(ev.Step(epoch=1, step=i + 1, batch=1, batches=1, loss=1.0, lr=0.1, images_per_s=1.0))
+    assert (time.perf_counter() - t) / 20_000 < 1e-4  # well under 0.1 ms per event
+
+
+def test_halving_buffer_is_bounded_and_keeps_the_mean():
+    buf = HalvingBuffer(capacity=64)
+    values = [float(i % 10) for i in range(100_000)]
+    for v in values:
+        buf.append(v)
+    assert len(buf) <= 64
+    assert buf.total == 100_000
+    assert statistics.fmean(buf.points()) == pytest.approx(statistics.fmean(values), rel=0.01)
+
+
+# -- picker and editor ------------------------------------------------------------------------
+
+
+async def test_picker_lists_presets_with_descriptions_and_a_preview():
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        options = screen.query_one(OptionList)
+        names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert set(presets.available()) == set(names)
+        assert screen.current == presets.DEFAULT_PRESET
+        prompt = str(options.get_option(presets.DEFAULT_PRESET).prompt)
+        assert "scikit-learn" in prompt  # the description is in the list
+        await wait_for(pilot, lambda: "53.1K params" in preview_text(screen), timeout=30, what="the parameter count")
+        # Another preset: the editor follows it.
+        options.highlighted = names.index("resnet-small-cifar10")
+        await pilot.pause()
+        assert screen.query_one("#hp-optim-lr", Input).value == "0.1"
+        assert screen.query_one("#hp-schedule-name", Select).value == "step"
+
+
+def preview_text(screen) -> str:
+    from rich.console import Console
+
+    console = Console(width=60, record=True, file=io.StringIO())
+    console.print(screen.query_one("#preview-facts").content)
+    return console.export_text()
+
+
+async def test_invalid_field_shows_the_core_message_and_start_is_refused(runs_dir):
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        lr = screen.query_one("#hp-optim-lr", Input)
+        lr.value = "-1"
+        await pilot.pause()
+        with pytest.raises(Exception) as core:
+            schema.check_value(OptimConfig, "lr", -1, "optim")
+        expected = str(core.value)
+        assert expected.startswith("optim.lr: -1") and "out of range" in expected
+        assert str(screen.query_one("#err-hp-optim-lr").content) == expected
+        assert expected in str(screen.query_one("#picker-status").content)
+
+        screen.query_one(OptionList).focus()
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.session is None and not any(runs_dir.glob("*"))
+        assert any(expected in n for n in notifications(app))
+
+        # A cross-key rule (the device pattern) is the core's message too, under its field.
+        lr.value = "0.01"
+        screen.query_one("#hp-train-device", Input).value = "gpu"
+        await pilot.pause()
+        assert str(screen.query_one("#err-hp-train-device").content).startswith("train.device: unknown device")
+        assert screen.query_one("#hp-optim-lr").has_class("-invalid") is False
+        screen.query_one("#hp-train-device", Input).value = "cpu"
+        await pilot.pause()
+        assert screen.query_one("#editor").error is None
+        assert "optim.lr=0.01" in screen.query_one("#editor").overrides()
+
+
+async def test_schedule_fields_follow_the_schedule():
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        screen.query_one("#hp-schedule-name", Select).value = "multistep"
+        await pilot.pause()
+        assert screen.query_one("#row-hp-schedule-milestones").display
+        assert not screen.query_one("#row-hp-schedule-final_lr_ratio").display
+        # multistep without milestones breaks a cross-key rule: shown, start refused.
+        assert screen.query_one("#editor").error.startswith("schedule.milestones")
+        screen.query_one("#hp-schedule-milestones", Input).value = "[5, 10]"
+        await pilot.pause()
+        assert screen.query_one("#editor").error is None
+
+
+async def test_save_as_preset_writes_a_user_preset(isolated_dirs):
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        screen.query_one("#hp-train-epochs", Input).value = "3"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the name prompt")
+        prompt = app.screen.query_one(Input)
+        prompt.value = "bad name!"
+        await pilot.press("enter")
+        assert isinstance(app.screen, PromptScreen)  # refused, with the core's message
+        assert "not allowed" in str(app.screen.query_one("#prompt-error").content)
+        prompt.value = "my-digits"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen, what="the prompt to close")
+        path = Path(isolated_dirs["TUI_TRAINER_PRESETS"]) / "my-digits.toml"
+        assert path.exists()
+        assert presets.load("my-digits").train.epochs == 3
+        assert "my-digits" in presets.available()
+        assert screen.current == "my-digits"
+        options = screen.query_one(OptionList)
+        assert options.get_option("my-digits") is not None
+
+
+async def test_broken_user_preset_is_shown_and_cannot_start(isolated_dirs):
+    folder = Path(isolated_dirs["TUI_TRAINER_PRESETS"])
+    folder.mkdir(parents=True)
+    (folder / "broken.toml").write_text("[optim]\nlr = -5\n")
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        assert "optim.lr: -5" in screen.errors["broken"] and "out of range" in screen.errors["broken"]
+        options = screen.query_one(OptionList)
+        options.highlighted = list(screen.entries).index("broken")
+        await pilot.pause()
+        assert "out of range" in str(screen.query_one("#picker-status").content)
+        options.focus()
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.session is None
+        assert any("out of range" in n for n in notifications(app))
+
+
+# -- training from the picker ------------------------------------------------------------------
+
+
+async def test_start_from_picker_trains_and_fills_the_dashboard(runs_dir):
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        screen.query_one("#hp-train-epochs", Input).value = "2"
+        screen.query_one("#hp-train-device", Input).value = "cpu"
+        await pilot.pause()
+        screen.query_one(OptionList).focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.session is not None, what="the session")
+        dash = app.screen
+        assert isinstance(dash, DashboardScreen) and dash.session is app.session
+        await wait_for(pilot, lambda: app.session.done.is_set(), timeout=90, what="training to finish")
+        await wait_for(pilot, lambda: dash.progress.state == "finished", what="the finished state")
+        table = dash.query_one("#epochs")
+        assert table.row_count == 2
+        assert table.best_epoch is not None
+        assert dash.query_one("#checkpoints").row_count >= 1
+        assert len(dash.query_one("#sparkline").recent) >= 2
+        assert status_of(app.session.run) == "finished"
+        assert app.session.run.config().train.epochs == 2
+        # The finished run can be started again as a new run; s is enabled now.
+        assert dash.check_action("start", ()) is True
+        assert dash.check_action("pause", ()) is None
+
+
+# -- the live dashboard's controls ------------------------------------------------------------------
+
+
+async def test_pause_resume_and_stop_with_confirm(runs_dir):
+    launch = long_launch(runs_dir)
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        session = app.session
+        await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
+        await pilot.press("p")
+        # Shown at once ("pausing"), before the engine confirms after the batch ("paused").
+        assert dash.progress.state in ("pausing", "paused")
+        await wait_for(pilot, lambda: dash.progress.state == "paused", what="Paused")
+        assert status_of(launch.run) == "paused"
+        step = dash.progress.step
+        await pilot.pause(0.3)
+        assert dash.progress.step == step  # really paused
+        await pilot.press("p")
+        await wait_for(pilot, lambda: dash.progress.step > step, what="steps after resuming")
+        assert status_of(launch.run) == "running"
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: any(r.reason == "manual" for r in dash.query_one("#checkpoints").entries.values()),
+                       what="a manual checkpoint")
+
+        # Stop asks first; "no" keeps training.
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirm dialog")
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert session.running
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirm dialog")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: session.done.is_set(), what="the stop")
+        await wait_for(pilot, lambda: dash.progress.state == "stopped", what="the stopped state")
+        assert status_of(launch.run) == "stopped"
+        assert isinstance(session.result, ev.Stopped) and session.result.checkpoint
+        assert Path(session.result.checkpoint).exists()
+        assert app.is_running  # the app stays
+
+
+async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_dir):
+    launch = long_launch(runs_dir)
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the quit confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, timeout=60, what="the app to exit")
+    assert app.return_value == 0
+    session = app.session
+    assert session.done.is_set()
+    assert isinstance(session.result, ev.Stopped) and session.result.reason == "quit"
+    assert status_of(launch.run) == "stopped"
+    saved = [p for p in launch.run.checkpoints_dir.glob("epoch_*.pt")]
+    assert saved and Path(session.result.checkpoint).exists()
+
+
+async def test_quit_when_idle_exits_at_once():
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, what="the app to exit")
+
+
+async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_path):
+    launch = prepare("digits-cnn", ['data.dataset="imagefolder"', f'data.root="{tmp_path / "nowhere"}"',
+                                    'train.device="cpu"'], runs_dir=runs_dir)
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="the failure")
+        await wait_for(pilot, lambda: dash.progress.state == "failed", what="the failed state")
+        reason = app.session.result.reason
+        assert "nowhere" in reason and "\n" not in reason
+        assert dash.progress.message == f"failed: {reason}"
+        assert any(reason in n for n in notifications(app))
+        assert status_of(launch.run) == "failed"
+        await pilot.press("f2")  # still responsive
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+    assert app.exit_status == 2  # bad input, like the headless command
+
+
+async def test_ui_stays_responsive_while_training(runs_dir):
+    app = TrainerApp(launch=long_launch(runs_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
+        latencies = []
+        for key, pane in [("2", "chart"), ("1", "epochs"), ("4", "log"), ("3", "checkpoints")] * 3:
+            t = time.perf_counter()
+            await pilot.press(key)
+            assert dash.query_one(f"#pane-{pane}").has_class("-active")
+            latencies.append(time.perf_counter() - t)
+        assert app.session.running
+        assert statistics.median(latencies) < 0.1, latencies
+        assert app.session.bridge.posted > 0
+
+
+# -- checkpoints: evaluate and resume ------------------------------------------------------------------
+
+
+async def test_evaluate_and_resume_from_a_checkpoint(runs_dir):
+    config = tiny_config(train={"epochs": 2})
+    launch = Launch(config, Run.create(runs_dir, config))
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
+        await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+        await pilot.press("3")
+        table = dash.query_one("#checkpoints")
+        table.focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EvalScreen), timeout=60, what="the evaluation")
+        result = app.screen.result
+        assert 0 <= result.acc <= 100 and len(result.classes) == 4
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is dash, what="the dialog to close")
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the epochs prompt")
+        app.screen.query_one(Input).value = "3"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.session.launch is not launch, what="the resumed session")
+        resumed = app.screen
+        assert isinstance(resumed, DashboardScreen) and resumed is not dash
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="the resumed run")
+        await wait_for(pilot, lambda: resumed.query_one("#epochs").row_count == 3, what="three epoch rows")
+        assert app.session.run.dir == launch.run.dir  # the same run folder, continued
+        assert status_of(launch.run) == "finished"
+
+
+async def test_resume_refused_with_the_core_message_when_nothing_is_left(runs_dir):
+    config = tiny_config(train={"epochs": 1})
+    launch = Launch(config, Run.create(runs_dir, config))
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
+        await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+        session = app.session
+        path = next(iter(dash.query_one("#checkpoints").entries))
+        app.resume_from(path, ["train.epochs=1"])
+        await wait_for(pilot, lambda: any("already trained" in n for n in notifications(app)), what="the refusal")
+        assert app.session is session
+
+
+# -- runs screen and watch mode --------------------------------------------------------------------
+
+
+async def test_runs_screen_lists_opens_and_compares(runs_dir):
+    first = train_tiny(runs_dir, epochs=2)
+    second = train_tiny(runs_dir, epochs=3)
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        table = screen.query_one("#runs-table")
+        assert table.row_count == 2
+        assert {r.id: r.status for r in screen.runs} == {first.id: "finished", second.id: "finished"}
+        table.focus()
+        await pilot.press("space", "down", "space")
+        await wait_for(pilot, lambda: len(screen.curves) == 2, what="the curves")
+        legend = str(screen.query_one("#compare-legend").content)
+        assert first.id in legend and second.id in legend
+        assert [len(c) for c in (screen.curves[first.id], screen.curves[second.id])] == [2, 3]
+        await pilot.press("t")
+        assert screen.metric == 1
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+        dash = app.screen
+        assert dash.mode == "watch"
+        await wait_for(pilot, lambda: dash.query_one("#epochs").row_count in (2, 3), what="epoch rows")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="back to the runs")
+
+
+async def test_watch_a_finished_run_shows_its_history(runs_dir):
+    run = train_tiny(runs_dir, epochs=2)
+    app = TrainerApp(watch=run)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        assert isinstance(dash, DashboardScreen) and dash.mode == "watch"
+        await wait_for(pilot, lambda: dash.query_one("#epochs").row_count == 2, what="the history")
+        assert dash.progress.state == "finished"
+        assert dash.query_one("#checkpoints").row_count >= 1
+        assert "watching (finished)" in dash.progress.mode_note
+        await pilot.press("p")  # controls say that they do not apply here
+        await pilot.pause()
+        assert any("watching a run folder" in n for n in notifications(app))
+
+
+async def test_watch_tails_a_run_trained_by_someone_else(runs_dir):
+    from tui_trainer.engine.trainer import Trainer
+
+    config = tiny_config(train={"epochs": 300, "log_interval": 0.05})
+    run = Run.create(runs_dir, config)
+    recorder = run.recorder()
+    trainer = Trainer(config, run=run, subscribers=[recorder])
+    thread = threading.Thread(target=trainer.run, daemon=True)
+    thread.start()
+    try:
+        app = TrainerApp(watch=run)
+        async with app.run_test(size=SIZE) as pilot:
+            dash = app.screen
+            await wait_for(pilot, lambda: dash.query_one("#epochs").row_count >= 2, what="live epoch rows")
+            rows = dash.query_one("#epochs").row_count
+            await wait_for(pilot, lambda: dash.query_one("#epochs").row_count > rows, what="more rows")
+            assert dash.watch_status == "running" and dash.progress.mode_note == "watching live"
+            trainer.stop("done watching")
+            thread.join(30)
+            await wait_for(pilot, lambda: dash.progress.state == "stopped", what="the stop to show")
+    finally:
+        trainer.stop("test over")
+        thread.join(30)
+        recorder.close()

@@ -1,0 +1,64 @@
+"""Runs that outlive the terminal: `train --detach` and `control`.
+
+A detached run is a headless trainer in its own session (``start_new_session``), so
+closing the SSH connection does not send it SIGHUP. Its output goes to the run
+folder's ``output.log``; ``tui-trainer watch`` and ``tui-trainer control`` reach it
+through the run folder only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .. import events as ev
+from ..checkpoints import load_checkpoint
+from ..launch import Launch
+from ..runs import OUTPUT_LOG, Run
+
+
+def detach(launch: Launch) -> int:
+    run = launch.run
+    cmd = [sys.executable, "-m", "tui_trainer", "train", "--headless", "--run-dir", str(run.dir)]
+    if launch.resume is not None:
+        cmd += ["--resume", launch.resume["path"]]
+    with open(run.dir / OUTPUT_LOG, "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            close_fds=True, cwd=os.getcwd(),
+        )
+    # "starting" with the child's pid: if it dies before it writes "running", `runs` shows
+    # it as dead. (The child needs seconds to import torch before it writes its status.)
+    status = run.status()
+    if status.get("status") not in ("running", "paused"):
+        status.pop("alive", None)
+        run.write_status({**status, "status": "starting", "pid": proc.pid, "host": socket.gethostname(),
+                          "preset": launch.config.name})
+    print(f"run {run.id} is training in the background (pid {proc.pid})")
+    print(f"  watch it:  tui-trainer watch {run.dir}")
+    print(f"  stop it:   tui-trainer control {run.dir} stop")
+    print(f"  its log:   {run.dir / OUTPUT_LOG}")
+    return 0
+
+
+def child_launch(run_dir: Path, resume: str | None) -> Launch:
+    run = Run.open(run_dir)
+    return Launch(run.config(), run, load_checkpoint(resume) if resume else None)
+
+
+def send_and_wait(run: Run, command: str, timeout: float) -> ev.ControlAck | None:
+    """Send a command and wait for the trainer's acknowledgement in the event log."""
+    _, offset = run.read_events()
+    command_id = run.send_control(command)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events, offset = run.read_events(offset)
+        for e in events:
+            if isinstance(e, ev.ControlAck) and e.id == command_id:
+                return e
+        time.sleep(0.1)
+    return None
