@@ -43,6 +43,23 @@ async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "conditi
         await pilot.pause(0.05)
 
 
+def send_key(pilot, key: str) -> None:
+    """Deliver a key the way the terminal driver does. ``pilot.press`` then waits until
+    the whole process is idle, which never happens while training runs in it."""
+    from textual import events
+
+    char = {"space": " ", "enter": "\r", "tab": "\t"}.get(key, key if len(key) == 1 else None)
+    event = events.Key(key, char)
+    event.set_sender(pilot.app)
+    pilot.app._driver.send_message(event)
+
+
+async def press_live(pilot, *keys: str) -> None:
+    for key in keys:
+        send_key(pilot, key)
+        await pilot.pause(0.05)
+
+
 def status_of(run: Run) -> str:
     return json.loads((run.dir / "status.json").read_text())["status"]
 
@@ -178,7 +195,7 @@ async def test_invalid_field_shows_the_core_message_and_start_is_refused(runs_di
         assert expected in str(screen.query_one("#picker-status").content)
 
         screen.query_one(OptionList).focus()
-        await pilot.press("s")
+        await press_live(pilot, "s")
         await pilot.pause()
         assert app.session is None and not any(runs_dir.glob("*"))
         assert any(expected in n for n in notifications(app))
@@ -216,15 +233,15 @@ async def test_save_as_preset_writes_a_user_preset(isolated_dirs):
         screen = await picker_ready(pilot)
         screen.query_one("#hp-train-epochs", Input).value = "3"
         await pilot.pause()
-        await pilot.press("ctrl+s")
+        await press_live(pilot, "ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the name prompt")
         prompt = app.screen.query_one(Input)
         prompt.value = "bad name!"
-        await pilot.press("enter")
+        await press_live(pilot, "enter")
         assert isinstance(app.screen, PromptScreen)  # refused, with the core's message
         assert "not allowed" in str(app.screen.query_one("#prompt-error").content)
         prompt.value = "my-digits"
-        await pilot.press("enter")
+        await press_live(pilot, "enter")
         await wait_for(pilot, lambda: app.screen is screen, what="the prompt to close")
         path = Path(isolated_dirs["TUI_TRAINER_PRESETS"]) / "my-digits.toml"
         assert path.exists()
@@ -248,7 +265,7 @@ async def test_broken_user_preset_is_shown_and_cannot_start(isolated_dirs):
         await pilot.pause()
         assert "out of range" in str(screen.query_one("#picker-status").content)
         options.focus()
-        await pilot.press("s")
+        await press_live(pilot, "s")
         await pilot.pause()
         assert app.session is None
         assert any("out of range" in n for n in notifications(app))
@@ -265,7 +282,7 @@ async def test_start_from_picker_trains_and_fills_the_dashboard(runs_dir):
         screen.query_one("#hp-train-device", Input).value = "cpu"
         await pilot.pause()
         screen.query_one(OptionList).focus()
-        await pilot.press("s")
+        await press_live(pilot, "s")
         await wait_for(pilot, lambda: app.session is not None, what="the session")
         dash = app.screen
         assert isinstance(dash, DashboardScreen) and dash.session is app.session
@@ -293,7 +310,7 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         dash = app.screen
         session = app.session
         await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
-        await pilot.press("p")
+        await press_live(pilot, "p")
         # Shown at once ("pausing"), before the engine confirms after the batch ("paused").
         assert dash.progress.state in ("pausing", "paused")
         await wait_for(pilot, lambda: dash.progress.state == "paused", what="Paused")
@@ -301,23 +318,23 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         step = dash.progress.step
         await pilot.pause(0.3)
         assert dash.progress.step == step  # really paused
-        await pilot.press("p")
+        await press_live(pilot, "p")
         await wait_for(pilot, lambda: dash.progress.step > step, what="steps after resuming")
         assert status_of(launch.run) == "running"
 
-        await pilot.press("c")
+        await press_live(pilot, "c")
         await wait_for(pilot, lambda: any(r.reason == "manual" for r in dash.query_one("#checkpoints").entries.values()),
                        what="a manual checkpoint")
 
         # Stop asks first; "no" keeps training.
-        await pilot.press("x")
+        await press_live(pilot, "x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirm dialog")
-        await pilot.press("n")
+        await press_live(pilot, "n")
         await pilot.pause(0.2)
         assert session.running
-        await pilot.press("x")
+        await press_live(pilot, "x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirm dialog")
-        await pilot.press("y")
+        await press_live(pilot, "y")
         await wait_for(pilot, lambda: session.done.is_set(), what="the stop")
         await wait_for(pilot, lambda: dash.progress.state == "stopped", what="the stopped state")
         assert status_of(launch.run) == "stopped"
@@ -332,9 +349,9 @@ async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_di
     async with app.run_test(size=SIZE) as pilot:
         dash = app.screen
         await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
-        await pilot.press("ctrl+q")
+        await press_live(pilot, "ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the quit confirm")
-        await pilot.press("y")
+        await press_live(pilot, "y")
         await wait_for(pilot, lambda: not app.is_running, timeout=60, what="the app to exit")
     assert app.return_value == 0
     session = app.session
@@ -348,7 +365,7 @@ async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_di
 async def test_quit_when_idle_exits_at_once():
     app = TrainerApp()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+q")
+        await press_live(pilot, "ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, what="the app to exit")
 
 
@@ -365,25 +382,31 @@ async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_p
         assert dash.progress.message == f"failed: {reason}"
         assert any(reason in n for n in notifications(app))
         assert status_of(launch.run) == "failed"
-        await pilot.press("f2")  # still responsive
+        await press_live(pilot, "f2")  # still responsive
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
     assert app.exit_status == 2  # bad input, like the headless command
 
 
 async def test_ui_stays_responsive_while_training(runs_dir):
+    import asyncio
+
     app = TrainerApp(launch=long_launch(runs_dir))
     async with app.run_test(size=SIZE) as pilot:
         dash = app.screen
         await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
         latencies = []
         for key, pane in [("2", "chart"), ("1", "epochs"), ("4", "log"), ("3", "checkpoints")] * 3:
+            widget = dash.query_one(f"#pane-{pane}")
             t = time.perf_counter()
-            await pilot.press(key)
-            assert dash.query_one(f"#pane-{pane}").has_class("-active")
+            send_key(pilot, key)
+            # On screen: the pane is active and laid out (it has a region on the screen).
+            while not (widget.display and widget.region.height > 0):
+                assert time.perf_counter() - t < 5, f"key {key} not shown after 5 s"
+                await asyncio.sleep(0.002)
             latencies.append(time.perf_counter() - t)
         assert app.session.running
+        assert dash.progress.step > 0 and app.session.bridge.posted > 0
         assert statistics.median(latencies) < 0.1, latencies
-        assert app.session.bridge.posted > 0
 
 
 # -- checkpoints: evaluate and resume ------------------------------------------------------------------
@@ -397,20 +420,20 @@ async def test_evaluate_and_resume_from_a_checkpoint(runs_dir):
         dash = app.screen
         await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
         await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
-        await pilot.press("3")
+        await press_live(pilot, "3")
         table = dash.query_one("#checkpoints")
         table.focus()
-        await pilot.press("e")
+        await press_live(pilot, "e")
         await wait_for(pilot, lambda: isinstance(app.screen, EvalScreen), timeout=60, what="the evaluation")
         result = app.screen.result
         assert 0 <= result.acc <= 100 and len(result.classes) == 4
-        await pilot.press("escape")
+        await press_live(pilot, "escape")
         await wait_for(pilot, lambda: app.screen is dash, what="the dialog to close")
 
-        await pilot.press("r")
+        await press_live(pilot, "r")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the epochs prompt")
         app.screen.query_one(Input).value = "3"
-        await pilot.press("enter")
+        await press_live(pilot, "enter")
         await wait_for(pilot, lambda: app.session.launch is not launch, what="the resumed session")
         resumed = app.screen
         assert isinstance(resumed, DashboardScreen) and resumed is not dash
@@ -443,27 +466,27 @@ async def test_runs_screen_lists_opens_and_compares(runs_dir):
     second = train_tiny(runs_dir, epochs=3)
     app = TrainerApp()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f3")
+        await press_live(pilot, "f3")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
         screen = app.screen
         table = screen.query_one("#runs-table")
         assert table.row_count == 2
         assert {r.id: r.status for r in screen.runs} == {first.id: "finished", second.id: "finished"}
         table.focus()
-        await pilot.press("space", "down", "space")
+        await press_live(pilot, "space", "down", "space")
         await wait_for(pilot, lambda: len(screen.curves) == 2, what="the curves")
         legend = str(screen.query_one("#compare-legend").content)
         assert first.id in legend and second.id in legend
         assert [len(c) for c in (screen.curves[first.id], screen.curves[second.id])] == [2, 3]
-        await pilot.press("t")
+        await press_live(pilot, "t")
         assert screen.metric == 1
 
-        await pilot.press("enter")
+        await press_live(pilot, "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
         dash = app.screen
         assert dash.mode == "watch"
         await wait_for(pilot, lambda: dash.query_one("#epochs").row_count in (2, 3), what="epoch rows")
-        await pilot.press("escape")
+        await press_live(pilot, "escape")
         await wait_for(pilot, lambda: app.screen is screen, what="back to the runs")
 
 
@@ -477,7 +500,7 @@ async def test_watch_a_finished_run_shows_its_history(runs_dir):
         assert dash.progress.state == "finished"
         assert dash.query_one("#checkpoints").row_count >= 1
         assert "watching (finished)" in dash.progress.mode_note
-        await pilot.press("p")  # controls say that they do not apply here
+        await press_live(pilot, "p")  # controls say that they do not apply here
         await pilot.pause()
         assert any("watching a run folder" in n for n in notifications(app))
 

@@ -79,6 +79,17 @@ def test_bad_files_are_one_line_errors(tmp_path, kind):
     assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
+def test_random_bytes_never_escape_as_other_errors(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    path = tmp_path / "g.pt"
+    for _ in range(200):
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))))
+        with pytest.raises(CheckpointError):
+            load_checkpoint(path)
+
+
 def test_weights_only_refuses_code(tmp_path):
     class Evil:
         def __reduce__(self):

@@ -80,6 +80,12 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         (["eval", "/nonexistent.pt"], ["no such checkpoint"]),
         (["bogus"], ["invalid choice"]),
         (["presets", "show", "nope"], ["unknown preset"]),
+        (["watch", "/"], ["not a run folder"]),
+        (["control", "no-such-run", "stop"], ["no such run folder or run id"]),
+        (["train", "digits-cnn", "--headless", "--set", "model.arch=vgg", "--set", "model.cfg=[8, \"M\", 8, \"M\", 8, \"M\", 8, \"M\"]"],
+         ["model.cfg", "max-pools"]),
+        (["train", "resnet-small-adam-cifar10", "--headless", "--epochs", "1"], ["cifar10", "--data-root"]),
+        (["bench", "digits-cnn", "--only", "plain,fast"], ["--only", "fast"]),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, fragments, capsys):
@@ -102,6 +108,21 @@ def test_missing_data_is_bad_input(env, runs_dir, tmp_path):
              str(tmp_path / "nothing"), "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "failed:" in r.stdout and "nothing" in r.stdout and "Traceback" not in r.stdout + r.stderr
+
+
+def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):
+    from tui_trainer.cli import main
+
+    assert main(["train", "digits-cnn", "--headless", "--epochs", "1", "--device", "cpu", "--runs-dir", str(runs_dir)]) == 0
+    (run_dir,) = runs_dir.iterdir()
+    capsys.readouterr()
+    code = main(["train", "--headless", "--resume", str(run_dir), "--epochs", "2", "--set", "model.widths=[8, 8]",
+                 "--runs-dir", str(runs_dir)])
+    out, err = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "does not fit model")
+    code = main(["train", "resnet50-cifar10", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)])
+    out, err = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "trained preset 'digits-cnn'")
 
 
 def test_presets_table_and_show(env):

@@ -9,9 +9,8 @@ file (and the ``last.pt`` / ``best.pt`` links) intact.
 from __future__ import annotations
 
 import os
-import pickle
 import re
-import zipfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from .errors import CheckpointError
+from .fileio import atomic_torch_save
 
 FORMAT = "tui-trainer-checkpoint"
 VERSION = 1
@@ -27,35 +27,9 @@ BEST = "best.pt"
 _NAME = re.compile(r"^epoch_(\d+)(?:_step_(\d+))?(?:_acc_(\d+\.\d+))?\.pt$")
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_save(obj: Any, path: Path) -> int:
-    """``torch.save`` to a temp file, fsync, rename over ``path``. Returns the size in bytes."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        size = tmp.stat().st_size
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return size
+    """Write a checkpoint atomically; returns its size in bytes."""
+    return atomic_torch_save(obj, Path(path))
 
 
 def _atomic_link(link: Path, target_name: str) -> None:
@@ -86,8 +60,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and sanity-check a checkpoint (file or run folder) onto the CPU."""
     p = resolve_checkpoint(path)
     try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about odd pickle protocols in garbage
+            state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - garbage raises anything: Unpickling, Index, Key, Unicode errors
+        if isinstance(exc, IsADirectoryError | PermissionError):
+            raise CheckpointError(f"{path}: cannot read: {exc.strerror}") from None
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {reason}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import paths
 from .config import RunConfig, load_toml_text
 from .errors import ConfigError, did_you_mean
+from .fileio import write_text_atomic
 
 DEFAULT_PRESET = "digits-cnn"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -77,7 +78,5 @@ def save_user_preset(name: str, config: RunConfig) -> Path:
     folder = paths.user_presets_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(f"# Saved by tui-trainer from preset '{config.name}'\n" + config.to_toml())
-    tmp.replace(path)
+    write_text_atomic(path, f"# Saved by tui-trainer from preset '{config.name}'\n" + config.to_toml())
     return path

@@ -24,6 +24,7 @@ from typing import Any
 from . import events as ev
 from .config import RunConfig
 from .errors import CheckpointError
+from .fileio import write_json_atomic, write_text_atomic
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
@@ -34,14 +35,6 @@ CHECKPOINTS = "checkpoints"
 CONTROL = "control.jsonl"
 OUTPUT_LOG = "output.log"
 COMMANDS = ("pause", "resume", "stop", "save")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def pid_alive(pid: int | None, host: str | None) -> bool | None:
@@ -90,12 +83,13 @@ class Run:
         run = cls(path)
         run.checkpoints_dir.mkdir()
         run.write_config(config)
-        run.write_status({"status": "created", "preset": config.name})
+        run.write_status({"status": "created", "preset": config.name, "epoch": 0, "epochs": config.train.epochs,
+                          "created": time.time()})
         return run
 
     def write_config(self, config: RunConfig) -> None:
         """The resolved config, as TOML for people and JSON for programs (rewritten on resume)."""
-        (self.dir / CONFIG_TOML).write_text(f"# preset: {config.name}\n" + config.to_toml())
+        write_text_atomic(self.dir / CONFIG_TOML, f"# preset: {config.name}\n" + config.to_toml())
         write_json_atomic(self.dir / CONFIG_JSON, {"preset": config.name, **config.to_dict()})
 
     @classmethod
@@ -218,11 +212,9 @@ class RunRecorder:
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.status: dict[str, Any] = {
-            "status": "running",
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        }
+        # Start from what the folder says (preset, epochs, best so far on a resume).
+        self.status = {k: v for k, v in run.status().items() if k != "alive"}
+        self.status.update(status="running", pid=os.getpid(), host=socket.gethostname())
         self._events = open(run.dir / EVENTS, "a", buffering=1)
         self._metrics = open(run.dir / METRICS, "a", buffering=1)
 
@@ -292,6 +284,7 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
         if not p.is_dir() or not (p / STATUS).exists():
             continue
         s = Run(p).status()
+        s.setdefault("started", s.get("created"))
         out.append(
             RunSummary(
                 id=p.name, path=p, preset=s.get("preset", "?"), status=s.get("status", "unknown"),

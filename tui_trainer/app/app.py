@@ -51,6 +51,9 @@ class Evaluated(Message):
 class Resumable(Message):
     def __init__(self, launch: Any = None, history: list[ev.Event] | None = None, error: str | None = None) -> None:
         super().__init__()
+        # No animations: over SSH every frame costs bandwidth, and on a busy CPU the UI
+        # thread's time (and, through the GIL, the engine's) is better spent elsewhere.
+        self.animation_level = "none"
         self.launch = launch
         self.history = history or []
         self.error = error
@@ -70,6 +73,9 @@ class TrainerApp(App[int]):
 
     def __init__(self, launch: "Launch | None" = None, watch: Run | None = None, runs_dir: Path | None = None) -> None:
         super().__init__()
+        # No animations: over SSH every frame costs bandwidth, and on a busy CPU the UI
+        # thread's time (and, through the GIL, the engine's) is better spent elsewhere.
+        self.animation_level = "none"
         self.launch = launch
         self.watch = watch
         if runs_dir is not None:

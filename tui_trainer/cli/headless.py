@@ -168,5 +168,8 @@ def run_headless(launch: Launch, out: TextIO | None = None) -> int:
             signal.signal(signum, handler)
         recorder.close()
     if isinstance(trainer.result, ev.Failed):
-        return 2 if isinstance(trainer.error, UserError) else 1
+        if isinstance(trainer.error, UserError):
+            print(f"tui-trainer: error: {trainer.error}", file=sys.stderr)
+            return 2
+        return 1
     return 0

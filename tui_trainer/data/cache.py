@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..fileio import atomic_torch_save
 
 #: Bump when the layout or the decoding of cached tensors changes.
 FORMAT_VERSION = 1
@@ -118,6 +119,7 @@ def save_tensors(path: Path, payload: dict[str, Any], log: Log = _nolog) -> bool
     """Write the payload atomically and drop older versions of it; False (logged) on failure."""
     payload = {**payload, "version": FORMAT_VERSION}
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_torch_save(payload, path)
     except (OSError, RuntimeError) as exc:
         log(f"could not write the data cache {path}: {exc}")
@@ -130,21 +132,3 @@ def save_tensors(path: Path, payload: dict[str, Any], log: Log = _nolog) -> bool
             except OSError:
                 pass
     return True
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file next to ``path``, then ``os.replace`` it there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

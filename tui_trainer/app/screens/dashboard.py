@@ -74,6 +74,7 @@ class DashboardScreen(Screen):
         self._backlog: list[tuple[list[ev.Event], list[tuple[int, float]] | None]] = []
         self._ready = False
         self.ended = False
+        self.active_pane = "epochs"  # the pane shown when they do not all fit
 
     @property
     def mode(self) -> str:
@@ -90,7 +91,7 @@ class DashboardScreen(Screen):
         with Container(id="panes"):
             with Vertical(id="pane-chart", classes="pane"):
                 yield EpochChart(id="chart")
-            with Vertical(id="pane-epochs", classes="pane -active"):
+            with Vertical(id="pane-epochs", classes="pane"):
                 yield EpochTable(id="epochs")
             with Vertical(id="pane-log", classes="pane"):
                 yield LogPane(id="log")
@@ -155,7 +156,9 @@ class DashboardScreen(Screen):
             spark.add(losses)
         for pane in (spark, *panes):
             pane.flush()
-        if events:
+        # Footer keys depend on the run's state only; recomposing the footer per Step
+        # would cost the UI thread (and, through the GIL, the engine) for nothing.
+        if any(isinstance(e, (ev.RunStarted, ev.Paused, ev.Resumed, *ev.END_EVENTS)) for e in events):
             self.refresh_bindings()
 
     def log_line(self, level: str, message: str) -> None:
@@ -267,11 +270,25 @@ class DashboardScreen(Screen):
 
     @on(Tabs.TabActivated)
     def _tab(self, event: Tabs.TabActivated) -> None:
-        name = (event.tab.id or "tab-epochs").removeprefix("tab-")
-        for pane in PANES:
-            self.query_one(f"#pane-{pane}").set_class(pane == name, "-active")
-        if name == "chart":
+        self.active_pane = (event.tab.id or "tab-epochs").removeprefix("tab-")
+        self._show_panes()
+        if self.active_pane == "chart":
             self.query_one(EpochChart).call_after_refresh(self.query_one(EpochChart).flush)
+
+    @property
+    def roomy(self) -> bool:
+        return self.has_class("-wide") and self.has_class("-tall")
+
+    def _show_panes(self) -> None:
+        # Inline display rather than a CSS class: a class change restyles every widget
+        # inside the panes (plots, tables), a display change only lays them out again.
+        roomy = self.roomy
+        for pane in PANES:
+            self.query_one(f"#pane-{pane}").display = roomy or pane == self.active_pane
+
+    def on_resize(self) -> None:
+        # The breakpoint classes were just updated (Screen._on_resize runs first).
+        self._show_panes()
 
     # -- checkpoints -------------------------------------------------------------------------
     @on(CheckpointsTable.Chosen)

@@ -102,4 +102,4 @@ class DeviceLine(Static):
         if self.utilisation is not None:
             text.append(f" · util {self.utilisation}%")
         text.truncate(max(1, self.size.width or 200), overflow="ellipsis")
-        self.update(text)
+        self.update(text, layout=False)

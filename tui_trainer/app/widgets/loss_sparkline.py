@@ -114,4 +114,4 @@ class LossSparkline(Horizontal):
             text = f"loss {fmt_loss(latest)}\nmin  {fmt_loss(min(data))}\n{view}"
         else:
             text = "loss\nwaiting…"
-        self.query_one("#loss-label", Static).update(text)
+        self.query_one("#loss-label", Static).update(text, layout=False)  # fixed size: repaint only

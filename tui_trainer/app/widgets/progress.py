@@ -54,11 +54,12 @@ class ProgressPane(Widget):
         self._paused_at: float | None = None
         self._window: deque[tuple[float, int]] = deque(maxlen=20)  # (time, step) for the step rate
         self._epoch_seconds: list[float] = []
+        self._lines = 0
 
     # -- events -------------------------------------------------------------------------
     def set_state(self, state: str) -> None:
         self.state = state
-        self.refresh(layout=True)
+        self.flush()
 
     def apply(self, e: ev.Event) -> None:
         self.last_time = e.time
@@ -106,7 +107,10 @@ class ProgressPane(Widget):
             self.message = f"failed: {e.reason}"
 
     def flush(self) -> None:
-        self.refresh(layout=True)
+        # A relayout of the screen only when the height changes (the end message).
+        lines = 4 + bool(self.message)
+        self.refresh(layout=lines != self._lines)
+        self._lines = lines
 
     # -- derived numbers ------------------------------------------------------------------
     def steps_per_s(self) -> float | None:
