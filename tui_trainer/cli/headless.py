@@ -14,6 +14,7 @@ import threading
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -76,8 +77,8 @@ class PlainPrinter(_Quiet):
             )
         elif isinstance(e, ev.EpochEnd):
             line = fmt_epoch_line(e)
-        elif isinstance(e, ev.Log) and e.level != "info":
-            line = f"{e.level}: {e.message}"
+        elif isinstance(e, ev.Log):
+            line = e.message if e.level == "info" else f"{e.level}: {e.message}"
         elif isinstance(e, ev.END_EVENTS):
             line = end_line(e)
         else:
@@ -130,8 +131,9 @@ class RichPrinter(_Quiet):
             p.update(self.run_task, info="")
         elif isinstance(e, ev.CheckpointSaved):
             p.console.print(f"[dim]checkpoint {e.path}{' (best)' if e.best else ''}[/]")
-        elif isinstance(e, ev.Log) and e.level != "info":
-            p.console.print(f"[yellow]{e.level}[/]: {e.message}")
+        elif isinstance(e, ev.Log):
+            style = {"info": "dim", "warning": "yellow", "error": "red"}.get(e.level, "dim")
+            p.console.print(f"[{style}]{escape(e.message)}[/]")
         elif isinstance(e, ev.Paused):
             p.console.print("[yellow]paused[/]")
         elif isinstance(e, ev.END_EVENTS):

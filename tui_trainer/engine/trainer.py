@@ -187,7 +187,12 @@ class Trainer:
         data = self._data
         self.channels_last = cfg.train.channels_last and self.device.type == "cuda"
         self.data = DeviceData(data, self.device, cfg.data, channels_last=self.channels_last)
-        self.steps_per_epoch = self.data.steps_per_epoch(cfg.data.batch_size, cfg.train.max_steps_per_epoch)
+        self.max_steps = cfg.train.max_steps_per_epoch
+        full_batches = self.data.num_train // cfg.data.batch_size
+        if cfg.train.compile and full_batches:
+            # A compiled model recompiles for a new batch shape: skip the last partial batch.
+            self.max_steps = min(self.max_steps, full_batches) if self.max_steps else full_batches
+        self.steps_per_epoch = self.data.steps_per_epoch(cfg.data.batch_size, self.max_steps)
 
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.train.seed if cfg.train.seed is not None else torch.seed())
@@ -220,6 +225,7 @@ class Trainer:
             self._restore(self.resume_state)
 
         self.forward = torch.compile(self.model) if cfg.train.compile else self.model
+        self._compile_warmup = cfg.train.compile
         self.emit(
             ev.RunStarted(
                 run_id=self.run_folder.id if self.run_folder else "",
@@ -368,13 +374,14 @@ class Trainer:
             nonfinite_at = torch.full((), -1, dtype=torch.long, device=dev)
             step_counter = torch.full((), self.step, dtype=torch.long, device=dev)
             epoch_start = time.monotonic()
-            paused_s = 0.0
+            paused_s = 0.0  # pauses and the compile warm-up: not training time
+            epoch_images = 0  # trained by this process in this epoch (not carried over a resume)
             window_t = time.monotonic()
             window_images = 0
             next_emit = window_t + interval
             self.model.train()
 
-            for batch, (x, y) in enumerate(self.data.train_batches(bs, self.generator, aug, pad, cfg.train.max_steps_per_epoch)):
+            for batch, (x, y) in enumerate(self.data.train_batches(bs, self.generator, aug, pad, self.max_steps)):
                 if batch < skip:
                     continue  # replaying the epoch's random draws up to a mid-epoch checkpoint
                 self._poll_controls()
@@ -389,6 +396,8 @@ class Trainer:
                     if self._stop.is_set():
                         return self._stopped(batch, (loss_sum.item(), correct.item(), seen))
 
+                if self._compile_warmup:
+                    warm_t = time.monotonic()
                 with self._autocast():
                     out = self.forward(x)
                     loss = self.criterion(out, y)
@@ -407,7 +416,17 @@ class Trainer:
                 n = y.shape[0]
                 seen += n
                 window_n += n
-                window_images += n
+                if self._compile_warmup:
+                    # Compilation happens in the first step: time it on its own (one sync, once).
+                    loss.item()
+                    warm = time.monotonic() - warm_t
+                    paused_s += warm
+                    window_t = time.monotonic()
+                    self._compile_warmup = False
+                    self.log(f"torch.compile warm-up (first step): {warm:.1f} s, not counted in images/s")
+                else:
+                    window_images += n
+                    epoch_images += n
                 detached = loss.detach().float()
                 step_counter += 1
                 nonfinite_at = torch.where((nonfinite_at < 0) & ~torch.isfinite(detached), step_counter, nonfinite_at)
@@ -453,7 +472,7 @@ class Trainer:
                 epoch=epoch, epochs=epochs, step=self.step,
                 train_loss=loss_sum.item() / max(1, seen), train_acc=100.0 * correct.item() / max(1, seen),
                 test_loss=test_loss, test_acc=test_acc, lr=self.scheduler.get_last_lr()[0],
-                seconds=seconds, images_per_s=(seen - 0) / max(1e-9, train_time), best=best,
+                seconds=seconds, images_per_s=epoch_images / max(1e-9, train_time), best=best,
             )
             self.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
             self.emit(end)

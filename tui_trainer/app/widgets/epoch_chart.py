@@ -111,6 +111,7 @@ class EpochChart(Container):
         self.rows: dict[int, ev.EpochEnd] = {}
         self.total = 0
         self._dirty = True
+        self._drawn_size = None
 
     def compose(self) -> ComposeResult:
         yield make_plot("loss-plot")
@@ -129,13 +130,16 @@ class EpochChart(Container):
     def on_resize(self, event: Resize) -> None:
         # Side by side needs room for two y axes; otherwise one above the other.
         self.set_class(event.size.width < 70, "-stacked")
-        self._dirty = True
-        self.call_after_refresh(self.flush)
+        if event.size != self._drawn_size:
+            # Ticks depend on the size; a pane shown again at the same size needs no redraw.
+            self._dirty = True
+            self.call_after_refresh(self.flush)
 
     def flush(self) -> None:
         if not self._dirty or not self.is_mounted or not self.size.area:
             return
         self._dirty = False
+        self._drawn_size = self.size
         rows = [self.rows[k] for k in sorted(self.rows)]
         x = [float(r.epoch) for r in rows]
         last = max(self.total, int(x[-1]) if x else 1)

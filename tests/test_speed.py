@@ -1,0 +1,69 @@
+"""The fast path's options run, and the bench compares the three loops side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import shared_dataset
+from helpers import Collector, tiny_config
+from tui_trainer import events as ev
+from tui_trainer.cli import main
+from tui_trainer.engine import Trainer
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "auto"])
+def test_precisions_train_on_cpu(precision):
+    col = Collector()
+    end = Trainer(tiny_config(train={"precision": precision, "epochs": 1}), subscribers=[col]).run()
+    assert isinstance(end, ev.Finished), end
+    started = col.of(ev.RunStarted)[0]
+    assert started.precision == ("fp32" if precision == "auto" else precision)
+    assert col.of(ev.EpochEnd)[0].train_loss > 0
+
+
+def test_fp16_on_cpu_is_refused_clearly():
+    end = Trainer(tiny_config(train={"precision": "fp16"})).run()
+    assert isinstance(end, ev.Failed) and "fp16" in end.reason and "needs a GPU" in end.reason
+
+
+def test_compile_reports_its_warmup_separately():
+    col = Collector()
+    config = tiny_config(train={"compile": True, "epochs": 1}, data={"synthetic_size": 200, "batch_size": 64})
+    end = Trainer(config, subscribers=[col]).run()
+    assert isinstance(end, ev.Finished), end
+    logs = [e.message for e in col.of(ev.Log)]
+    assert any("torch.compile warm-up" in m for m in logs), logs
+    # 200 images at batch 64: the partial batch is skipped so the compiled graph is reused
+    assert col.of(ev.RunStarted)[0].steps_per_epoch == 3
+
+
+def test_bench_prints_rows_and_ratios(capsys):
+    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "4", "--warmup", "1", "--rounds", "1",
+                 "--only", "plain,engine"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "plain PyTorch loop" in out and "tui-trainer engine, headless" in out
+    assert "b/a engine vs plain:" in out
+
+
+def test_bench_json(capsys):
+    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "4", "--warmup", "1", "--rounds", "2",
+                 "--only", "plain,engine", "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    data = json.loads(out)
+    assert data["plain"] > 0 and data["engine"] > 0
+    assert data["engine_vs_plain"] == pytest.approx(data["engine"] / data["plain"])
+    assert len(data["samples"]["plain"]) == 2
+
+
+def test_bench_on_the_jpeg_cifar10_copy(capsys):
+    archive = shared_dataset("cifar10-mini.tar.xz")
+    code = main(["bench", "cnn-dropout-cifar10", "--device", "cpu", "--steps", "3", "--warmup", "1", "--rounds", "1",
+                 "--only", "plain,engine", "--json", "--set", "data.dataset=imagefolder", "--data-root", str(archive)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["plain"] > 0 and data["engine"] > 0
