@@ -312,7 +312,7 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
         await press_live(pilot, "p")
         # Shown at once ("pausing"), before the engine confirms after the batch ("paused").
-        assert dash.progress.state in ("pausing", "paused")
+        await wait_for(pilot, lambda: dash.progress.state in ("pausing", "paused"), timeout=2, what="pausing")
         await wait_for(pilot, lambda: dash.progress.state == "paused", what="Paused")
         assert status_of(launch.run) == "paused"
         step = dash.progress.step

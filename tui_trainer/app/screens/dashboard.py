@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -133,14 +134,17 @@ class DashboardScreen(Screen):
         """Render ``events``. ``losses`` are the step losses the bridge kept while it
         coalesced Step events; without them each Step's own loss is used."""
         events = list(events)
-        if not self._ready and not self.is_mounted:
+        if not self._ready:
             self._backlog.append((events, losses))
             return
-        spark = self.query_one(LossSparkline)
-        panes = [
-            self.query_one(ProgressPane), self.query_one(DeviceLine), self.query_one(EpochChart),
-            self.query_one(EpochTable), self.query_one(CheckpointsTable), self.query_one(LogPane),
-        ]
+        try:
+            spark = self.query_one(LossSparkline)
+            panes = [
+                self.query_one(ProgressPane), self.query_one(DeviceLine), self.query_one(EpochChart),
+                self.query_one(EpochTable), self.query_one(CheckpointsTable), self.query_one(LogPane),
+            ]
+        except NoMatches:
+            return  # the screen is being torn down (the app is exiting)
         for e in events:
             if isinstance(e, ev.RunStarted):
                 spark.rewind_to(e.start_step)
