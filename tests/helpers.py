@@ -95,8 +95,8 @@ def demo_events(epochs_done: int = 3, epochs: int = 8, batches: int = 40, mid_ep
     return out
 
 
-def write_run_folder(runs_dir, run_id: str, preset: str, status: str, accs: list[float], epochs: int) -> "Path":
-    """A finished/stopped/failed run folder written from fixed data (no training)."""
+def write_run_folder(runs_dir, run_id: str, preset: str, status: str, accs: list[float], epochs: int):
+    """A finished/stopped/failed run folder written from fixed data (no training); returns its path."""
     import json
     from pathlib import Path
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import tiny_config
 from textual.widgets import Input, OptionList, Select
 
-from helpers import tiny_config
 from tui_trainer import events as ev
 from tui_trainer import presets, schema
 from tui_trainer.app.app import TrainerApp
@@ -36,8 +36,17 @@ SIZE = (100, 30)
 
 
 async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll ``condition`` until true; a screen still being composed counts as not yet."""
+    from textual.css.query import NoMatches
+
+    def met() -> bool:
+        try:
+            return bool(condition())
+        except NoMatches:
+            return False
+
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not met():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await pilot.pause(0.05)
@@ -323,8 +332,8 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         assert status_of(launch.run) == "running"
 
         await press_live(pilot, "c")
-        await wait_for(pilot, lambda: any(r.reason == "manual" for r in dash.query_one("#checkpoints").entries.values()),
-                       what="a manual checkpoint")
+        saved = dash.query_one("#checkpoints").entries
+        await wait_for(pilot, lambda: any(r.reason == "manual" for r in saved.values()), what="a manual checkpoint")
 
         # Stop asks first; "no" keeps training.
         await press_live(pilot, "x")
@@ -341,6 +350,17 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         assert isinstance(session.result, ev.Stopped) and session.result.checkpoint
         assert Path(session.result.checkpoint).exists()
         assert app.is_running  # the app stays
+
+        # s on the ended run trains the same config again, as a new run folder.
+        await press_live(pilot, "s")
+        await wait_for(pilot, lambda: app.session is not session, what="a new session")
+        assert app.session.run.dir != launch.run.dir
+        assert app.session.launch.config.to_dict() == launch.config.to_dict()
+        new_dash = app.session.screen
+        await wait_for(pilot, lambda: new_dash._ready, what="the new dashboard")  # composed and mounted
+        await wait_for(pilot, lambda: new_dash.progress.step > 0, what="the new run's first step")
+        app.session.stop("test over")
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="the new run to stop")
 
 
 async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_dir):
@@ -388,25 +408,54 @@ async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_p
 
 
 async def test_ui_stays_responsive_while_training(runs_dir):
+    """Keys are shown within 100 ms while the engine trains flat out in the same process.
+
+    Measured from the key reaching the app (as the terminal driver delivers it) to its
+    effect being on screen. A pane switch re-lays out the whole screen, the heaviest
+    thing a key does: its bound is looser, for shared CI machines.
+    """
     import asyncio
 
     app = TrainerApp(launch=long_launch(runs_dir))
     async with app.run_test(size=SIZE) as pilot:
         dash = app.screen
         await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
-        latencies = []
-        for key, pane in [("2", "chart"), ("1", "epochs"), ("4", "log"), ("3", "checkpoints")] * 3:
-            widget = dash.query_one(f"#pane-{pane}")
+        label = dash.query_one("#loss-label")
+        # "On screen": the first frame the app sends to the terminal in which the key's
+        # effect is present (App._display is where every frame goes out).
+        watching: dict = {"shown": None, "at": None}
+        display = app._display
+
+        def display_and_check(screen, update):
+            display(screen, update)
+            if watching["shown"] is not None and watching["shown"]():
+                watching["at"], watching["shown"] = time.perf_counter(), None
+
+        app._display = display_and_check
+
+        async def latency(key: str, shown) -> float:
+            watching.update(shown=shown, at=None)
             t = time.perf_counter()
             send_key(pilot, key)
-            # On screen: the pane is active and laid out (it has a region on the screen).
-            while not (widget.display and widget.region.height > 0):
+            while watching["at"] is None:
                 assert time.perf_counter() - t < 5, f"key {key} not shown after 5 s"
                 await asyncio.sleep(0.002)
-            latencies.append(time.perf_counter() - t)
-        assert app.session.running
-        assert dash.progress.step > 0 and app.session.bridge.posted > 0
-        assert statistics.median(latencies) < 0.1, latencies
+            return watching["at"] - t
+
+        toggles = []
+        for i in range(8):  # l: the sparkline's span, recent ("steps N+") <-> all ("all N steps")
+            toggles.append(await latency("l", lambda all_=i % 2 == 0: ("all " in str(label.render())) == all_))
+            await asyncio.sleep(0.05)
+        switches = []
+        for key, pane in [("2", "chart"), ("1", "epochs"), ("4", "log"), ("3", "checkpoints")] * 2:
+            widget = dash.query_one(f"#pane-{pane}")
+            switches.append(await latency(key, lambda w=widget: w.display and w.region.height > 0))
+            await asyncio.sleep(0.05)
+        assert app.session.running and app.session.bridge.posted > 0
+        print(f"key latency while training: toggle median {statistics.median(toggles) * 1000:.0f} ms, "
+              f"pane switch median {statistics.median(switches) * 1000:.0f} ms")
+        assert statistics.median(toggles) < 0.1, toggles
+        assert statistics.median(switches) < 0.25, switches
 
 
 # -- checkpoints: evaluate and resume ------------------------------------------------------------------
@@ -529,3 +578,114 @@ async def test_watch_tails_a_run_trained_by_someone_else(runs_dir):
         trainer.stop("test over")
         thread.join(30)
         recorder.close()
+
+
+async def test_watch_a_run_whose_process_is_gone(runs_dir):
+    import subprocess
+    import sys
+
+    from helpers import write_run_folder
+
+    folder = write_run_folder(runs_dir, "20240101-000000-gone", "digits-cnn", "running", [80.0, 90.0], 10)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    status = json.loads((folder / "status.json").read_text())
+    status.update(pid=dead.pid, host=__import__("socket").gethostname())
+    (folder / "status.json").write_text(json.dumps(status))
+    app = TrainerApp(watch=Run(folder))
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: dash.query_one("#epochs").row_count == 2, what="the history")
+        assert dash.watch_status == "dead"
+        assert "process is gone" in dash.progress.mode_note
+        assert dash.progress.state == "stopped"
+
+
+# -- command palette and NO_COLOR -----------------------------------------------------------------
+
+
+async def test_controls_are_in_the_command_palette(runs_dir):
+    from tui_trainer.app.screens.dashboard import DashboardScreen
+
+    app = TrainerApp(runs_dir=runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await picker_ready(pilot)
+        picker_titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Start training", "Save as preset", "Runs", "Quit"} <= set(picker_titles)
+        await app.push_screen(DashboardScreen())
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Start training", "Pause / resume", "Stop", "Save a checkpoint now",
+                      "Evaluate the selected checkpoint", "Resume from the selected checkpoint", "Quit"):
+            assert title in titles
+        # The bindings have ids (keymaps can rebind them) and show in the footer.
+        ids = {b.id for b in DashboardScreen.BINDINGS if getattr(b, "id", None)}
+        assert {"start", "pause", "stop", "checkpoint"} <= ids
+        assert "quit" in {b.id for b in TrainerApp.BINDINGS}
+
+
+class FedApp(TrainerApp):
+    async def show_first_screen(self) -> None:
+        from helpers import demo_events
+
+        screen = DashboardScreen()
+        await self.push_screen(screen)
+        screen.feed(demo_events())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_no_color_renders_every_pane(monkeypatch, size):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = FedApp()
+    assert app.no_color
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for key in ("2", "3", "4", "1"):  # every pane on screen once (the chart is the fragile one)
+            await pilot.press(key)
+        await pilot.pause()
+        svg = app.export_screenshot()
+        assert "★ best" in svg.replace("&#160;", " ") or "best" in svg
+        await pilot.press("f3")
+        await pilot.pause()
+    assert app.return_code in (None, 0)
+
+
+async def test_warnings_and_printed_text_go_to_the_log_pane():
+    import sys
+    import warnings
+
+    app = FedApp()
+    app.session = None
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        dash = app.screen
+        # No live session: a warning becomes a notification instead.
+        warnings.warn("something odd", UserWarning, stacklevel=1)
+        await pilot.pause()
+        assert any("something odd" in n for n in notifications(app))
+        # With a session, the dashboard's log pane gets them.
+        app.session = type("S", (), {"screen": dash})()
+        warnings.warn("still odd", UserWarning, stacklevel=1)
+        print("a library says hello", file=sys.stderr)
+        await pilot.pause(0.1)
+        app.session = None
+        lines = [m for _, m in dash.query_one("#log").lines_kept]
+        assert any("still odd" in m for m in lines)
+        assert "a library says hello" in lines
+
+
+async def test_panes_follow_the_terminal_size():
+    app = FedApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        dash = app.screen
+        shown = lambda: [p for p in ("epochs", "chart", "checkpoints", "log") if dash.query_one(f"#pane-{p}").display]  # noqa: E731
+        assert shown() == ["epochs", "chart", "checkpoints", "log"] and not dash.query_one("#pane-tabs").display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert shown() == ["epochs"] and dash.query_one("#pane-tabs").display
+        await pilot.press("4")
+        assert shown() == ["log"]
+        await pilot.resize_terminal(130, 45)
+        await pilot.pause()
+        assert len(shown()) == 4

@@ -4,14 +4,20 @@ app-wide keys, and the one training session this process runs at a time."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.segment import Segment
+from rich.style import Style
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.color import Color
+from textual.events import Print
+from textual.filter import Monochrome
 from textual.message import Message
 from textual.screen import Screen
 
@@ -30,7 +36,26 @@ if TYPE_CHECKING:
     from ..config import RunConfig
     from ..launch import Launch
 
+NULL_STYLE = Style()
+# Signals that end the app the way a confirmed quit does (Windows has neither).
+HANGUP_SIGNALS = {
+    getattr(signal, name): reason
+    for name, reason in (("SIGHUP", "SIGHUP (terminal closed)"), ("SIGTERM", "SIGTERM"))
+    if hasattr(signal, name)
+}
 STOP_TIMEOUT = 120.0  # seconds to wait at exit for the engine to write its checkpoint
+
+
+class SafeMonochrome(Monochrome):
+    """Textual's NO_COLOR filter, tolerant of unstyled segments.
+
+    textual-plot's canvas yields segments whose style is None, which Textual 8's
+    Monochrome filter cannot take (AttributeError: 'NoneType' has no 'color'), so with
+    NO_COLOR set the first chart frame would crash the app.
+    """
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return super().apply([Segment(t, s or NULL_STYLE, c) for t, s, c in segments], background)
 
 
 class AppWarning(Message):
@@ -51,9 +76,6 @@ class Evaluated(Message):
 class Resumable(Message):
     def __init__(self, launch: Any = None, history: list[ev.Event] | None = None, error: str | None = None) -> None:
         super().__init__()
-        # No animations: over SSH every frame costs bandwidth, and on a busy CPU the UI
-        # thread's time (and, through the GIL, the engine's) is better spent elsewhere.
-        self.animation_level = "none"
         self.launch = launch
         self.history = history or []
         self.error = error
@@ -76,6 +98,7 @@ class TrainerApp(App[int]):
         # No animations: over SSH every frame costs bandwidth, and on a busy CPU the UI
         # thread's time (and, through the GIL, the engine's) is better spent elsewhere.
         self.animation_level = "none"
+        self._filters = [SafeMonochrome() if type(f) is Monochrome else f for f in self._filters]
         self.launch = launch
         self.watch = watch
         if runs_dir is not None:
@@ -91,11 +114,16 @@ class TrainerApp(App[int]):
         self.live_mode: str | None = None
         self._sessions = 0
         self._showwarning: Any = None
+        self._printed = ""
 
     # -- start-up and shutdown ---------------------------------------------------------------
     async def on_mount(self) -> None:
         self._showwarning = warnings.showwarning
         warnings.showwarning = self._warning_hook
+        # Anything printed (a library's message on stderr, say) would be lost behind the
+        # screen: it goes to the log pane instead.
+        self.begin_capture_print(self, stdout=True, stderr=True)
+        self._watch_signals(True)
         await self.show_first_screen()
 
     async def show_first_screen(self) -> None:
@@ -109,7 +137,27 @@ class TrainerApp(App[int]):
         else:
             await self.switch_mode("presets")
 
+    def _watch_signals(self, on: bool) -> None:
+        """SIGHUP (the SSH session dropped) and SIGTERM stop the run like a quit does: the
+        engine writes a checkpoint and marks the run stopped, so it can be resumed."""
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in HANGUP_SIGNALS:
+                if on:
+                    loop.add_signal_handler(signum, self._on_signal, signum)
+                else:
+                    loop.remove_signal_handler(signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests), or a platform without them
+
+    def _on_signal(self, signum: int) -> None:
+        if self.session is not None and self.session.running:
+            self.session.stop(HANGUP_SIGNALS.get(signum, f"signal {signum}"))
+        self.exit(self.exit_status)
+
     def on_unmount(self) -> None:
+        self._watch_signals(False)
+        self.end_capture_print(self)
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
         # However the app ends, the engine thread must stop (writing its checkpoint),
@@ -122,11 +170,25 @@ class TrainerApp(App[int]):
         self.post_message(AppWarning(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})"))
 
     def on_app_warning(self, message: AppWarning) -> None:
+        self._log_line("warning", message.text)
+
+    def on_print(self, event: Print) -> None:
+        # Printed text arrives in pieces; a line is shown once complete. A progress bar
+        # redrawn with carriage returns keeps only its last state.
+        self._printed += event.text
+        *lines, self._printed = self._printed.split("\n")
+        for line in lines:
+            line = line.rsplit("\r", 1)[-1].rstrip()
+            if line:
+                self._log_line("warning" if event.stderr else "info", line)
+        self._printed = self._printed[-2000:]
+
+    def _log_line(self, level: str, text: str) -> None:
         screen = self.session.screen if self.session is not None else None
         if isinstance(screen, DashboardScreen) and screen.is_mounted:
-            screen.log_line("warning", message.text)
-        else:
-            self.notify(message.text, severity="warning")
+            screen.log_line(level, text)
+        elif level != "info":
+            self.notify(text, severity="warning")
 
     @property
     def exit_status(self) -> int:
@@ -186,7 +248,7 @@ class TrainerApp(App[int]):
         self.notify(f"Preparing to resume from {Path(checkpoint).name}…")
         self._prepare_resume(checkpoint, overrides)
 
-    @work(thread=True, group="prepare", exclusive=True)
+    @work(thread=True, group="prepare", exclusive=True, exit_on_error=False)
     def _prepare_resume(self, checkpoint: str, overrides: list[str]) -> None:
         from ..launch import prepare
 
@@ -195,6 +257,9 @@ class TrainerApp(App[int]):
             history = self._history_of(launch)
         except UserError as exc:
             self.post_message(Resumable(error=str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable file: say so, keep running
+            self.post_message(Resumable(error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
             return
         self.post_message(Resumable(launch, history))
 
@@ -228,7 +293,7 @@ class TrainerApp(App[int]):
         self.notify(f"Evaluating {Path(path).name}…")
         self._evaluate(path)
 
-    @work(thread=True, group="evaluate", exclusive=True)
+    @work(thread=True, group="evaluate", exclusive=True, exit_on_error=False)
     def _evaluate(self, path: str) -> None:
         from ..evaluate import evaluate_checkpoint
 

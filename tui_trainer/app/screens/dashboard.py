@@ -11,14 +11,15 @@ share the space and tabs (or the keys 1-4) pick one.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
@@ -118,7 +119,8 @@ class DashboardScreen(Screen):
         elif self.watch is not None:
             progress.title = self.watch.id
             progress.mode_note = "watching"
-            device.poll = True
+            # GPU figures come from this machine's NVML: only meaningful for a run on it.
+            device.poll = self.watch.status().get("host") == socket.gethostname()
             self.load_history()
         self._ready = True
         for events, losses in self._backlog:
@@ -171,7 +173,7 @@ class DashboardScreen(Screen):
             self.query_one(LogPane).add(level, message)
 
     # -- watch mode ----------------------------------------------------------------------------
-    @work(thread=True, group="watch-history")
+    @work(thread=True, group="watch-history", exit_on_error=False)
     def load_history(self) -> None:
         # The whole file may be large (a long run): read and parse it off the UI thread.
         events, offset = self.watch.read_events(0)

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, OptionList, Static
@@ -124,7 +125,7 @@ class PickerScreen(Screen):
             target = select if select in self.entries else names[0]
             options.highlighted = names.index(target)
 
-    @work(thread=True, group="presets", exclusive=True)
+    @work(thread=True, group="presets", exclusive=True, exit_on_error=False)
     def load_presets(self) -> None:
         configs, errors = {}, {}
         for name, entry in presets.available().items():
@@ -139,9 +140,12 @@ class PickerScreen(Screen):
     def on_presets_loaded(self, message: PresetsLoaded) -> None:
         self.configs, self.errors = message.configs, message.errors
         self.loaded = True
-        if self.errors:
-            self.fill_list(self.current)
-        self.select(self.current)
+        try:
+            if self.errors:
+                self.fill_list(self.current)
+            self.select(self.current)
+        except NoMatches:
+            pass  # the app quit while the presets were loading: nothing left to show them in
 
     @on(OptionList.OptionHighlighted, "#preset-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -181,14 +185,17 @@ class PickerScreen(Screen):
         if params is False and config is not None:
             self.count_params(name, config)
 
-    @work(thread=True, group="params", exclusive=True)
+    @work(thread=True, group="params", exclusive=True, exit_on_error=False)
     def count_params(self, name: str, config: RunConfig) -> None:
         param_count(config)
         self.post_message(ParamsCounted(name))
 
     def on_params_counted(self, message: ParamsCounted) -> None:
-        if message.name == self.current:
-            self.show_preview()
+        if message.name == self.current and self.is_mounted:
+            try:
+                self.show_preview()
+            except NoMatches:
+                pass  # torn down meanwhile
 
     def set_status(self, text: str | None, error: bool = False) -> None:
         status = self.query_one("#picker-status", Static)
@@ -230,7 +237,7 @@ class PickerScreen(Screen):
         self.set_status("preparing the run…")
         self.prepare(self.current, editor.overrides())
 
-    @work(thread=True, group="prepare", exclusive=True)
+    @work(thread=True, group="prepare", exclusive=True, exit_on_error=False)
     def prepare(self, name: str, overrides: list[str]) -> None:
         from ...launch import prepare
 
@@ -238,6 +245,9 @@ class PickerScreen(Screen):
             launch = prepare(name, overrides, runs_dir=self.app.runs_dir)
         except UserError as exc:
             self.post_message(Prepared(error=str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. a runs folder that cannot be written
+            self.post_message(Prepared(error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
             return
         import tui_trainer.engine.trainer  # noqa: F401 - warm the engine import here, off the UI thread
 

@@ -22,7 +22,9 @@ from ...runs import Run, RunSummary, list_runs
 from .. import format as fmt
 from ..widgets.epoch_chart import SERIES, draw, make_plot
 
-METRICS = (("test_acc", "test acc %"), ("test_loss", "test loss"), ("train_acc", "train acc %"), ("train_loss", "train loss"))
+METRICS = (
+    ("test_acc", "test acc %"), ("test_loss", "test loss"), ("train_acc", "train acc %"), ("train_loss", "train loss"),
+)
 STATUS_STYLES = {"finished": "green", "running": "cyan", "paused": "yellow", "stopped": "yellow",
                  "failed": "red", "dead": "red"}
 REFRESH_SECONDS = 3.0
@@ -60,8 +62,10 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, key in (("", "mark"), ("run", "id"), ("preset", "preset"), ("status", "status"),
-                           ("epochs", "epochs"), ("best acc", "best")):
+        # The preset last: the run id already starts with it, and at 80 columns the
+        # numbers matter more than its repetition.
+        for label, key in (("", "mark"), ("run", "id"), ("status", "status"), ("epochs", "epochs"),
+                           ("best acc", "best"), ("preset", "preset")):
             table.add_column(label, key=key)
         self.query_one("#runs-top").border_title = f"Runs in {self.app.runs_dir}"
         self.query_one("#runs-top").border_subtitle = "enter open · space mark"
@@ -85,9 +89,9 @@ class RunsScreen(Screen):
         for r in runs:
             status = r.status + (" (process gone)" if r.status == "dead" else "")
             table.add_row(
-                self._mark(r.id), r.id, r.preset, Text(status, style=STATUS_STYLES.get(r.status, "")),
+                self._mark(r.id), r.id, Text(status, style=STATUS_STYLES.get(r.status, "")),
                 Text(f"{r.epoch}/{r.epochs}", justify="right"),
-                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"),
+                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"), r.preset,
                 key=r.id,
             )
         ids = [r.id for r in runs]
@@ -140,7 +144,7 @@ class RunsScreen(Screen):
             self.app.pop_screen()
 
     # -- the comparison ---------------------------------------------------------------------
-    @work(thread=True, group="curves", exclusive=True)
+    @work(thread=True, group="curves", exclusive=True, exit_on_error=False)
     def load_curves(self, run_ids: list[str]) -> None:
         curves = {}
         for run_id in run_ids:

@@ -56,7 +56,7 @@ class EpochTable(DataTable):
     @staticmethod
     def _cells(e: ev.EpochEnd, best: bool) -> list[Text]:
         values = (
-            f"{e.epoch}/{e.epochs}", fmt.loss(e.train_loss), fmt.pct(e.train_acc), fmt.loss(e.test_loss),
+            str(e.epoch), fmt.loss(e.train_loss), fmt.pct(e.train_acc), fmt.loss(e.test_loss),
             fmt.pct(e.test_acc), fmt.lr(e.lr), f"{e.seconds:.1f}", fmt.rate(e.images_per_s),
         )
         cells = [Text(v, justify="right") for v in values]
@@ -78,7 +78,7 @@ class EpochTable(DataTable):
         touched = (self._changed | {best, self.best_epoch}) & set(existing)
         self._changed.clear()
         for epoch in sorted(touched):
-            for (_, key), cell in zip(COLUMNS, self._cells(self.rows_by_epoch[epoch], epoch == best)):
+            for (_, key), cell in zip(COLUMNS, self._cells(self.rows_by_epoch[epoch], epoch == best), strict=True):
                 self.update_cell(str(epoch), key, cell)
         for epoch in wanted[len(existing):]:
             self.add_row(*self._cells(self.rows_by_epoch[epoch], epoch == best), key=str(epoch))

@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ... import schema
 from ...config import AUGMENTATIONS, OPTIMIZERS, PRECISIONS, SCHEDULES, SECTIONS, RunConfig, parse_override
-from ...errors import UserError
+from ...errors import ConfigError, UserError
 
 Values = dict[str, Any]  # "section.key" -> current value (selects only, for show_if)
 
@@ -82,7 +82,14 @@ def to_text(value: Any) -> str:
 
 def parse_field(field: Field, text: str) -> Any:
     """The typed value of ``text`` for ``field``, or a UserError with the core's message."""
-    _, value = parse_override(f"{field.name}={text}")
+    try:
+        _, value = parse_override(f"{field.name}={text}")
+    except ConfigError as exc:
+        # The core words a syntax error for the command line ("--set 'optim.lr=x': ...");
+        # here the field is named instead, the rest of the message is the core's.
+        message = str(exc)
+        prefix = f"--set {f'{field.name}={text}'!r}: "
+        raise ConfigError(f"{field.name}: {message.removeprefix(prefix)}") from None
     return schema.check_value(SECTIONS[field.section], field.key, value, field.section)
 
 

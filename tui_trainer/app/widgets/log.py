@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
 from ... import events as ev
@@ -53,6 +55,10 @@ class LogPane(RichLog):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True,
                          min_width=20)
+        # RichLog wraps a line once, at the width it has when written; the lines are kept
+        # (bounded) so that a resize or a pane shown later wraps them again.
+        self.lines_kept: deque[tuple[str, str]] = deque(maxlen=MAX_LINES)
+        self._wrapped_at = 0
 
     def apply(self, e: ev.Event) -> None:
         line = describe(e)
@@ -60,9 +66,21 @@ class LogPane(RichLog):
             self.add(*line)
 
     def add(self, level: str, message: str) -> None:
+        self.lines_kept.append((level, message))
+        self._write(level, message)
+
+    def _write(self, level: str, message: str) -> None:
         # The level is spelled out, not only coloured: it must read with NO_COLOR.
         prefix = "" if level == "info" else f"{level}: "
         self.write(Text(prefix + message, style=LEVEL_STYLES.get(level, "")))
+
+    def on_resize(self, event: Resize) -> None:
+        width = self.scrollable_content_region.width
+        if width and width != self._wrapped_at:
+            self._wrapped_at = width
+            self.clear()
+            for line in self.lines_kept:
+                self._write(*line)
 
     def flush(self) -> None:
         pass

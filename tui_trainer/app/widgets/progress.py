@@ -6,6 +6,7 @@ clock, so a replayed or synthetic event list renders the same every time.
 
 from __future__ import annotations
 
+import textwrap
 from collections import deque
 from statistics import fmean
 
@@ -106,11 +107,23 @@ class ProgressPane(Widget):
             self.state = "failed"
             self.message = f"failed: {e.reason}"
 
+    def message_lines(self, width: int) -> list[str]:
+        """The end message, wrapped to at most two lines (the log pane has it whole)."""
+        if not self.message:
+            return []
+        lines = textwrap.wrap(self.message, max(10, width)) or [""]
+        if len(lines) > 2:
+            lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), max(10, width), placeholder=" …")]
+        return lines
+
     def flush(self) -> None:
         # A relayout of the screen only when the height changes (the end message).
-        lines = 4 + bool(self.message)
+        lines = 4 + len(self.message_lines(self.size.width or 80))
         self.refresh(layout=lines != self._lines)
         self._lines = lines
+
+    def on_resize(self) -> None:
+        self.flush()
 
     # -- derived numbers ------------------------------------------------------------------
     def steps_per_s(self) -> float | None:
@@ -135,17 +148,23 @@ class ProgressPane(Widget):
     def render(self) -> Text:
         width = max(20, self.size.width)
         glyph, style = STATES.get(self.state, ("?", ""))
-        out = Text(no_wrap=False, overflow="fold")
+        out = Text(no_wrap=True, overflow="ellipsis")
         state = Text.assemble((f"{glyph} {self.state}", style))
-        title = Text.assemble((self.title or "no run yet", "bold"), (f"  {self.mode_note}" if self.mode_note else "", "dim"))
+        note = f"  {self.mode_note}" if self.mode_note else ""
+        title = Text.assemble((self.title or "no run yet", "bold"), (note, "dim"))
         title.truncate(max(1, width - state.cell_len - 1), overflow="ellipsis")
         out.append_text(title)
         out.append(" " * max(1, width - title.cell_len - state.cell_len))
         out.append_text(state)
 
         epoch_eta, run_eta = self.etas()
-        paused = self.state in ("paused", "pausing")
-        eta = lambda s: "paused" if paused else f"ETA {fmt.duration(s)}"  # noqa: E731
+        def eta(seconds: float | None) -> str:
+            if self.state in ("paused", "pausing"):
+                return "paused"
+            if self.state in ("finished", "stopped", "failed"):
+                return self.state
+            return f"ETA {fmt.duration(seconds)}"
+
         in_epoch = self.batch / self.batches if self.batches else 0.0
         done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
         if self.state == "finished" or (self.epochs and self.epoch >= self.epochs and self.batch >= self.batches):
@@ -176,6 +195,6 @@ class ProgressPane(Widget):
                 break
             line = candidate
         out.append("\n" + line)
-        if self.message:
-            out.append("\n" + self.message, "bold red" if self.state == "failed" else "bold")
+        for text in self.message_lines(width):
+            out.append("\n" + text, "bold red" if self.state == "failed" else "bold")
         return out
