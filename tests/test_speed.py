@@ -40,16 +40,15 @@ def test_compile_reports_its_warmup_separately():
 
 
 def test_bench_prints_rows_and_ratios(capsys):
-    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "4", "--warmup", "1", "--rounds", "1",
-                 "--only", "plain,engine"])
+    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "60", "--warmup", "2", "--rounds", "1"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "plain PyTorch loop" in out and "tui-trainer engine, headless" in out
-    assert "b/a engine vs plain:" in out
+    assert "plain PyTorch loop" in out and "tui-trainer engine, headless" in out and "engine + app" in out
+    assert "b/a engine vs plain:" in out and "c/b app vs engine:" in out
 
 
 def test_bench_json(capsys):
-    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "4", "--warmup", "1", "--rounds", "2",
+    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "60", "--warmup", "2", "--rounds", "2",
                  "--only", "plain,engine", "--json"])
     out, _ = capsys.readouterr()
     assert code == 0
@@ -61,7 +60,7 @@ def test_bench_json(capsys):
 
 def test_bench_on_the_jpeg_cifar10_copy(capsys):
     archive = shared_dataset("cifar10-mini.tar.xz")
-    code = main(["bench", "cnn-dropout-cifar10", "--device", "cpu", "--steps", "3", "--warmup", "1", "--rounds", "1",
+    code = main(["bench", "cnn-dropout-cifar10", "--device", "cpu", "--steps", "20", "--warmup", "2", "--rounds", "1",
                  "--only", "plain,engine", "--json", "--set", "data.dataset=imagefolder", "--data-root", str(archive)])
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -13,6 +13,7 @@ step path. The median of the rounds is reported.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -151,31 +152,34 @@ def plain_loop(config: RunConfig, data: ImageData, steps: int, warmup: int, cach
 
 
 class StepTimer:
-    """Times the engine between Step events after the warm-up steps."""
+    """Times the engine between its Step events (each follows a device sync), from the
+    first one after the warm-up steps to the last one."""
 
     def __init__(self, warmup: int, batch_size: int) -> None:
         self.warmup, self.batch_size = warmup, batch_size
-        self.first: tuple[int, float] | None = None
-        self.last: tuple[int, float] | None = None
+        self.marks: list[tuple[int, float]] = []
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.Step):
-            now = time.perf_counter()
-            if self.first is None and event.step >= self.warmup:
-                self.first = (event.step, now)
-            elif self.first is not None:
-                self.last = (event.step, now)
+            self.marks.append((event.step, time.perf_counter()))
 
     def images_per_s(self) -> float:
-        if self.first is None or self.last is None or self.last[0] == self.first[0]:
+        if len(self.marks) < 2:
             raise RuntimeError("the engine run was too short to time; raise --steps")
-        return (self.last[0] - self.first[0]) * self.batch_size / (self.last[1] - self.first[1])
+        after = [m for m in self.marks[:-1] if m[0] >= self.warmup]
+        first = after[0] if after else self.marks[0]  # a short run: time from its first event
+        last = self.marks[-1]
+        return (last[0] - first[0]) * self.batch_size / (last[1] - first[1])
 
 
-def bench_config(config: RunConfig, steps: int, warmup: int) -> RunConfig:
-    """One epoch of warmup+steps batches, a tiny evaluation, no checkpoints."""
+def bench_config(config: RunConfig, data: ImageData, steps: int, warmup: int) -> RunConfig:
+    """Enough epochs for warmup+steps batches, a tiny evaluation, no checkpoints. The
+    preset's own log_interval stays: the app must render at its real rate for c/b."""
+    total = warmup + steps
+    per_epoch = math.ceil(data.num_train / config.data.batch_size)
+    epochs, cap = (1, total) if total <= per_epoch else (math.ceil(total / per_epoch), 0)
     return config.with_overrides([
-        "train.epochs=1", f"train.max_steps_per_epoch={warmup + steps}", "train.log_interval=0.05",
+        f"train.epochs={epochs}", f"train.max_steps_per_epoch={cap}",
         f"data.test_limit={config.data.batch_size}", "checkpoint.every=0",
     ])
 
@@ -184,7 +188,7 @@ def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> 
     from .engine import Trainer
 
     timer = StepTimer(warmup, config.data.batch_size)
-    trainer = Trainer(bench_config(config, steps, warmup), data=data, subscribers=[timer])
+    trainer = Trainer(bench_config(config, data, steps, warmup), data=data, subscribers=[timer])
     end = trainer.run()
     if isinstance(end, ev.Failed):
         raise RuntimeError(end.reason)
@@ -195,7 +199,7 @@ def app_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> flo
     from .app.bench import run_engine_in_app
 
     timer = StepTimer(warmup, config.data.batch_size)
-    run_engine_in_app(bench_config(config, steps, warmup), data, [timer])
+    run_engine_in_app(bench_config(config, data, steps, warmup), data, [timer])
     return timer.images_per_s()
 
 

@@ -110,6 +110,7 @@ class TrainerApp(App[int]):
         else:
             self.runs_dir = paths.runs_dir()
         self.session: TrainingSession | None = None
+        self.session_options: dict[str, Any] = {}  # extra TrainingSession arguments (the bench)
         self.launch_session: TrainingSession | None = None
         self.live_mode: str | None = None
         self._sessions = 0
@@ -213,7 +214,7 @@ class TrainerApp(App[int]):
         if self.training_now():
             self.notify("A run is already training; stop it first", severity="warning")
             return False
-        session = TrainingSession(launch, self, history)
+        session = TrainingSession(launch, self, history, **self.session_options)
         screen = DashboardScreen(session=session)
         session.screen = screen
         old = self.live_mode

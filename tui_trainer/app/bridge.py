@@ -110,8 +110,18 @@ class TrainingSession:
     sent before the Trainer exists are remembered and applied when it does.
     """
 
-    def __init__(self, launch: "Launch", target: "MessagePump", history: list[ev.Event] | None = None) -> None:
+    def __init__(
+        self,
+        launch: "Launch",
+        target: "MessagePump",
+        history: list[ev.Event] | None = None,
+        subscribers: tuple[ev.Subscriber, ...] = (),
+        data: Any = None,
+    ) -> None:
+        """``subscribers`` and ``data`` (preloaded ImageData) are for `tui-trainer bench`."""
         self.launch = launch
+        self.extra_subscribers = tuple(subscribers)
+        self.data = data
         self.run = launch.run
         self.bridge = EventBridge(target, self)
         self.history = history or []  # events of the run folder before this session (resume)
@@ -181,7 +191,8 @@ class TrainingSession:
                 for subscriber in (recorder, self.bridge):
                     subscriber(ev.Log(message=note))
             trainer = Trainer(
-                self.launch.config, run=self.run, resume=self.launch.resume, subscribers=[recorder, self.bridge]
+                self.launch.config, run=self.run, resume=self.launch.resume,
+                subscribers=[recorder, self.bridge, *self.extra_subscribers], data=self.data,
             )
             with self._lock:
                 self._trainer = trainer
