@@ -549,9 +549,10 @@ async def test_watch_a_finished_run_shows_its_history(runs_dir):
         assert dash.progress.state == "finished"
         assert dash.query_one("#checkpoints").row_count >= 1
         assert "watching (finished)" in dash.progress.mode_note
-        await press_live(pilot, "p")  # controls say that they do not apply here
+        await press_live(pilot, "p")  # a finished run takes no commands: the app says so
         await pilot.pause()
-        assert any("watching a run folder" in n for n in notifications(app))
+        assert any("only a live run takes commands" in n for n in notifications(app))
+        assert not (run.dir / "control.jsonl").exists()
 
 
 async def test_watch_tails_a_run_trained_by_someone_else(runs_dir):
@@ -571,9 +572,21 @@ async def test_watch_tails_a_run_trained_by_someone_else(runs_dir):
             rows = dash.query_one("#epochs").row_count
             await wait_for(pilot, lambda: dash.query_one("#epochs").row_count > rows, what="more rows")
             assert dash.watch_status == "running" and dash.progress.mode_note == "watching live"
-            trainer.stop("done watching")
-            thread.join(30)
+            # Controls travel through the run folder to the other trainer, which acknowledges.
+            await pilot.press("p")
+            await wait_for(pilot, lambda: trainer.paused, what="the trainer to pause")
+            await wait_for(pilot, lambda: dash.watch_status == "paused", what="the paused status")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: any("save acknowledged" in m for _, m in dash.query_one("#log").lines_kept),
+                           what="the save acknowledgement in the log pane")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: not trainer.paused, what="the trainer to resume")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the stop confirm")
+            await pilot.press("y")
             await wait_for(pilot, lambda: dash.progress.state == "stopped", what="the stop to show")
+            thread.join(30)
+            assert trainer.result is not None and trainer.result.kind == "stopped"
     finally:
         trainer.stop("test over")
         thread.join(30)
@@ -689,3 +702,29 @@ async def test_panes_follow_the_terminal_size():
         await pilot.resize_terminal(130, 45)
         await pilot.pause()
         assert len(shown()) == 4
+
+
+async def test_nan_loss_offers_to_resume_with_a_lower_lr(runs_dir):
+    """A diverged run stops at its last good checkpoint; the app asks, and resumes it
+    from that checkpoint with a tenth of the learning rate."""
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.launch import prepare
+
+    config = tiny_config(train={"epochs": 4}, optim={"lr": 0.05, "momentum": 0.0}, schedule={"name": "constant"})
+    run = Run.create(runs_dir, config)
+    recorder = run.recorder()
+    box = {}
+    box["t"] = Trainer(config, run=run, subscribers=[recorder, lambda e: e.kind == "epoch_end" and box["t"].stop("x")])
+    box["t"].run()
+    recorder.close()
+    launch = prepare(None, ["optim.lr=100"], resume=str(run.dir), runs_dir=runs_dir)
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the NaN question")
+        assert "NaN" in app.screen.question and "lr 10" in app.screen.detail
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.session is not None and app.session.launch.config.optim.lr == 10,
+                       what="the resumed session")
+        assert app.session.launch.resume["epoch"] == 1
+        app.session.stop("test over")
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="the resumed run to end")

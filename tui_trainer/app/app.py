@@ -276,7 +276,9 @@ class TrainerApp(App[int]):
         if session is not None:
             session.screen.feed(events, losses)
         for e in events:
-            if isinstance(e, ev.Failed):
+            if isinstance(e, ev.Failed) and e.error == "TrainingDiverged" and e.checkpoint and session is not None:
+                self._offer_lower_lr(session, e)
+            elif isinstance(e, ev.Failed):
                 self.notify(e.reason, title="Training failed", severity="error", timeout=15)
             elif isinstance(e, ev.Finished):
                 best = f", best test accuracy {e.best_acc:.2f}%" if e.best_acc is not None else ""
@@ -285,6 +287,24 @@ class TrainerApp(App[int]):
                 self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step}", title="Training stopped")
         if any(isinstance(e, ev.END_EVENTS) for e in events):
             self.refresh_bindings()
+
+    def _offer_lower_lr(self, session: TrainingSession, failed: ev.Failed) -> None:
+        """NaN/inf loss: the run is held at its last good checkpoint; the user chooses to
+        stop there or to resume from it with a tenth of the learning rate."""
+        lr = session.launch.config.optim.lr / 10
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.resume_from(failed.checkpoint, [f"optim.lr={lr:g}"])
+            else:
+                self.notify("Stopped at the last good checkpoint; resume it later from the Checkpoints pane",
+                            title="Run stopped")
+
+        self.push_screen(
+            ConfirmScreen("The loss became NaN", f"{failed.reason}. Resume from {Path(failed.checkpoint).name} "
+                          f"with lr {lr:g}?", yes="Resume", no="Stop"),
+            answered,
+        )
 
     # -- checkpoints ---------------------------------------------------------------------------
     def evaluate_checkpoint(self, path: str) -> None:

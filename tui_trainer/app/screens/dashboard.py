@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
 PANES = ("epochs", "chart", "checkpoints", "log")
-READ_ONLY = "watching a run folder: controls for another process come in a later version"
+NOT_LIVE = "this run is not training any more: nothing to control"
 
 
 class HistoryLoaded(Message):
@@ -212,11 +212,22 @@ class DashboardScreen(Screen):
             return None if running else True  # shown, greyed out while a run trains
         return True if running else None
 
+    def _send(self, command: str) -> None:
+        """Watch mode: the command goes through the run folder's control channel; the
+        trainer's acknowledgement arrives in the log pane with the next tail."""
+        try:
+            self.watch.send_control(command)
+        except UserError as exc:
+            self.notify(str(exc), title="Not sent", severity="warning")
+            return
+        self.notify(f"Sent {command} to the training process", title=self.watch.id)
+
     def _not_live(self) -> bool:
         if self.session is not None:
             return False
         if self.watch is not None:
-            self.notify(READ_ONLY, title="Read-only", severity="warning")
+            self.notify("Start it from the Presets screen (f2) or resume it with r on a checkpoint",
+                        severity="warning")
         else:
             self.notify("No run here: pick a preset (f2) or open a run (f3)", severity="warning")
         return True
@@ -231,6 +242,9 @@ class DashboardScreen(Screen):
         self.app.start_new_run(self.session.launch.config)
 
     def action_pause(self) -> None:
+        if self.watch is not None:
+            self._send("resume" if self.watch.status().get("status") == "paused" else "pause")
+            return
         if self._not_live() or not self.session.running:
             return
         if self.session.paused:
@@ -242,6 +256,12 @@ class DashboardScreen(Screen):
             self.progress.set_state("pausing")
 
     def action_stop(self) -> None:
+        if self.watch is not None:
+            self.app.push_screen(
+                ConfirmScreen("Stop the training process?", "It saves a checkpoint first; resume it later.", yes="Stop"),
+                lambda yes: self._send("stop") if yes else None,
+            )
+            return
         if self._not_live() or not self.session.running:
             return
 
@@ -257,6 +277,9 @@ class DashboardScreen(Screen):
         )
 
     def action_checkpoint(self) -> None:
+        if self.watch is not None:
+            self._send("save")
+            return
         if self._not_live() or not self.session.running:
             return
         if self.session.save_now():

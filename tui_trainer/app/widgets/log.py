@@ -31,6 +31,9 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
         return "info", f"checkpoint saved ({e.reason}): {Path(e.path).name}, {fmt.size(e.size)}{best}"
     if isinstance(e, ev.CheckpointRemoved):
         return "info", f"checkpoint pruned: {Path(e.path).name}"
+    if isinstance(e, ev.ControlAck):
+        return ("info" if e.ok else "warning"), f"control: {e.command} acknowledged by the trainer" + (
+            "" if e.ok else f" ({e.message})")
     if isinstance(e, ev.Paused):
         return "info", f"paused at epoch {e.epoch}, step {e.step}"
     if isinstance(e, ev.Resumed):
