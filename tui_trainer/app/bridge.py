@@ -29,32 +29,6 @@ if TYPE_CHECKING:
 MAX_PENDING_LOSSES = 4096
 
 
-def leave_a_core_for_the_ui(device: str) -> str | None:
-    """On the CPU, train with one thread fewer than there are cores.
-
-    torch's intra-op pool uses every core by default; with the UI thread also wanting
-    one, the pool's threads wait on each other at every op (measured: 15x slower
-    training on 2 cores, and key presses taking 100+ ms). Returns a log line, or None
-    when nothing was changed (a GPU run, one core, or a thread count set by the user).
-    """
-    import os
-
-    import torch
-
-    from ..engine.device import resolve_device
-
-    try:
-        if resolve_device(device).type != "cpu":
-            return None
-    except Exception:  # noqa: BLE001 - the engine reports a bad device itself
-        return None
-    cores = os.cpu_count() or 1
-    if cores < 2 or torch.get_num_threads() < cores:
-        return None
-    torch.set_num_threads(cores - 1)
-    return f"training on {cores - 1} of {cores} CPU threads: one is left for the dashboard"
-
-
 class EngineUpdate(Message):
     """Posted by the bridge: events are waiting, call ``bridge.drain()``."""
 
@@ -186,10 +160,8 @@ class TrainingSession:
             from ..engine.trainer import Trainer
 
             recorder = self.run.recorder()
-            note = leave_a_core_for_the_ui(self.launch.config.train.device)
-            if note:
-                for subscriber in (recorder, self.bridge):
-                    subscriber(ev.Log(message=note))
+            # torch keeps all its CPU threads: measured on 2 cores, giving one up to the UI
+            # cost 25% of the throughput and did not make keys faster (BENCHMARKS.md).
             trainer = Trainer(
                 self.launch.config, run=self.run, resume=self.launch.resume,
                 subscribers=[recorder, self.bridge, *self.extra_subscribers], data=self.data,
