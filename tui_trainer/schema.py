@@ -112,17 +112,19 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
     raise ConfigError(f"{key}: {fmt(value)} is not valid; expected {type_name(annotation)}")
 
 
-def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
-    def bound_text() -> str:
-        parts = []
-        if meta["gt"] is not None:
-            parts.append(f"> {meta['gt']:g}")
-        if meta["min"] is not None:
-            parts.append(f">= {meta['min']:g}")
-        if meta["max"] is not None:
-            parts.append(f"<= {meta['max']:g}")
-        return " and ".join(parts)
+def bounds_text(meta: typing.Mapping[str, Any]) -> str:
+    """A field's numeric bounds as the user reads them, e.g. "> 0 and <= 100"; "" if none."""
+    parts = []
+    if meta["gt"] is not None:
+        parts.append(f"> {meta['gt']:g}")
+    if meta["min"] is not None:
+        parts.append(f">= {meta['min']:g}")
+    if meta["max"] is not None:
+        parts.append(f"<= {meta['max']:g}")
+    return " and ".join(parts)
 
+
+def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
     values = value if isinstance(value, list) else [value]
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -134,7 +136,7 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
             or (meta["min"] is not None and v < meta["min"])
             or (meta["max"] is not None and v > meta["max"])
         ):
-            raise ConfigError(f"{key}: {fmt(v)} is out of range; allowed: {bound_text()}")
+            raise ConfigError(f"{key}: {fmt(v)} is out of range; allowed: {bounds_text(meta)}")
     if meta["choices"] is not None and isinstance(value, str) and value not in meta["choices"]:
         raise ConfigError(
             f"{key}: unknown value {fmt(value)}{did_you_mean(value, meta['choices'])}; "

@@ -96,15 +96,9 @@ def parse_field(field: Field, text: str) -> Any:
 def help_text(field: Field) -> str:
     meta = schema.fields_of(SECTIONS[field.section])[field.key][0].metadata
     parts = [f"{field.name}: {meta['help']}"]
-    bounds = []
-    if meta["gt"] is not None:
-        bounds.append(f"> {meta['gt']:g}")
-    if meta["min"] is not None:
-        bounds.append(f">= {meta['min']:g}")
-    if meta["max"] is not None:
-        bounds.append(f"<= {meta['max']:g}")
+    bounds = schema.bounds_text(meta)
     if bounds:
-        parts.append("allowed: " + " and ".join(bounds))
+        parts.append("allowed: " + bounds)
     choices = meta["choices"] or meta["item_choices"]
     if choices:
         parts.append("choices: " + ", ".join(choices))
