@@ -126,9 +126,8 @@ class RichPrinter(_Quiet):
                      info=f"loss {e.loss:.4f} · {e.images_per_s:,.0f} img/s")
         elif isinstance(e, ev.EpochEnd):
             p.console.print(self._row(e))
-            p.update(self.run_task, completed=e.epoch, info=f"best {e.test_acc if e.best else ''}")
+            p.update(self.run_task, completed=e.epoch)
             p.reset(self.epoch_task, description=f"epoch {e.epoch + 1}")
-            p.update(self.run_task, info="")
         elif isinstance(e, ev.CheckpointSaved):
             p.console.print(f"[dim]checkpoint {e.path}{' (best)' if e.best else ''}[/]")
         elif isinstance(e, ev.Log):

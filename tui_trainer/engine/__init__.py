@@ -1,5 +1,5 @@
 """The training engine: runs a config, emits events, obeys controls. No UI here."""
 
-from .trainer import Trainer, TrainingDiverged, train
+from .trainer import Trainer, TrainingDiverged
 
-__all__ = ["Trainer", "TrainingDiverged", "train"]
+__all__ = ["Trainer", "TrainingDiverged"]

@@ -538,7 +538,3 @@ class Trainer:
             return math.nan, math.nan
         return loss_sum.item() / n, 100.0 * correct.item() / n
 
-
-def train(config: RunConfig, subscribers: Iterable[Callable[[ev.Event], None]] = (), **kwargs: Any) -> ev.Event:
-    """Convenience: build a Trainer and run it."""
-    return Trainer(config, subscribers=subscribers, **kwargs).run()
