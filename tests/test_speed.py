@@ -39,6 +39,32 @@ def test_compile_reports_its_warmup_separately():
     assert col.of(ev.RunStarted)[0].steps_per_epoch == 3
 
 
+def test_training_keeps_what_already_exists_out_of_the_garbage_collector():
+    import gc
+
+    frozen_during: list[int] = []
+
+    def watch(event: ev.Event) -> None:
+        if isinstance(event, ev.Step):
+            frozen_during.append(gc.get_freeze_count())
+
+    before = gc.get_freeze_count()
+    end = Trainer(tiny_config(train={"epochs": 1}), subscribers=[watch]).run()
+    assert isinstance(end, ev.Finished), end
+    assert frozen_during and min(frozen_during) > before  # the model, data and the rest are frozen
+    assert gc.get_freeze_count() == before  # and given back to the collector at the end
+
+
+def test_bench_measures_in_a_fresh_process_and_reports_its_errors():
+    from tui_trainer.bench import measure
+
+    config = tiny_config(train={"epochs": 1, "log_interval": 0.001})  # a Step event per step, to time
+    assert measure("engine", config, steps=6, warmup=1) > 0
+    broken = config.with_overrides(["data.dataset=imagefolder", 'data.root="/nonexistent/cifar"'])
+    with pytest.raises(RuntimeError, match="engine: .*nonexistent"):
+        measure("engine", broken, steps=6, warmup=1)
+
+
 def test_bench_prints_rows_and_ratios(capsys):
     code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "60", "--warmup", "2", "--rounds", "1"])
     out, err = capsys.readouterr()

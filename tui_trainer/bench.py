@@ -9,11 +9,20 @@ alternating in one process so that they share the machine's state:
 Each measurement times ``steps`` steps after ``warmup`` steps; the engine is timed
 between its own Step events, which follow a device sync, so no sync is added to its
 step path. The median of the rounds is reported.
+
+Each measurement runs in a fresh process, laid out as the real thing is: ``engine``
+trains in the main thread, as `tui-trainer train --headless` does; ``app`` loads its
+data and trains in the app's worker thread, as `tui-trainer train` does, with the main
+thread running Textual only. Measured in one process instead, the app's worker was a
+second OpenMP master beside the main thread, and libgomp, seeing more OpenMP threads
+than cores, cut its spin-waits short: on two cores that halved the app's images/s, a
+cost of the harness (BENCHMARKS.md), not of the app.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
@@ -195,12 +204,57 @@ def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> 
     return timer.images_per_s()
 
 
-def app_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> float:
+def app_loop(config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """The engine under the live dashboard; data is loaded in the training thread."""
     from .app.bench import run_engine_in_app
 
     timer = StepTimer(warmup, config.data.batch_size)
-    run_engine_in_app(bench_config(config, data, steps, warmup), data, [timer])
+
+    def setup(config: RunConfig) -> tuple[RunConfig, ImageData]:
+        data = load_data(config.data, cache)
+        return bench_config(config, data, steps, warmup), data
+
+    run_engine_in_app(config, [timer], setup)
     return timer.images_per_s()
+
+
+def measure(variant: str, config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """Images/s of one variant, measured in a fresh process (see the module's note)."""
+    ctx = multiprocessing.get_context("spawn")  # fork would copy this process's threads' state
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_measure_in_child, daemon=True,
+                        args=(variant, config.to_dict(), config.name, steps, warmup, cache, send))
+    child.start()
+    send.close()
+    try:
+        status, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(f"the {variant} measurement's process ended without a result "
+                           f"(exit code {child.exitcode})") from None
+    child.join()
+    if status != "ok":
+        raise RuntimeError(f"{variant}: {value}")
+    return value
+
+
+def _measure_in_child(variant: str, config_dict: dict[str, Any], name: str, steps: int, warmup: int,
+                      cache: Path | None, send: Any) -> None:
+    try:
+        config = RunConfig.from_dict(config_dict, name)
+        if variant == "app":
+            value = app_loop(config, steps, warmup, cache)
+        else:
+            data = load_data(config.data, cache)
+            if variant == "plain":
+                value = plain_loop(config, data, steps, warmup, cache)
+            else:
+                value = engine_loop(config, data, steps, warmup)
+        send.send(("ok", value))
+    except BaseException as exc:  # noqa: BLE001 - the parent says what went wrong
+        send.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+    finally:
+        send.close()
 
 
 def run_bench(
@@ -214,16 +268,11 @@ def run_bench(
 ) -> BenchResult:
     device = resolve_device(config.train.device)
     progress(f"loading {config.data.dataset} data")
-    data = load_data(config.data, cache, log=progress)
-    loops = {
-        "plain": lambda: plain_loop(config, data, steps, warmup, cache),
-        "engine": lambda: engine_loop(config, data, steps, warmup),
-        "app": lambda: app_loop(config, data, steps, warmup),
-    }
+    load_data(config.data, cache, log=progress)  # once here: the measurements hit the cache
     samples: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(rounds):
         for v in variants:  # alternating, so that drift (heat, other load) hits all alike
-            ips = loops[v]()
+            ips = measure(v, config, steps, warmup, cache)
             samples[v].append(ips)
             progress(f"round {r + 1}/{rounds} {v}: {ips:,.0f} images/s")
     return BenchResult(

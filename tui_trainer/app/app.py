@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand, UnknownModeError
 from textual.binding import Binding
 from textual.color import Color
 from textual.events import Print
@@ -286,7 +286,10 @@ class TrainerApp(App[int]):
             elif isinstance(e, ev.Stopped):
                 self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step}", title="Training stopped")
         if any(isinstance(e, ev.END_EVENTS) for e in events):
-            self.refresh_bindings()
+            try:
+                self.refresh_bindings()
+            except (ScreenStackError, UnknownModeError):
+                pass  # the app is exiting: the run's last events came after its screens went
 
     def _offer_lower_lr(self, session: TrainingSession, failed: ev.Failed) -> None:
         """NaN/inf loss: the run is held at its last good checkpoint; the user chooses to

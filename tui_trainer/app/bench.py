@@ -2,17 +2,19 @@
 
 The app runs headless (no terminal needed) at 120x40 with the dashboard of the run
 open, exactly as `tui-trainer train PRESET` shows it; the bench's timer subscribes to
-the engine beside the app's own bridge.
+the engine beside the app's own bridge. Training starts once the dashboard is up, as
+when a run is started from the running app (in `tui-trainer train`, loading the data
+covers the screen's start-up; here the data is already loaded).
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import torch
 
 from .. import events as ev
 from ..config import RunConfig
@@ -20,17 +22,24 @@ from ..launch import Launch
 from ..runs import Run
 
 
-def run_engine_in_app(config: RunConfig, data: Any, subscribers: list[ev.Subscriber], timeout: float = 3600) -> None:
+def run_engine_in_app(config: RunConfig, subscribers: list[ev.Subscriber],
+                      setup: Callable[[RunConfig], tuple[RunConfig, Any]], timeout: float = 3600) -> None:
+    """``setup`` runs in the training thread before the Trainer is built: it loads the
+    data and returns the config to train and the data."""
     from .app import TrainerApp
 
-    threads = torch.get_num_threads()  # the app may leave a core for the UI: restore it after
     with tempfile.TemporaryDirectory(prefix="tui-trainer-bench-") as tmp:
         run = Run.create(Path(tmp), config)
         app = TrainerApp(launch=Launch(config, run))
-        app.session_options = {"subscribers": tuple(subscribers), "data": data}
+        gate = threading.Event()
+        app.session_options = {"subscribers": tuple(subscribers), "setup": setup, "gate": gate}
 
         async def drive() -> None:
             async with app.run_test(headless=True, size=(120, 40)) as pilot:
+                try:
+                    await pilot.pause()  # the dashboard is composed and drawn
+                finally:
+                    gate.set()  # whatever happened: a worker left waiting would hang the exit
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + timeout
                 while app.session is None or not app.session.done.is_set():
@@ -42,7 +51,4 @@ def run_engine_in_app(config: RunConfig, data: Any, subscribers: list[ev.Subscri
                 if isinstance(app.session.result, ev.Failed):
                     raise RuntimeError(app.session.result.reason)
 
-        try:
-            asyncio.run(drive())
-        finally:
-            torch.set_num_threads(threads)
+        asyncio.run(drive())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -22,6 +23,7 @@ from .. import events as ev
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
+    from ..config import RunConfig
     from ..launch import Launch
 
 # Step losses kept while the UI is busy; beyond that the oldest are dropped (the
@@ -90,12 +92,16 @@ class TrainingSession:
         target: "MessagePump",
         history: list[ev.Event] | None = None,
         subscribers: tuple[ev.Subscriber, ...] = (),
-        data: Any = None,
+        setup: Callable[["RunConfig"], tuple["RunConfig", Any]] | None = None,
+        gate: threading.Event | None = None,
     ) -> None:
-        """``subscribers`` and ``data`` (preloaded ImageData) are for `tui-trainer bench`."""
+        """``subscribers``, ``setup`` (run in the worker before the Trainer is built:
+        returns the config to train and its loaded data) and ``gate`` (training waits
+        until it is set) are for `tui-trainer bench`."""
         self.launch = launch
         self.extra_subscribers = tuple(subscribers)
-        self.data = data
+        self.setup = setup
+        self.gate = gate
         self.run = launch.run
         self.bridge = EventBridge(target, self)
         self.history = history or []  # events of the run folder before this session (resume)
@@ -157,14 +163,19 @@ class TrainingSession:
     def _work(self) -> ev.Event | None:
         recorder = None
         try:
+            if self.gate is not None:
+                self.gate.wait()
             from ..engine.trainer import Trainer
 
             recorder = self.run.recorder()
             # torch keeps all its CPU threads: measured on 2 cores, giving one up to the UI
             # cost 25% of the throughput and did not make keys faster (BENCHMARKS.md).
+            config, data = self.launch.config, None
+            if self.setup is not None:
+                config, data = self.setup(config)
             trainer = Trainer(
-                self.launch.config, run=self.run, resume=self.launch.resume,
-                subscribers=[recorder, self.bridge, *self.extra_subscribers], data=self.data,
+                config, run=self.run, resume=self.launch.resume,
+                subscribers=[recorder, self.bridge, *self.extra_subscribers], data=data,
             )
             with self._lock:
                 self._trainer = trainer

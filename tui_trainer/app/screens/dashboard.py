@@ -5,6 +5,10 @@ source: the bridge of a run training in this process (live), the tail of a run
 folder's ``events.jsonl`` (watch), or a fixed list (tests and snapshots). The panes
 only render what the events say.
 
+Rendering is paced (see ``pacing.py``): panes take events into their state at once,
+and render when the UI thread's CPU budget allows, so a fast run is not slowed down by
+its own dashboard. Starts, pauses and ends render at once.
+
 Layout: on a large terminal every pane is visible; below 110x34 the four lower panes
 share the space and tabs (or the keys 1-4) pick one.
 """
@@ -34,6 +38,7 @@ from ..widgets.epoch_table import EpochTable
 from ..widgets.log import LogPane
 from ..widgets.loss_sparkline import LossSparkline
 from ..widgets.progress import ProgressPane
+from ..pacing import RenderPacer
 from .confirm import ConfirmScreen, PromptScreen
 
 if TYPE_CHECKING:
@@ -42,6 +47,8 @@ if TYPE_CHECKING:
 WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
 PANES = ("epochs", "chart", "checkpoints", "log")
 NOT_LIVE = "this run is not training any more: nothing to control"
+# Rendered at once, whatever the pacer says: the state changes a user waits to see.
+URGENT = (ev.RunStarted, ev.Paused, ev.Resumed, ev.ControlAck, *ev.END_EVENTS)
 
 
 class HistoryLoaded(Message):
@@ -77,6 +84,14 @@ class DashboardScreen(Screen):
         self._ready = False
         self.ended = False
         self.active_pane = "epochs"  # the pane shown when they do not all fit
+        # Live and watched runs render at the pacer's pace; a fed dashboard (tests,
+        # snapshots) renders every feed at once, so that it is deterministic.
+        self.pacer = RenderPacer() if session is not None or watch is not None else None
+        self._live_waiting = False
+        self._epoch_waiting = False
+        self._pace_timer = None
+        self._pace_due: float | None = None
+        self._epoch_shown = False  # has this run's first EpochEnd been rendered
 
     @property
     def mode(self) -> str:
@@ -133,8 +148,9 @@ class DashboardScreen(Screen):
         return self.query_one(ProgressPane)
 
     def feed(self, events: Iterable[ev.Event], losses: list[tuple[int, float]] | None = None) -> None:
-        """Render ``events``. ``losses`` are the step losses the bridge kept while it
-        coalesced Step events; without them each Step's own loss is used."""
+        """Take ``events`` into the panes and render them, now or when the pacer allows.
+        ``losses`` are the step losses the bridge kept while it coalesced Step events;
+        without them each Step's own loss is used."""
         events = list(events)
         if not self._ready:
             self._backlog.append((events, losses))
@@ -150,6 +166,7 @@ class DashboardScreen(Screen):
         for e in events:
             if isinstance(e, ev.RunStarted):
                 spark.rewind_to(e.start_step)
+                self._epoch_shown = False
             elif isinstance(e, ev.Step) and losses is None:
                 spark.add([(e.step, e.loss)])
             if isinstance(e, ev.END_EVENTS):
@@ -157,15 +174,63 @@ class DashboardScreen(Screen):
             elif isinstance(e, ev.RunStarted):
                 self.ended = False
             for pane in panes:
-                pane.apply(e)
+                pane.apply(e)  # state only: rendering is the flush's job
         if losses:
             spark.add(losses)
-        for pane in (spark, *panes):
-            pane.flush()
+        self._live_waiting = self._live_waiting or bool(events) or bool(losses)
+        # Everything but a Step may change an epoch pane (rows, checkpoints, log lines).
+        self._epoch_waiting = self._epoch_waiting or any(not isinstance(e, ev.Step) for e in events)
+        # The first epoch of a run is a milestone (its first test accuracy): shown at once.
+        first_epoch = any(isinstance(e, ev.EpochEnd) for e in events) and not self._epoch_shown
+        self._epoch_shown = self._epoch_shown or first_epoch
+        urgent = first_epoch or any(isinstance(e, URGENT) for e in events)
+        self.render_waiting(force=urgent)
         # Footer keys depend on the run's state only; recomposing the footer per Step
         # would cost the UI thread (and, through the GIL, the engine) for nothing.
-        if any(isinstance(e, (ev.RunStarted, ev.Paused, ev.Resumed, *ev.END_EVENTS)) for e in events):
+        if urgent:
             self.refresh_bindings()
+
+    def render_waiting(self, force: bool = False) -> None:
+        """Flush the panes whose events wait, as far as the pacer allows (all of them
+        when ``force``d or unpaced); schedule a retry for the rest."""
+        if not (self._live_waiting or self._epoch_waiting):
+            return
+        pacer = self.pacer
+        if force or pacer is None:
+            live, epoch = True, self._epoch_waiting
+        else:
+            live, epoch = pacer.due(self._live_waiting, self._epoch_waiting)
+        if pacer is not None and (live or epoch):
+            pacer.rendering(epoch, forced=force)
+        try:
+            if live:
+                for pane in (self.query_one(ProgressPane), self.query_one(DeviceLine), self.query_one(LossSparkline)):
+                    pane.flush()
+                self._live_waiting = False
+            if epoch:
+                for pane in (self.query_one(EpochChart), self.query_one(EpochTable),
+                             self.query_one(CheckpointsTable), self.query_one(LogPane)):
+                    pane.flush()
+                self._epoch_waiting = False
+        except NoMatches:
+            return  # the screen is being torn down
+        if pacer is not None:
+            self._schedule(pacer.next_due(self._live_waiting, self._epoch_waiting))
+
+    def _schedule(self, due: float | None) -> None:
+        """One timer for the next paced render, kept while its time stays the same."""
+        if self._pace_timer is not None:
+            if due == self._pace_due:
+                return
+            self._pace_timer.stop()
+            self._pace_timer = None
+        self._pace_due = due
+        if due is not None:
+            self._pace_timer = self.set_timer(max(0.0, due - self.pacer.clock()), self._pace_timer_fired)
+
+    def _pace_timer_fired(self) -> None:
+        self._pace_timer = None
+        self.render_waiting()
 
     def log_line(self, level: str, message: str) -> None:
         """A line from the app itself (warnings, evaluation results)."""
@@ -301,6 +366,7 @@ class DashboardScreen(Screen):
     def _tab(self, event: Tabs.TabActivated) -> None:
         self.active_pane = (event.tab.id or "tab-epochs").removeprefix("tab-")
         self._show_panes()
+        self.render_waiting(force=True)  # the pane the user turned to shows the latest
         if self.active_pane == "chart":
             self.query_one(EpochChart).call_after_refresh(self.query_one(EpochChart).flush)
 

@@ -60,6 +60,7 @@ class DeviceLine(Static):
         self.in_process = False  # the run trains in this process: torch may be asked directly
         self._nvml = _NVML()
         self._timer = None
+        self._shown: tuple[Text, int] | None = None
 
     def apply(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
@@ -101,5 +102,8 @@ class DeviceLine(Static):
             text.append(f" · mem {self.memory}")
         if self.utilisation is not None:
             text.append(f" · util {self.utilisation}%")
-        text.truncate(max(1, self.size.width or 200), overflow="ellipsis")
-        self.update(text, layout=False)
+        width = max(1, self.size.width or 200)
+        text.truncate(width, overflow="ellipsis")
+        if self._shown != (text, width):  # the dashboard flushes it with every Step
+            self._shown = (text, width)
+            self.update(text, layout=False)

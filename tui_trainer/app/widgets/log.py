@@ -62,13 +62,20 @@ class LogPane(RichLog):
         # (bounded) so that a resize or a pane shown later wraps them again.
         self.lines_kept: deque[tuple[str, str]] = deque(maxlen=MAX_LINES)
         self._wrapped_at = 0
+        # Lines from events wait for the dashboard's flush: a write relayouts the pane.
+        self._pending: deque[tuple[str, str]] = deque(maxlen=MAX_LINES)
 
     def apply(self, e: ev.Event) -> None:
         line = describe(e)
         if line is not None:
-            self.add(*line)
+            self._pending.append(line)
 
     def add(self, level: str, message: str) -> None:
+        """A line written at once (after the event lines still waiting, to keep the order)."""
+        self.flush()
+        self._add(level, message)
+
+    def _add(self, level: str, message: str) -> None:
         self.lines_kept.append((level, message))
         self._write(level, message)
 
@@ -86,4 +93,5 @@ class LogPane(RichLog):
                 self._write(*line)
 
     def flush(self) -> None:
-        pass
+        while self._pending:
+            self._add(*self._pending.popleft())

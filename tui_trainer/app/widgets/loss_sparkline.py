@@ -1,4 +1,9 @@
-"""The loss sparkline: training loss over recent steps, mean per column."""
+"""The loss sparkline: training loss over recent steps, mean per column.
+
+Drawn here rather than with Textual's Sparkline widget: that one blends a colour per
+column and row, and it is repainted with every Step, so its cost comes out of the
+UI thread's budget (pacing.py); plain block characters in one style cost a fraction.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,67 @@ from collections import deque
 from collections.abc import Iterable
 from statistics import fmean
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Sparkline, Static
+from textual.widget import Widget
+from textual.widgets import Static
 
 from ..format import loss as fmt_loss
 
 RECENT = 240  # Step events shown in "recent" view (about a minute at 4 per second)
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def column_means(values: list[float], width: int) -> list[float]:
+    """``values`` in at most ``width`` columns, each the mean of its share of them;
+    fewer values than columns keep one column each (the line grows with the run)."""
+    n = len(values)
+    if n <= width:
+        return list(values)
+    return [fmean(values[i * n // width:(i + 1) * n // width]) for i in range(width)]
+
+
+def spark_rows(values: list[float], width: int, height: int) -> list[str]:
+    """The sparkline as ``height`` rows of block characters, top row first: each
+    column's mean on a scale from the lowest to the highest, in 8 steps per row. Every
+    column shows at least the lowest bar, so a flat line is still visible."""
+    if width < 1 or height < 1:
+        return []
+    cols = column_means(values, width)
+    if not cols:
+        return [" " * width] * (height - 1) + ["▁" * width]
+    lo, hi = min(cols), max(cols)
+    steps = height * len(BARS)
+    levels = [1 + round((v - lo) / (hi - lo) * (steps - 1)) if hi > lo else 1 for v in cols]
+    rows = []
+    for row in range(height):
+        base = (height - 1 - row) * len(BARS)
+        line = []
+        for level in levels:
+            fill = level - base
+            line.append(" " if fill <= 0 else "█" if fill >= len(BARS) else BARS[fill - 1])
+        rows.append("".join(line).ljust(width))
+    return rows
+
+
+class SparkBars(Widget):
+    """A sparkline of ``data`` filling the widget (mean per column)."""
+
+    DEFAULT_CSS = """
+    SparkBars { color: $success; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.data: list[float] = []
+
+    def set_data(self, data: list[float]) -> None:
+        self.data = data
+        self.refresh()  # a fixed size: repaint only
+
+    def render(self) -> Text:
+        return Text("\n".join(spark_rows(self.data, self.size.width, self.size.height)), no_wrap=True)
 
 
 class HalvingBuffer:
@@ -60,7 +119,7 @@ class LossSparkline(Horizontal):
     DEFAULT_CSS = """
     LossSparkline { height: auto; }
     LossSparkline > #loss-label { width: 16; height: 100%; }
-    LossSparkline > Sparkline { width: 1fr; height: 100%; }
+    LossSparkline > SparkBars { width: 1fr; height: 100%; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -74,7 +133,7 @@ class LossSparkline(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static("loss\nwaiting…", id="loss-label")
         # Mean per column: max would turn every noisy batch into a spike.
-        yield Sparkline([], summary_function=fmean, id="loss-spark")
+        yield SparkBars(id="loss-spark")
 
     def add(self, points: Iterable[tuple[int, float]]) -> None:
         for step, value in points:
@@ -104,7 +163,7 @@ class LossSparkline(Horizontal):
             return
         self._dirty = False
         data = self.history.points() if self.show_all else [v for _, v in self.recent]
-        self.query_one("#loss-spark", Sparkline).data = data
+        self.query_one("#loss-spark", SparkBars).set_data(data)
         if data:
             latest = self.recent[-1][1] if self.recent else data[-1]
             if self.show_all:

@@ -1,0 +1,199 @@
+"""The dashboard's render pacing: the UI thread stays within its CPU budget while
+training, and what the user waits for is still shown at once.
+
+The pacer is driven by a simulated clock and a simulated UI-thread CPU counter, so
+these tests are exact; the measured effect on the engine's images/s is in
+BENCHMARKS.md (`tui-trainer bench`, c/b).
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import demo_events
+
+from tui_trainer import events as ev
+from tui_trainer.app.app import TrainerApp
+from tui_trainer.app.pacing import MAX_STEP, RenderPacer
+from tui_trainer.app.screens.dashboard import DashboardScreen
+
+
+class FakeTime:
+    """A clock and a CPU counter that only move when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.cpu_s = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def cpu(self) -> float:
+        return self.cpu_s
+
+
+def pacer_with(t: FakeTime, **kwargs) -> RenderPacer:
+    return RenderPacer(clock=t.clock, cpu=t.cpu, **kwargs)
+
+
+def test_a_tier_waits_its_interval_after_rendering():
+    t = FakeTime()
+    p = pacer_with(t)
+    assert p.due(live=True, epoch=True) == (True, True)  # nothing rendered yet
+    p.rendering(epoch=True)
+    assert p.due(live=True, epoch=True) == (False, False)
+    assert p.next_due(live=True, epoch=True) == t.now + p.live.interval
+    t.now += p.live.interval
+    assert p.due(live=True, epoch=True) == (True, False)  # the epoch tier waits longer
+    assert p.next_due(live=False, epoch=True) == t.now - p.live.interval + p.epoch.interval
+    assert p.next_due(live=False, epoch=False) is None
+    t.now += p.epoch.interval
+    # An epoch render takes the live panes with it, even with no Step waiting.
+    assert p.due(live=False, epoch=True) == (True, True)
+
+
+def test_over_budget_slows_the_epoch_tier_first_then_the_live_tier():
+    t = FakeTime()
+    p = pacer_with(t)
+    live0, epoch0 = p.live.interval, p.epoch.interval
+    p.steer(p.budget * 10)
+    assert p.epoch.interval == pytest.approx(epoch0 * MAX_STEP)  # bounded step
+    assert p.live.interval == live0
+    for _ in range(20):
+        p.steer(p.budget * 10)
+    assert p.epoch.interval == p.epoch.max_interval
+    assert p.live.interval == p.live.max_interval  # slowed only once the epoch tier was at its longest
+
+
+def test_under_budget_speeds_the_live_tier_first_then_the_epoch_tier():
+    t = FakeTime()
+    p = pacer_with(t)
+    p.live.interval, p.epoch.interval = p.live.max_interval, p.epoch.max_interval
+    p.steer(0.0)
+    assert p.live.interval == pytest.approx(p.live.max_interval / MAX_STEP)
+    assert p.epoch.interval == p.epoch.max_interval
+    for _ in range(20):
+        p.steer(0.0)
+    assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
+    p.steer(p.budget * 0.9)  # within budget, not far under: nothing changes
+    assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
+
+
+def simulate(render_live: float, render_epoch: float, epoch_s: float, seconds: float = 300.0,
+             base: float = 0.005) -> tuple[RenderPacer, float]:
+    """A run whose Steps arrive 4 times a second and epochs every ``epoch_s``, on a UI
+    whose renders cost ``render_live``/``render_epoch`` CPU seconds (what the two-core
+    build machines measured: about 6 ms and 100 ms) and idles at ``base`` of a core.
+    Returns the pacer and the UI's CPU share over the last third of the run."""
+    t = FakeTime()
+    p = pacer_with(t)
+    dt = 0.05
+    live_waiting = epoch_waiting = False
+    next_step, next_epoch = 0.25, epoch_s
+    elapsed = 0.0
+    mark = None
+    while elapsed < seconds:
+        elapsed += dt
+        t.now += dt
+        t.cpu_s += base * dt
+        if elapsed >= next_step:
+            live_waiting, next_step = True, next_step + 0.25
+        if elapsed >= next_epoch:
+            epoch_waiting, next_epoch = True, next_epoch + epoch_s
+        live, epoch = p.due(live_waiting, epoch_waiting)
+        if live or epoch:
+            p.rendering(epoch)
+            t.cpu_s += render_epoch if epoch else render_live
+            live_waiting = live_waiting and not live
+            epoch_waiting = epoch_waiting and not epoch
+        if mark is None and elapsed >= seconds * 2 / 3:
+            mark = (t.now, t.cpu_s)
+    return p, (t.cpu_s - mark[1]) / (t.now - mark[0])
+
+
+@pytest.mark.parametrize("epoch_s", [0.25, 2.0, 30.0])
+def test_the_ui_settles_within_its_budget_and_stays_live(epoch_s):
+    p, share = simulate(render_live=0.006, render_epoch=0.1, epoch_s=epoch_s)
+    assert share <= p.budget * 1.15, (share, p.live.interval, p.epoch.interval)
+    assert p.live.interval <= 1.0  # the progress still moves at least once a second
+    if epoch_s >= 30:
+        # Epochs far apart: every one is shown as it ends (the budget allows it).
+        assert p.epoch.interval <= epoch_s
+
+
+def test_a_cheap_ui_renders_everything_at_once():
+    p, share = simulate(render_live=0.0002, render_epoch=0.002, epoch_s=1.0)
+    assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
+    assert share < p.budget
+
+
+# -- the dashboard -------------------------------------------------------------------------
+
+
+class PacedApp(TrainerApp):
+    """A fed dashboard with a pacer on simulated time (a live one has a real pacer)."""
+
+    def __init__(self, t: FakeTime) -> None:
+        super().__init__()
+        self.t = t
+
+    async def show_first_screen(self) -> None:
+        screen = DashboardScreen()
+        screen.pacer = pacer_with(self.t)
+        await self.push_screen(screen)
+
+
+def split_demo():
+    events = demo_events(epochs_done=6, epochs=8)
+    start = next(i for i, e in enumerate(events) if isinstance(e, ev.RunStarted)) + 1
+    return events[:start], events[start:]
+
+
+async def test_dashboard_defers_epoch_renders_and_shows_everything_at_the_end():
+    t = FakeTime()
+    app = PacedApp(t)
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = app.screen
+        table = dash.query_one("#epochs")
+        head, rest = split_demo()
+        dash.feed(head)  # RunStarted: rendered at once
+        await pilot.pause()
+        assert dash.progress.state == "training"
+        for e in rest:  # the run's events, faster than the epoch tier's interval
+            dash.feed([e])
+        await pilot.pause()
+        epochs_fed = sum(isinstance(e, ev.EpochEnd) for e in rest)
+        assert epochs_fed == 6
+        assert 1 <= table.row_count < epochs_fed  # the first epoch at once, then paced
+        assert dash.progress.step == max(e.step for e in rest if isinstance(e, ev.Step))  # state is current
+        # The pacer's timer renders what waits once the interval has passed.
+        t.now += dash.pacer.epoch.interval
+        dash.render_waiting()
+        await pilot.pause()
+        assert table.row_count == epochs_fed
+        dash.feed([ev.EpochEnd(epoch=7, epochs=8, step=280, train_loss=0.3, train_acc=90.0, test_loss=0.4,
+                               test_acc=86.0, lr=0.01, seconds=2.0, images_per_s=1000.0, best=True)])
+        assert table.row_count == epochs_fed  # just rendered: this one waits
+        dash.feed([ev.Finished(epochs=7, best_acc=86.0, final_acc=86.0, seconds=20.0)])  # urgent
+        await pilot.pause()
+        assert table.row_count == 7 and dash.progress.state == "finished"
+        assert any("finished" in m for _, m in dash.query_one("#log").lines_kept)
+
+
+async def test_pause_and_a_pane_switch_render_at_once():
+    t = FakeTime()
+    app = PacedApp(t)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.screen
+        head, rest = split_demo()
+        dash.feed(head)
+        dash.feed(rest[:40])  # a first epoch render happens now (nothing rendered yet)
+        checkpoints = dash.query_one("#checkpoints")
+        shown = checkpoints.row_count
+        dash.feed(rest[40:])
+        assert checkpoints.row_count == shown  # waiting for the epoch tier
+        await pilot.press("3")  # the user turns to the checkpoints pane: it shows the latest
+        await pilot.pause()
+        assert checkpoints.row_count == len(checkpoints.entries) > shown
+        dash.feed([ev.Paused(epoch=7, step=270)])
+        await pilot.pause()
+        assert dash.progress.state == "paused"
