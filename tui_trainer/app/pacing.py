@@ -22,7 +22,8 @@ first, then the epoch tier. A window of measurement runs from one epoch render t
 next, or 2 s at most; windows are averaged over about ``SMOOTHING_S`` seconds, so that
 an epoch render every 15 s is paid for over those 15 s, not in the window it fell in.
 
-State changes the user waits for (started, paused, resumed, ended) are not paced.
+What the user waits for is not paced: a run starting, pausing, resuming or ending, its
+first epoch, and a pane the user turns to (see ``DashboardScreen.render_waiting``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ only render what the events say.
 
 Rendering is paced (see ``pacing.py``): panes take events into their state at once,
 and render when the UI thread's CPU budget allows, so a fast run is not slowed down by
-its own dashboard. Starts, pauses and ends render at once.
+its own dashboard. Starts, pauses, ends and a run's first epoch render at once.
 
 Layout: on a large terminal every pane is visible; below 110x34 the four lower panes
 share the space and tabs (or the keys 1-4) pick one.
