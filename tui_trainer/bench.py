@@ -1,5 +1,5 @@
 """`tui-trainer bench`: images/s of the same model, batch and optimizer three ways,
-alternating in one process so that they share the machine's state:
+in alternating rounds so that drift (heat, other load) hits all of them alike:
 
   plain   the source tutorials' loop: a torchvision data set with PIL transforms,
           DataLoader(num_workers=0), fp32, ``loss.item()`` after every step;
@@ -268,7 +268,9 @@ def run_bench(
 ) -> BenchResult:
     device = resolve_device(config.train.device)
     progress(f"loading {config.data.dataset} data")
-    load_data(config.data, cache, log=progress)  # once here: the measurements hit the cache
+    # Once here: bad data options fail before any measurement, and the measurements
+    # processes hit the cache this fills.
+    load_data(config.data, cache, log=progress)
     samples: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(rounds):
         for v in variants:  # alternating, so that drift (heat, other load) hits all alike

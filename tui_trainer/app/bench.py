@@ -2,9 +2,9 @@
 
 The app runs headless (no terminal needed) at 120x40 with the dashboard of the run
 open, exactly as `tui-trainer train PRESET` shows it; the bench's timer subscribes to
-the engine beside the app's own bridge. Training starts once the dashboard is up, as
-when a run is started from the running app (in `tui-trainer train`, loading the data
-covers the screen's start-up; here the data is already loaded).
+the engine beside the app's own bridge. The data is loaded in the training thread, as
+in `tui-trainer train`, and training starts once the dashboard is up, as when a run
+is started from the running app.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import events as ev

@@ -31,6 +31,7 @@ from textual.widgets import Footer, Tab, Tabs
 from ... import events as ev
 from ...errors import UserError
 from ...runs import Run
+from ..pacing import RenderPacer
 from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine
 from ..widgets.epoch_chart import LEGEND, EpochChart
@@ -38,7 +39,6 @@ from ..widgets.epoch_table import EpochTable
 from ..widgets.log import LogPane
 from ..widgets.loss_sparkline import LossSparkline
 from ..widgets.progress import ProgressPane
-from ..pacing import RenderPacer
 from .confirm import ConfirmScreen, PromptScreen
 
 if TYPE_CHECKING:
