@@ -22,6 +22,21 @@ def tiny_config(**sections) -> RunConfig:
     return RunConfig.from_dict(data, name="tiny")
 
 
+def speedrun_config(**sections) -> RunConfig:
+    """A tiny airbench-style run: the speedrun net on 16x16 synthetic images."""
+    base = {
+        "optim": {"name": "sgd", "lr": 0.2, "momentum": 0.85, "nesterov": True, "weight_decay": 5e-4,
+                  "norm_lr_scale": 8.0},
+        "schedule": {"name": "linear", "warmup_epochs": 0.5, "warmup_start": 0.2, "final_lr_ratio": 0.07},
+        "train": {"epochs": 3, "label_smoothing": 0.2, "lookahead": 0.95, "lookahead_every": 2,
+                  "lookahead_start": 0, "tta_flip": True, "tta_translate": True},
+    }
+    for section, values in sections.items():
+        base.setdefault(section, {}).update(values)
+    model = ["model.arch=speedrun", "model.widths=[8, 16, 16]", "model.whiten_width=12", "model.whiten_bias_epochs=1"]
+    return tiny_config(**base).with_overrides(model)
+
+
 class Collector:
     """A subscriber that keeps every event."""
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from helpers import Collector, tiny_config
+from helpers import Collector, speedrun_config, tiny_config
 from tui_trainer import events as ev, presets
 from tui_trainer.checkpoints import load_checkpoint
 from tui_trainer.engine import Trainer
@@ -60,8 +60,10 @@ def test_step_events_are_throttled(runs_dir):
     assert len(col.of(ev.Step)) == 1 and col.of(ev.Step)[0].batch == 8
 
 
-def test_no_host_sync_per_step(runs_dir, monkeypatch):
-    """The step path must not read values back from the device: count .item()/.cpu()/.tolist()."""
+@pytest.mark.parametrize("make_config", [tiny_config, speedrun_config], ids=["plain", "speedrun-recipe"])
+def test_no_host_sync_per_step(runs_dir, monkeypatch, make_config):
+    """The step path must not read values back from the device: count .item()/.cpu()/.tolist().
+    The speedrun recipe adds lookahead, a second parameter group and TTA."""
     counts = {"n": 0}
     for name in ("item", "cpu", "tolist", "__float__", "__bool__"):
         original = getattr(torch.Tensor, name)
@@ -71,11 +73,11 @@ def test_no_host_sync_per_step(runs_dir, monkeypatch):
             return _o(self, *a, **k)
 
         monkeypatch.setattr(torch.Tensor, name, wrapper)
-    few = tiny_config(train={"log_interval": 30.0, "epochs": 1}, data={"synthetic_size": 64, "batch_size": 32})
+    few = make_config(train={"log_interval": 30.0, "epochs": 1}, data={"synthetic_size": 64, "batch_size": 32})
     run_tiny(runs_dir, few)
     small = counts["n"]
     counts["n"] = 0
-    many = tiny_config(train={"log_interval": 30.0, "epochs": 1}, data={"synthetic_size": 1024, "batch_size": 32})
+    many = make_config(train={"log_interval": 30.0, "epochs": 1}, data={"synthetic_size": 1024, "batch_size": 32})
     run_tiny(runs_dir, many)
     # 2 vs 32 steps: the readbacks must not grow with the number of steps.
     assert counts["n"] == small, (small, counts["n"])

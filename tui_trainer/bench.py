@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ def plain_loop(config: RunConfig, data: ImageData, steps: int, warmup: int, cach
     device = resolve_device(config.train.device)
     torch.manual_seed(config.train.seed or 0)
     model = build_model(config.model, data.info).to(device)
-    optimizer = build_optimizer(model.parameters(), config.optim)
+    optimizer = build_optimizer(model, config.optim)
     criterion = torch.nn.CrossEntropyLoss()
     loader = torch.utils.data.DataLoader(
         _tutorial_dataset(config, data, cache), batch_size=config.data.batch_size, shuffle=True, num_workers=0
@@ -194,11 +195,21 @@ def bench_config(config: RunConfig, data: ImageData, steps: int, warmup: int) ->
 
 
 def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> float:
+    """As `tui-trainer train --headless` trains: with a run folder, its recorder writing
+    the events and status files, and the control channel polled (the app variant has
+    them too, so c/b compares the UI alone)."""
     from .engine import Trainer
+    from .runs import Run
 
     timer = StepTimer(warmup, config.data.batch_size)
-    trainer = Trainer(bench_config(config, data, steps, warmup), data=data, subscribers=[timer])
-    end = trainer.run()
+    config = bench_config(config, data, steps, warmup)
+    with tempfile.TemporaryDirectory(prefix="tui-trainer-bench-") as tmp:
+        run = Run.create(Path(tmp), config)
+        recorder = run.recorder()
+        try:
+            end = Trainer(config, run=run, data=data, subscribers=[recorder, timer]).run()
+        finally:
+            recorder.close()
     if isinstance(end, ev.Failed):
         raise RuntimeError(end.reason)
     return timer.images_per_s()

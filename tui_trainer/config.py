@@ -71,6 +71,9 @@ class OptimConfig:
     nesterov: bool = option(False, help="Nesterov momentum (sgd)")
     weight_decay: float = option(0.0, min=0, max=1, help="Weight decay")
     betas: list[float] = option([0.9, 0.999], min=0, max=0.99999, length=2, help="Adam betas")
+    norm_lr_scale: float = option(
+        1.0, gt=0, max=1000, help="lr multiplier for normalization layers (weight decay per step unchanged; airbench: 64)"
+    )
 
 
 @dataclass
@@ -79,7 +82,8 @@ class ScheduleConfig:
     step_size: int = option(30, min=1, help="step: epochs between decays")
     gamma: float = option(0.1, gt=0, max=1, help="step/multistep: decay factor")
     milestones: list[int] = option([], min=1, help="multistep: epochs at which to decay")
-    warmup_epochs: float = option(0.0, min=0, help="Linear warm-up from 0, in epochs")
+    warmup_epochs: float = option(0.0, min=0, help="Linear warm-up, in epochs")
+    warmup_start: float = option(0.0, min=0, max=1, help="Warm-up starts at this fraction of lr")
     final_lr_ratio: float = option(0.0, min=0, max=1, help="cosine/linear/onecycle: final lr as a fraction of lr")
     pct_start: float = option(0.25, gt=0, max=1, help="onecycle: fraction of the run spent rising")
     div_factor: float = option(25.0, min=1, help="onecycle: initial lr = lr / div_factor")
@@ -96,7 +100,13 @@ class TrainConfig:
     channels_last: bool = option(True, help="channels_last memory format on CUDA")
     grad_clip: float = option(0.0, min=0, help="Clip the gradient norm (0: off)")
     ema: float = option(0.0, min=0, max=0.99999, help="Keep an exponential moving average of the weights (0: off)")
+    lookahead: float = option(
+        0.0, min=0, max=0.99999, help="Lookahead weight averaging, per-step decay (airbench: 0.95; 0: off)"
+    )
+    lookahead_every: int = option(5, min=1, max=10_000, help="lookahead: steps between averaging")
+    lookahead_start: int = option(3, min=0, max=100_000, help="lookahead: epochs trained before averaging starts")
     tta_flip: bool = option(False, help="Evaluate on the image and its mirror image")
+    tta_translate: bool = option(False, help="Also evaluate on the image shifted a pixel up-left and down-right")
     max_steps_per_epoch: int = option(0, min=0, help="Cap on batches per epoch (0: all)")
     log_interval: float = option(0.25, gt=0, max=60, help="Seconds between step events (loss readbacks)")
 
@@ -199,6 +209,8 @@ def validate(config: RunConfig) -> None:
         )
     if config.optim.nesterov and (config.optim.name != "sgd" or config.optim.momentum == 0):
         raise ConfigError("optim.nesterov = true needs optim.name = \"sgd\" and optim.momentum > 0")
+    if config.train.ema > 0 and config.train.lookahead > 0:
+        raise ConfigError("train.ema and train.lookahead: choose one way to average the weights (set the other to 0)")
     if config.schedule.name == "multistep" and not config.schedule.milestones:
         raise ConfigError("schedule.milestones: multistep needs at least one milestone epoch, e.g. [30, 60]")
     if config.data.normalize == "fixed" and (not config.data.mean or len(config.data.mean) != len(config.data.std)):

@@ -13,6 +13,7 @@ from .config import RunConfig
 from .data import DeviceData, load_data
 from .errors import CheckpointError
 from .engine.device import resolve_device
+from .engine.tta import predict
 from .models import build_model
 
 
@@ -57,9 +58,7 @@ def evaluate_checkpoint(
     total = torch.zeros(n, dtype=torch.long, device=dev)
     loss_sum = torch.zeros((), device=dev)
     for x, y in device_data.test_batches(config.data.eval_batch_size):
-        logits = model(x)
-        if config.train.tta_flip:
-            logits = (logits + model(x.flip(3))) / 2
+        logits = predict(model, x, config.train.tta_flip, config.train.tta_translate)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
         total += torch.bincount(y, minlength=n)
         correct += torch.bincount(y[logits.argmax(1) == y], minlength=n)

@@ -16,9 +16,40 @@ import torch
 from ..config import OptimConfig, ScheduleConfig
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
-    # Frozen parameters (e.g. a data-whitened first layer) stay out of the optimizer.
-    params = [p for p in params if p.requires_grad]
+# Layers whose parameters ``optim.norm_lr_scale`` applies to.
+NORM_LAYERS = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
+
+
+def param_groups(model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: OptimConfig) -> list[dict]:
+    """The optimizer's parameter groups: one, or with ``norm_lr_scale`` != 1 two.
+
+    airbench trains the BatchNorm biases at 64 times the lr of the other weights; their
+    weight decay is divided by the same factor so that the decay per step, lr x wd for
+    both SGD and AdamW, stays that of the other weights. Each group keeps its factor
+    (``lr_scale``) so a resume can rebuild its base lr from ``optim.lr``. The other
+    weights come first: the lr an event reports is group 0's. Frozen parameters (e.g. a
+    data-whitened first layer) stay out of the optimizer.
+    """
+    if isinstance(model, torch.nn.Module):
+        params = [p for p in model.parameters() if p.requires_grad]
+        norm_ids = {id(p) for m in model.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters(recurse=False)}
+    else:
+        params, norm_ids = [p for p in model if p.requires_grad], set()
+    scale = cfg.norm_lr_scale
+    norm = [p for p in params if id(p) in norm_ids] if scale != 1 else []
+    groups = [{"params": [p for p in params if id(p) not in norm_ids] if norm else params, "lr_scale": 1.0}]
+    if norm:
+        groups.append({"params": norm, "lr": cfg.lr * scale, "weight_decay": cfg.weight_decay / scale,
+                       "lr_scale": scale})
+    return [g for g in groups if g["params"]]
+
+
+def build_optimizer(
+    model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: OptimConfig
+) -> torch.optim.Optimizer:
+    """The configured optimizer over ``model``'s trainable parameters (a module, so that
+    ``norm_lr_scale`` can find its normalisation layers, or plain parameters)."""
+    params = param_groups(model, cfg)
     if cfg.name == "sgd":
         return torch.optim.SGD(
             params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
@@ -37,6 +68,7 @@ def lr_factor(cfg: ScheduleConfig, epochs: int, steps_per_epoch: int) -> Callabl
     total = max(1, epochs * steps_per_epoch)
     warm = min(total, round(cfg.warmup_epochs * steps_per_epoch))
     final = cfg.final_lr_ratio
+    start = cfg.warmup_start
 
     def decay(step: int) -> float:
         epoch = step // steps_per_epoch  # completed epochs, as an epoch scheduler sees it
@@ -64,7 +96,8 @@ def lr_factor(cfg: ScheduleConfig, epochs: int, steps_per_epoch: int) -> Callabl
 
     def factor(step: int) -> float:
         if step < warm and cfg.name != "onecycle":
-            return (step + 1) / warm * decay(warm)
+            # Linear from `start` (the first step already a 1/warm further) to the schedule's value.
+            return (start + (1 - start) * (step + 1) / warm) * decay(warm)
         return decay(step)
 
     return factor

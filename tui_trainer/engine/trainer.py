@@ -34,7 +34,9 @@ from ..errors import UserError
 from ..models import build_model, count_parameters, describe_model
 from ..runs import Run
 from .device import AUTOCAST_DTYPES, device_name, resolve_device, resolve_precision
+from .lookahead import Lookahead
 from .optim import build_optimizer, build_scheduler
+from .tta import predict
 
 
 CONTROL_POLL_S = 0.25
@@ -223,7 +225,7 @@ class Trainer:
         if hasattr(model, "init_whitening") and self.resume_state is None:
             model.init_whitening(self._whitening_sample())
         self.model = model.to(self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
-        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.optimizer = build_optimizer(self.model, cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.schedule, cfg.train.epochs, self.steps_per_epoch)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.ema = None
@@ -231,6 +233,10 @@ class Trainer:
             self.ema = torch.optim.swa_utils.AveragedModel(
                 self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.train.ema), use_buffers=True
             )
+        self.lookahead = None
+        if cfg.train.lookahead > 0:
+            self.lookahead = Lookahead(cfg.train.lookahead, cfg.train.lookahead_every, cfg.train.lookahead_start,
+                                       cfg.train.epochs * self.steps_per_epoch)
         self.criterion = torch.nn.CrossEntropyLoss(label_smoothing=cfg.train.label_smoothing)
         self.saver = (
             CheckpointSaver(self.run_folder.checkpoints_dir, cfg.checkpoint.keep_last, cfg.checkpoint.keep_best)
@@ -295,6 +301,7 @@ class Trainer:
             "normalization": {"mean": list(self.data.mean or []), "std": list(self.data.std or [])},
             "model": self.model.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema is not None else None,
+            "lookahead": self.lookahead.state_dict() if self.lookahead is not None else None,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
@@ -319,17 +326,25 @@ class Trainer:
             raise checkpoints.CheckpointError(
                 f"{state.get('path', 'checkpoint')}: does not fit model {self.config.model.arch} ({first})"
             ) from None
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as exc:  # e.g. optim.norm_lr_scale changed the parameter groups
+            raise checkpoints.CheckpointError(
+                f"{state.get('path', 'checkpoint')}: its optimizer state does not fit this config's optimizer "
+                f"({str(exc).splitlines()[0][:120]}); resume with the run's own optim settings"
+            ) from None
         # The base lr may have been changed on resume (e.g. a lower lr after a NaN): the
-        # optimizer state carries the old one, the config wins.
+        # optimizer state carries the old one, the config wins (times each group's scale).
         for group in self.optimizer.param_groups:
-            group["initial_lr"] = self.config.optim.lr
-        self.scheduler.base_lrs = [self.config.optim.lr for _ in self.optimizer.param_groups]
+            group["initial_lr"] = self.config.optim.lr * group.get("lr_scale", 1.0)
+        self.scheduler.base_lrs = [group["initial_lr"] for group in self.optimizer.param_groups]
         self.scheduler.load_state_dict({**state["scheduler"], "base_lrs": self.scheduler.base_lrs})
         self.scheduler.last_epoch = state["step"] - 1
         self.scheduler.step()  # sets the lr of the next step from the schedule
         if state.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(state["scaler"])
+        if self.lookahead is not None:
+            self.lookahead.load_state_dict(state.get("lookahead"), self.device)
         self.epoch = int(state["epoch"])
         self.step = int(state["step"])
         self.history = list(state.get("metrics") or [])
@@ -402,6 +417,8 @@ class Trainer:
             window_images = 0
             next_emit = window_t + interval
             self.model.train()
+            if hasattr(self.model, "start_epoch"):
+                self.model.start_epoch(epoch - 1)  # e.g. the speedrun net freezes its whitening bias
 
             for batch, (x, y) in enumerate(self.data.train_batches(bs, self.generator, aug, pad, self.max_steps)):
                 if batch < skip:
@@ -431,9 +448,11 @@ class Trainer:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
                 self.scheduler.step()
+                self.step += 1
                 if self.ema is not None:
                     self.ema.update_parameters(self.model)
-                self.step += 1
+                if self.lookahead is not None:
+                    self.lookahead.after_step(self.model, self.step, epoch - 1)
 
                 n = y.shape[0]
                 seen += n
@@ -478,6 +497,8 @@ class Trainer:
                     self._save("manual", None, batch + 1, (loss_sum.item(), correct.item(), seen))
 
             self._check_finite(nonfinite_at, epoch)
+            if self.lookahead is not None:
+                self.lookahead.end_epoch(self.model)
             train_time = time.monotonic() - epoch_start - paused_s
             self.train_seconds += train_time
             test_loss, test_acc = self.evaluate()
@@ -540,7 +561,7 @@ class Trainer:
 
     @torch.inference_mode()
     def evaluate(self) -> tuple[float, float]:
-        """Test loss and accuracy (%), with the EMA weights and flip TTA when configured."""
+        """Test loss and accuracy (%), with the EMA weights and TTA when configured."""
         model = self.ema.module if self.ema is not None else self.model
         was_training = model.training
         model.eval()
@@ -549,9 +570,7 @@ class Trainer:
         n = 0
         for x, y in self.data.test_batches(self.config.data.eval_batch_size):
             with self._autocast():
-                logits = model(x)
-                if self.config.train.tta_flip:
-                    logits = (logits + model(x.flip(3))) / 2
+                logits = predict(model, x, self.config.train.tta_flip, self.config.train.tta_translate)
             loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
             correct += (logits.argmax(1) == y).sum()
             n += y.shape[0]

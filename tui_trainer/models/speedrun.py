@@ -5,8 +5,10 @@ the training images by :meth:`SpeedrunNet.init_whitening`), then three blocks of
 (conv, max-pool, BN, GELU, conv, BN, GELU), a global max-pool and a linear layer
 whose output is scaled down (by 1/9) so early logits stay small. Other airbench
 details kept here: convs start as partial identities (dirac init), BN weights are
-frozen at 1 and BN uses a tiny eps. The training tricks (lr per group, label
-smoothing, lookahead, TTA) belong to the engine and the preset, not the model.
+frozen at 1 and BN uses a tiny eps, and the whitening conv's bias trains for the
+first ``whiten_bias_epochs`` epochs only (the engine calls :meth:`start_epoch`). The
+training tricks (lr per group, label smoothing, lookahead, TTA) belong to the engine
+and the preset, not the model.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class SpeedrunOptions:
     widths: list[int] = option([64, 256, 256], min=1, max=4096, help="Channels of each conv block")
     whiten_width: int = option(24, min=2, max=4096, help="Filters of the whitening conv (2 x channels x 2 x 2 covers every patch direction)")
     scale: float = option(1 / 9, gt=0, max=100, help="Multiplier on the logits")
+    whiten_bias_epochs: int = option(3, min=0, max=100_000, help="Epochs during which the whitening conv's bias is trained (then frozen)")
 
     def __post_init__(self) -> None:
         if not self.widths:
@@ -140,6 +143,12 @@ class SpeedrunNet(nn.Module):
         weight[:pairs] = top
         weight[pairs : 2 * pairs] = -top
         self.whiten.weight.copy_(weight.to(self.whiten.weight.dtype))
+
+    def start_epoch(self, epoch: int) -> None:
+        """Before epoch ``epoch`` (from 0): train the whitening bias only early on. It
+        stays in the optimizer (it is created trainable); a parameter without a
+        gradient is skipped by the step."""
+        self.whiten.bias.requires_grad_(epoch < self.opts.whiten_bias_epochs)
 
     def describe(self) -> str:
         o = self.opts
