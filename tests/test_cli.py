@@ -43,6 +43,7 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     epoch_lines = [l for l in lines if l.startswith("epoch ")]
     assert [l.split()[1] for l in epoch_lines] == ["1/2", "2/2"], r.stdout
     assert "test_acc" in epoch_lines[0] and lines[-1].startswith("finished: 2 epochs")
+    assert "target 95.00%" in lines[-1], "digits-cnn has a target accuracy: the end line says how it went"
     (run_dir,) = runs_dir.iterdir()
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["epoch"] == 2

@@ -131,7 +131,16 @@ class Finished(Event):
     best_acc: float | None
     final_acc: float | None
     seconds: float  # training wall time of this process
-    time_to_target: float | None = None  # seconds until meta.target_acc was first reached
+    time_to_target: float | None = None  # seconds of training until meta.target_acc was first reached
+    target_acc: float | None = None  # meta.target_acc of the run, if it has one
+
+    def target_note(self) -> str:
+        """How the run did against its target accuracy, for the end-of-run line."""
+        if self.target_acc is None:
+            return ""
+        if self.time_to_target is None:
+            return f"; target {self.target_acc:.2f}% not reached"
+        return f"; target {self.target_acc:.2f}% reached after {self.time_to_target:.1f}s of training"
 
 
 @dataclass(frozen=True)

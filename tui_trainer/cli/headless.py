@@ -35,10 +35,7 @@ def fmt_epoch_line(e: ev.EpochEnd) -> str:
 def end_line(e: ev.Event) -> str:
     if isinstance(e, ev.Finished):
         best = f"{e.best_acc:.2f}%" if e.best_acc is not None else "n/a"
-        line = f"finished: {e.epochs} epochs in {e.seconds:.1f}s, best test accuracy {best}"
-        if e.time_to_target is not None:
-            line += f", target reached after {e.time_to_target:.1f}s of training"
-        return line
+        return f"finished: {e.epochs} epochs in {e.seconds:.1f}s, best test accuracy {best}{e.target_note()}"
     if isinstance(e, ev.Stopped):
         tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint else ""
         return f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"

@@ -526,7 +526,7 @@ class Trainer:
         return ev.Finished(
             epochs=self.epoch, best_acc=self.best_acc,
             final_acc=self.history[-1]["test_acc"] if self.history else None,
-            seconds=time.monotonic() - self._t0, time_to_target=self.time_to_target,
+            seconds=time.monotonic() - self._t0, time_to_target=self.time_to_target, target_acc=cfg.meta.target_acc,
         )
 
     def _check_finite(self, nonfinite_at: torch.Tensor, epoch: int) -> None:

@@ -40,7 +40,7 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
         return "info", f"resumed at epoch {e.epoch}, step {e.step}"
     if isinstance(e, ev.Finished):
         best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
-        return "info", f"finished: {e.epochs} epochs in {fmt.duration(e.seconds)}, best test accuracy {best}"
+        return "info", f"finished: {e.epochs} epochs in {fmt.duration(e.seconds)}, best test accuracy {best}{e.target_note()}"
     if isinstance(e, ev.Stopped):
         tail = f"; resume from {e.checkpoint}" if e.checkpoint else ""
         return "warning", f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"
