@@ -94,6 +94,17 @@ def stop_when(trainer_box: dict, predicate):
     return subscriber
 
 
+def run_until_step(runs_dir, config, step: int):
+    """Train ``config`` in a new run folder and stop it (from the engine thread) once a
+    Step event reports ``step``; returns the run and its end event."""
+    run = Run.create(runs_dir, config)
+    box = {}
+    trainer = Trainer(config, run=run, subscribers=[
+        run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= step)])
+    box["trainer"] = trainer
+    return run, trainer.run()
+
+
 def test_resume_from_epoch_checkpoint_is_equivalent(runs_dir):
     config = tiny_config(train={"epochs": 3})
     straight, _, _, _ = run_tiny(runs_dir, config)
@@ -119,12 +130,7 @@ def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
     config = tiny_config(train={"epochs": 2, "log_interval": 1e-6})  # a Step event after every batch
     straight, _, _, _ = run_tiny(runs_dir, config)
 
-    run = Run.create(runs_dir, config)
-    box = {}
-    trainer = Trainer(config, run=run, subscribers=[
-        run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= 11)])
-    box["trainer"] = trainer
-    end = trainer.run()
+    run, end = run_until_step(runs_dir, config, 11)
     assert isinstance(end, ev.Stopped) and end.checkpoint and end.step == 11
     assert run.status()["status"] == "stopped"
     launch = prepare(None, [], resume=end.checkpoint, runs_dir=runs_dir)

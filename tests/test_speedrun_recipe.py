@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from helpers import speedrun_config, tiny_config
-from test_engine import run_tiny, stop_when
+from test_engine import run_tiny, run_until_step
 from tui_trainer import events as ev, presets
 from tui_trainer.config import OptimConfig, ScheduleConfig
 from tui_trainer.engine import Trainer
@@ -179,12 +179,7 @@ def test_speedrun_recipe_stops_mid_epoch_and_resumes_exactly(runs_dir):
     assert isinstance(end, ev.Finished), end
     assert straight.lookahead.state_dict() is not None and len(straight.optimizer.param_groups) == 2
 
-    run = Run.create(runs_dir, config)
-    box = {}
-    trainer = Trainer(config, run=run, subscribers=[
-        run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= 19)])
-    box["trainer"] = trainer
-    stopped = trainer.run()
+    _, stopped = run_until_step(runs_dir, config, 19)
     assert isinstance(stopped, ev.Stopped) and stopped.step == 19  # mid-epoch 3, lookahead running
     launch = prepare(None, [], resume=stopped.checkpoint, runs_dir=runs_dir)
     resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
