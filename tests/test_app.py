@@ -728,3 +728,21 @@ async def test_nan_loss_offers_to_resume_with_a_lower_lr(runs_dir):
         assert app.session.launch.resume["epoch"] == 1
         app.session.stop("test over")
         await wait_for(pilot, lambda: app.session.done.is_set(), what="the resumed run to end")
+
+
+async def test_editor_loaded_before_its_fields_are_mounted_shows_the_values_once_they_are():
+    """The picker highlights its first preset while the screen may still be mounting
+    the editor's fields (a race seen in CI): loading must wait for them, not fail."""
+    from textual.app import App
+
+    from tui_trainer.app.widgets.hparams import HParamsEditor
+
+    app = App()
+    async with app.run_test() as pilot:
+        editor = HParamsEditor()
+        app.screen.mount(editor)  # not awaited: its fields are not there yet
+        assert not editor.query("#hp-train-epochs")
+        editor.load(presets.load("digits-cnn"))
+        await pilot.pause()
+        assert editor.query_one("#hp-train-epochs", Input).value == "15"
+        assert editor.base is not None and editor.base.name == "digits-cnn"

@@ -182,7 +182,15 @@ class HParamsEditor(VerticalScroll):
 
     # -- loading a config ------------------------------------------------------------------
     def load(self, config: RunConfig) -> None:
-        """Show ``config``'s values; edits start over from it."""
+        """Show ``config``'s values; edits start over from it.
+
+        The picker highlights a preset as soon as its list exists, which can be before
+        this editor's fields are mounted (or after they went, while the app exits):
+        then the values wait for the next refresh, when the fields are there."""
+        if not self.query(f"#{FIELDS[-1].dom_id}"):
+            if self.is_attached:
+                self.call_after_refresh(self.load, config)
+            return
         self.base = config
         self.disabled = False
         self._loading = True
