@@ -25,6 +25,7 @@ def tiny_config(**sections) -> RunConfig:
 def speedrun_config(**sections) -> RunConfig:
     """A tiny airbench-style run: the speedrun net on 16x16 synthetic images."""
     base = {
+        "data": {"crop_fill": "reflect", "flip_mode": "alternate"},
         "optim": {"name": "sgd", "lr": 0.2, "momentum": 0.85, "nesterov": True, "weight_decay": 5e-4,
                   "norm_lr_scale": 8.0},
         "schedule": {"name": "linear", "warmup_epochs": 0.5, "warmup_start": 0.2, "final_lr_ratio": 0.07},

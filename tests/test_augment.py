@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from tui_trainer.config import DataConfig
 from tui_trainer.data import DeviceData, ImageData, normalize, random_crop, random_hflip
+from tui_trainer.data.augment import crop_at, crop_offsets
 from tui_trainer.data.sources import channel_stats
 from tui_trainer.errors import DataError
 
@@ -75,6 +76,34 @@ def test_crop_without_padding_and_with_channels_last():
     assert torch.equal(random_crop(x, 0, gen()), x)
     cl = x.contiguous(memory_format=torch.channels_last)
     assert torch.equal(random_crop(cl, 2, gen(5)), random_crop(x, 2, gen(5)))
+
+
+@pytest.mark.parametrize("p", [1, 2, 4])
+def test_reflect_crop_is_a_window_of_the_reflect_padded_image(p):
+    x = random_images(40, c=3, h=7, w=5, seed=4)
+    # The definition: F.pad's reflect mode (on float, which every device supports).
+    padded = F.pad(x.float(), (p, p, p, p), mode="reflect").to(torch.uint8)
+    h, w = x.shape[-2:]
+    every = torch.tensor([(dy, dx) for dy in range(2 * p + 1) for dx in range(2 * p + 1)])
+    for i in range(len(x)):
+        offsets = every
+        out = crop_at(x[i : i + 1].expand(len(offsets), -1, -1, -1), p, offsets, fill="reflect")
+        for (dy, dx), img in zip(offsets.tolist(), out):
+            assert torch.equal(img, padded[i, :, dy : dy + h, dx : dx + w]), (i, dy, dx)
+    # random_crop draws its offsets as the zero-filled crop does; only the fill differs.
+    y = random_crop(x, p, gen(2), fill="reflect")
+    drawn = crop_offsets(len(x), p, gen(2), "cpu")
+    assert y.dtype == torch.uint8 and torch.equal(y, crop_at(x, p, drawn, fill="reflect"))
+    assert torch.equal(random_crop(x, p, gen(2)), crop_at(x, p, drawn))
+    assert not torch.equal(y, crop_at(x, p, drawn))
+
+
+def test_reflect_crop_refuses_padding_as_large_as_the_image():
+    x = random_images(2, h=4, w=4)
+    with pytest.raises(ValueError, match="reflect padding 4"):
+        random_crop(x, 4, gen(), fill="reflect")
+    with pytest.raises(ValueError, match="allowed: zero, reflect"):
+        random_crop(x, 1, gen(), fill="mirror")
 
 
 # -- random_hflip ---------------------------------------------------------------------------
@@ -189,6 +218,53 @@ def test_augmented_batches_are_crops_and_flips_of_the_right_images():
             assert window_offsets(img.flip(-1), src, p), f"image {idx} is neither a crop nor a flipped crop"
             flips += 1
     assert 60 < flips < 140
+
+
+def flipped_per_image(dd: DeviceData, data: ImageData, g: torch.Generator, epoch: int, **kw) -> torch.Tensor:
+    """``[num_train]`` bool: which images an epoch showed mirrored (labels are indices)."""
+    out = torch.zeros(dd.num_train, dtype=torch.bool)
+    for x, y in dd.train_batches(96, g, ["hflip"], 0, epoch=epoch, **kw):
+        u8 = (x * 255).round().to(torch.uint8)
+        mirrored = (u8 == data.train_x[y].flip(-1)).flatten(1).all(1)
+        assert bool((mirrored | (u8 == data.train_x[y]).flatten(1).all(1)).all())
+        out[y] = mirrored
+    return out
+
+
+def test_alternating_flips_show_each_image_the_other_way_each_epoch():
+    data = make_data(n_train=1000)
+    dd = DeviceData(data, "cpu", DataConfig(normalize="none"))
+    g = gen(5)
+    seen = [flipped_per_image(dd, data, g, e, flip_mode="alternate") for e in range(4)]
+    assert 0.4 < float(seen[0].double().mean()) < 0.6  # epoch 0: each image at random
+    assert torch.equal(seen[1], ~seen[0]) and torch.equal(seen[2], seen[0]) and torch.equal(seen[3], ~seen[0])
+    # The scheme depends on the generator's seed alone, not on its state: a run resumed
+    # at epoch 3 (its generator restored from a saved state) flips as the straight run did.
+    resumed = torch.Generator()
+    resumed.set_state(g.get_state())
+    assert torch.equal(flipped_per_image(dd, data, resumed, 3, flip_mode="alternate"), seen[3])
+    assert not torch.equal(flipped_per_image(dd, data, gen(6), 0, flip_mode="alternate"), seen[0])
+    # Random flips, for contrast: epoch 1 is not epoch 0 mirrored.
+    r0, r1 = (flipped_per_image(dd, data, g, e) for e in range(2))
+    assert not torch.equal(r1, ~r0) and 0.35 < float((r0 == r1).double().mean()) < 0.65
+
+
+def test_reflect_crops_in_batches_and_bad_fill_or_mode():
+    data = make_data(n_train=100, size=8)
+    dd = DeviceData(data, "cpu", DataConfig(normalize="none"))
+    p = 3
+    for x, y in dd.train_batches(50, gen(1), ["crop"], p, crop_fill="reflect"):
+        u8 = (x * 255).round().to(torch.uint8)
+        for img, idx in zip(u8, y.tolist()):
+            padded = F.pad(data.train_x[idx].float(), (p, p, p, p), mode="reflect").to(torch.uint8)
+            assert any(torch.equal(img, padded[:, dy : dy + 8, dx : dx + 8])
+                       for dy in range(2 * p + 1) for dx in range(2 * p + 1)), idx
+    with pytest.raises(DataError) as err:
+        list(dd.train_batches(50, gen(), ["crop"], 8, crop_fill="reflect"))
+    assert "smaller than the images (8 pixels)" in str(err.value) and "\n" not in str(err.value)
+    for kw, name in (({"crop_fill": "wrap"}, "data.crop_fill"), ({"flip_mode": "sometimes"}, "data.flip_mode")):
+        with pytest.raises(DataError, match=name):
+            list(dd.train_batches(50, gen(), ["crop", "hflip"], 2, **kw))
 
 
 def test_test_batches_in_order_and_normalized():

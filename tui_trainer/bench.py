@@ -101,7 +101,8 @@ def _tutorial_dataset(config: RunConfig, data: ImageData, cache: Path | None):
     size = data.info.image_size
     steps = []
     if "crop" in config.data.augment and config.data.crop_padding > 0:
-        steps.append(T.RandomCrop(size, padding=config.data.crop_padding))
+        fill = "reflect" if config.data.crop_fill == "reflect" else "constant"
+        steps.append(T.RandomCrop(size, padding=config.data.crop_padding, padding_mode=fill))
     if "hflip" in config.data.augment:
         steps.append(T.RandomHorizontalFlip())
     steps.append(T.ToTensor())

@@ -21,6 +21,8 @@ from .schema import option
 
 DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist", "svhn", "imagefolder", "digits", "synthetic")
 AUGMENTATIONS = ("crop", "hflip")
+CROP_FILLS = ("zero", "reflect")
+FLIP_MODES = ("random", "alternate")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "linear", "onecycle")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -50,7 +52,13 @@ class DataConfig:
     batch_size: int = option(128, min=1, max=65536, help="Training batch size")
     eval_batch_size: int = option(1024, min=1, max=65536, help="Evaluation batch size")
     augment: list[str] = option([], item_choices=AUGMENTATIONS, help="Training augmentations")
-    crop_padding: int = option(4, min=0, max=64, help="Zero padding for random crops (pixels)")
+    crop_padding: int = option(4, min=0, max=64, help="Padding for random crops (pixels)")
+    crop_fill: str = option(
+        "zero", choices=CROP_FILLS, help="What pads a random crop: zero (torchvision RandomCrop) or reflect (airbench)"
+    )
+    flip_mode: str = option(
+        "random", choices=FLIP_MODES, help="hflip: random per image, or alternate (airbench: the other way each epoch)"
+    )
     normalize: str = option("auto", choices=("auto", "fixed", "none"), help="auto: mean/std of the training set")
     mean: list[float] = option([], help="Per-channel mean when normalize = \"fixed\"")
     std: list[float] = option([], help="Per-channel std when normalize = \"fixed\"")

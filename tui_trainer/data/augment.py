@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ..config import CROP_FILLS
+
 Stats = Sequence[float] | torch.Tensor | None
 
 
@@ -21,17 +23,29 @@ def crop_offsets(n: int, padding: int, generator: torch.Generator, device: torch
     return torch.randint(0, 2 * padding + 1, (n, 2), generator=generator, device=device)
 
 
-def crop_at(x: torch.Tensor, padding: int, offsets: torch.Tensor) -> torch.Tensor:
+def crop_at(x: torch.Tensor, padding: int, offsets: torch.Tensor, fill: str = "zero") -> torch.Tensor:
     """Image ``i`` of the result is the ``H x W`` window at ``offsets[i]`` (row, column) of
-    ``x[i]`` zero-padded by ``padding`` on every side."""
+    ``x[i]`` padded by ``padding`` on every side: with zeros (``fill="zero"``, as
+    torchvision's ``RandomCrop``) or with its mirror image (``fill="reflect"``, as
+    ``F.pad(mode="reflect")`` and airbench; ``padding`` must then be below the image side)."""
     if padding <= 0:
         return x
     n, c, h, w = x.shape
     dev = x.device
-    padded = F.pad(x, (padding, padding, padding, padding))
-    rows = offsets[:, 0:1] + torch.arange(h, device=dev)  # [N, H]
+    rows = offsets[:, 0:1] + torch.arange(h, device=dev)  # [N, H], in padded coordinates
     cols = offsets[:, 1:2] + torch.arange(w, device=dev)  # [N, W]
-    return padded[
+    if fill == "zero":
+        source = F.pad(x, (padding, padding, padding, padding))
+    elif fill == "reflect":
+        if padding >= min(h, w):
+            raise ValueError(f"reflect padding {padding} needs images larger than {padding} pixels, got {h}x{w}")
+        # Reflect the indices instead of padding the images: integer arithmetic and one
+        # gather, so uint8 images crop the same on any device, without depending on a
+        # uint8 kernel of reflection_pad2d there.
+        source, rows, cols = x, _reflect(rows - padding, h), _reflect(cols - padding, w)
+    else:
+        raise ValueError(f"crop fill {fill!r}; allowed: {', '.join(CROP_FILLS)}")
+    return source[
         torch.arange(n, device=dev).view(n, 1, 1, 1),
         torch.arange(c, device=dev).view(1, c, 1, 1),
         rows.view(n, 1, h, 1),
@@ -39,13 +53,20 @@ def crop_at(x: torch.Tensor, padding: int, offsets: torch.Tensor) -> torch.Tenso
     ]
 
 
-def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
-    """Per-image random translation, as ``RandomCrop(size, padding=padding)`` with zero
-    padding: same shape out, each image a window of its zero-padded self at offsets
-    drawn uniformly from ``[0, 2 * padding]`` in each direction."""
+def _reflect(i: torch.Tensor, size: int) -> torch.Tensor:
+    """Indices in ``[-size + 1, 2 * size - 2]`` mirrored into ``[0, size - 1]`` about the
+    edge pixels (the edge itself is not repeated, as in ``mode="reflect"``)."""
+    i = i.abs()
+    return torch.where(i > size - 1, 2 * (size - 1) - i, i)
+
+
+def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator, fill: str = "zero") -> torch.Tensor:
+    """Per-image random translation, as ``RandomCrop(size, padding=padding)``: same shape
+    out, each image a window of its padded self (see :func:`crop_at` for ``fill``) at
+    offsets drawn uniformly from ``[0, 2 * padding]`` in each direction."""
     if padding <= 0:
         return x
-    return crop_at(x, padding, crop_offsets(x.shape[0], padding, generator, x.device))
+    return crop_at(x, padding, crop_offsets(x.shape[0], padding, generator, x.device), fill)
 
 
 def flip_mask(n: int, generator: torch.Generator, device: torch.device | str, p: float = 0.5) -> torch.Tensor:

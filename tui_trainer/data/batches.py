@@ -10,6 +10,12 @@ must live on the data's device, and is drawn when the epoch's first batch is req
 a fixed order (permutation, crop offsets, flips). The generator's state before an epoch
 therefore determines the whole epoch, whatever else happens between batches; saving
 ``generator.get_state()`` between epochs resumes exactly.
+
+Alternating flips (airbench's flip scheme) are not drawn per epoch: each image gets one
+random flip for epoch 0, from a generator seeded with the epoch generator's initial
+seed (which its saved state carries), and every later epoch shows it the other way
+round from the epoch before. Over two epochs every image is seen both ways, where random
+flips show a quarter of them the same way twice.
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from ..config import DataConfig
+from ..config import AUGMENTATIONS, CROP_FILLS, FLIP_MODES, DataConfig
 from ..errors import DataError
 from .augment import apply_normalization, crop_at, crop_offsets, flip_mask, hflip_where, normalization
 from .info import DataInfo
 from .sources import ImageData
 
-KNOWN_AUGMENTATIONS = ("crop", "hflip")
+_FLIP_SALT = 0x9E3779B97F4A7C15
 
 
 class DeviceData:
@@ -61,6 +67,7 @@ class DeviceData:
         self.train_y = data.train_y.to(self.device, dtype=torch.int64)
         self.test_x = data.test_x.to(self.device).contiguous()
         self.test_y = data.test_y.to(self.device, dtype=torch.int64)
+        self._alternate_base: tuple[int, torch.Tensor] | None = None  # (seed, epoch 0's flip of each image)
 
     # -- facts ------------------------------------------------------------------------
     @property
@@ -98,38 +105,77 @@ class DeviceData:
         augment: Sequence[str] = (),
         padding: int = 0,
         max_steps: int = 0,
+        *,
+        crop_fill: str = "zero",
+        flip_mode: str = "random",
+        epoch: int = 0,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled, augmented, normalised ``(x, y)`` batches on the device.
 
-        The last partial batch is kept. ``augment`` may hold "crop" (zero padding
-        ``padding``, off when 0) and "hflip"."""
-        unknown = [a for a in augment if a not in KNOWN_AUGMENTATIONS]
+        The last partial batch is kept. ``augment`` may hold "crop" (padding ``padding``
+        filled as ``crop_fill``, off when 0) and "hflip" (``flip_mode`` "random": each
+        image with probability 1/2; "alternate": see the module's docstring, for which
+        ``epoch`` counts from 0)."""
+        unknown = [a for a in augment if a not in AUGMENTATIONS]
         if unknown:
-            raise DataError(f"data.augment: unknown augmentation {unknown[0]!r}; allowed: {', '.join(KNOWN_AUGMENTATIONS)}")
+            raise DataError(f"data.augment: unknown augmentation {unknown[0]!r}; allowed: {', '.join(AUGMENTATIONS)}")
+        if crop_fill not in CROP_FILLS:
+            raise DataError(f"data.crop_fill: unknown fill {crop_fill!r}; allowed: {', '.join(CROP_FILLS)}")
+        if flip_mode not in FLIP_MODES:
+            raise DataError(f"data.flip_mode: unknown mode {flip_mode!r}; allowed: {', '.join(FLIP_MODES)}")
+        crop = "crop" in augment and padding > 0
+        side = min(self.train_x.shape[-2:])
+        if crop and crop_fill == "reflect" and padding >= side:
+            raise DataError(
+                f"data.crop_padding: reflect padding must be smaller than the images ({side} pixels), got {padding}; "
+                f"lower it or use data.crop_fill = \"zero\""
+            )
         if generator.device.type != self.device.type:
             raise ValueError(
                 f"the generator is on {generator.device} but the data is on {self.device}; "
                 f"make it with torch.Generator(device=...)"
             )
         steps = self.steps_per_epoch(batch_size, max_steps)
-        return self._train_batches(batch_size, generator, "crop" in augment and padding > 0, "hflip" in augment, padding, steps)
+        flip = None if "hflip" not in augment else (flip_mode, epoch)
+        return self._train_batches(batch_size, generator, crop, crop_fill, flip, padding, steps)
 
     def _train_batches(
-        self, batch_size: int, generator: torch.Generator, crop: bool, flip: bool, padding: int, steps: int
+        self,
+        batch_size: int,
+        generator: torch.Generator,
+        crop: bool,
+        crop_fill: str,
+        flip: tuple[str, int] | None,
+        padding: int,
+        steps: int,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = self.num_train
         perm = torch.randperm(n, generator=generator, device=self.device)
         offsets = crop_offsets(n, padding, generator, self.device) if crop else None
-        flips = flip_mask(n, generator, self.device) if flip else None
+        flips = None
+        if flip is not None:
+            mode, epoch = flip
+            if mode == "random":
+                flips = flip_mask(n, generator, self.device)
+            else:  # alternate: the batch slots' images, flipped the other way each epoch
+                flips = self._alternate_flips(generator.initial_seed())[perm] ^ (epoch % 2 == 1)
         for step in range(steps):
             lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
             idx = perm[lo:hi]
             x = self.train_x[idx]
             if offsets is not None:
-                x = crop_at(x, padding, offsets[lo:hi])
+                x = crop_at(x, padding, offsets[lo:hi], crop_fill)
             if flips is not None:
                 x = hflip_where(x, flips[lo:hi])
             yield self.prepare(x), self.train_y[idx]
+
+    def _alternate_flips(self, seed: int) -> torch.Tensor:
+        """``[num_train]`` bool: each image's flip in epoch 0 of the alternating scheme."""
+        if self._alternate_base is None or self._alternate_base[0] != seed:
+            # Salted, so the flips are not the epoch generator's own first draws.
+            g = torch.Generator(device=self.device).manual_seed((seed + _FLIP_SALT) % 2**64)
+            self._alternate_base = (seed, flip_mask(self.num_train, g, self.device))
+        return self._alternate_base[1]
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The test set in order, normalised, without augmentation."""

@@ -420,7 +420,11 @@ class Trainer:
             if hasattr(self.model, "start_epoch"):
                 self.model.start_epoch(epoch - 1)  # e.g. the speedrun net freezes its whitening bias
 
-            for batch, (x, y) in enumerate(self.data.train_batches(bs, self.generator, aug, pad, self.max_steps)):
+            batches = self.data.train_batches(
+                bs, self.generator, aug, pad, self.max_steps,
+                crop_fill=cfg.data.crop_fill, flip_mode=cfg.data.flip_mode, epoch=epoch - 1,
+            )
+            for batch, (x, y) in enumerate(batches):
                 if batch < skip:
                     continue  # replaying the epoch's random draws up to a mid-epoch checkpoint
                 self._poll_controls()
@@ -527,6 +531,7 @@ class Trainer:
             epochs=self.epoch, best_acc=self.best_acc,
             final_acc=self.history[-1]["test_acc"] if self.history else None,
             seconds=time.monotonic() - self._t0, time_to_target=self.time_to_target, target_acc=cfg.meta.target_acc,
+            train_seconds=self.train_seconds,
         )
 
     def _check_finite(self, nonfinite_at: torch.Tensor, epoch: int) -> None:
