@@ -66,6 +66,20 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     r = cli(["runs", "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 0 and run_dir.name[:15] in r.stdout and "finished" in r.stdout
 
+    # The same for scripts, with what the end of the run said (BENCHMARKS.md's GPU check reads this).
+    r = cli(["runs", "--runs-dir", str(runs_dir), "--json"], env)
+    assert r.returncode == 0, r.stderr
+    (run,) = json.loads(r.stdout)
+    metrics = map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+    epochs = [m for m in metrics if m["type"] == "epoch"]
+    assert (run["id"], run["preset"], run["status"], run["epoch"], run["epochs"]) == (
+        run_dir.name, "digits-cnn", "finished", 3, 3)
+    assert run["last_acc"] == epochs[-1]["test_acc"] and run["best_acc"] == max(e["test_acc"] for e in epochs)
+    assert run["target_acc"] == 95.0 and run["device"].startswith("CPU")
+    # Training time of all three epochs (two processes), less evaluation: below their epoch times' sum.
+    assert 0 < run["train_seconds"] <= sum(e["seconds"] for e in epochs)
+    assert run["time_to_target"] is None or run["time_to_target"] <= run["train_seconds"]
+
 
 @pytest.mark.parametrize(
     "args, fragments",

@@ -133,6 +133,7 @@ class Finished(Event):
     seconds: float  # training wall time of this process
     time_to_target: float | None = None  # seconds of training until meta.target_acc was first reached
     target_acc: float | None = None  # meta.target_acc of the run, if it has one
+    train_seconds: float | None = None  # training time of the whole run, resumes included, less evaluation and pauses
 
     def target_note(self) -> str:
         """How the run did against its target accuracy, for the end-of-run line."""

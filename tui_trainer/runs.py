@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +243,10 @@ class RunRecorder:
         elif isinstance(event, ev.Resumed):
             s["status"] = "running"
         elif isinstance(event, ev.Finished):
-            s["status"] = "finished"
+            s.update(
+                status="finished", final_acc=event.final_acc, train_seconds=event.train_seconds,
+                target_acc=event.target_acc, time_to_target=event.time_to_target,
+            )
         elif isinstance(event, ev.Stopped):
             s.update(status="stopped", reason=event.reason)
         elif isinstance(event, ev.Failed):
@@ -272,6 +275,15 @@ class RunSummary:
     epochs: int
     best_acc: float | None
     started: float | None
+    device: str = ""
+    last_acc: float | None = None  # test accuracy of the last epoch trained
+    # Set when the run finished (status.json of older runs lacks them):
+    train_seconds: float | None = None  # without evaluation and pauses
+    target_acc: float | None = None
+    time_to_target: float | None = None  # seconds of training until target_acc was first reached
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
@@ -289,7 +301,9 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
             RunSummary(
                 id=p.name, path=p, preset=s.get("preset", "?"), status=s.get("status", "unknown"),
                 epoch=int(s.get("epoch") or 0), epochs=int(s.get("epochs") or 0), best_acc=s.get("best_acc"),
-                started=s.get("started"),
+                started=s.get("started"), device=s.get("device") or "", last_acc=s.get("last_acc"),
+                train_seconds=s.get("train_seconds"), target_acc=s.get("target_acc"),
+                time_to_target=s.get("time_to_target"),
             )
         )
     return sorted(out, key=lambda r: r.id, reverse=True)

@@ -57,6 +57,7 @@ def build_parser() -> ArgumentParser:
 
     runs = sub.add_parser("runs", help="list runs")
     runs.add_argument("--runs-dir", type=Path)
+    runs.add_argument("--json", action="store_true", help="print a JSON list (newest first) instead of a table")
 
     watch = sub.add_parser("watch", help="open the dashboard on a run: live if it is training, else its history")
     watch.add_argument("run", help="run folder or run id (see `tui-trainer runs`)")

@@ -94,6 +94,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or paths.runs_dir()
     found = list_runs(runs_dir)
+    if args.json:
+        import json
+
+        print(json.dumps([r.to_json() for r in found], indent=1))
+        return 0
     console = _console()
     if not found:
         console.print(f"No runs in {runs_dir}", markup=False)
