@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The GPU measurements of BENCHMARKS.md in one call of the device tool, within a time
+# budget: items run in priority order and the one that would pass the deadline is cut
+# (its run folder still says how far it got). Prepare with benchmarks/gpu-prepare.sh.
+#
+#   bash benchmarks/gpu-check.sh [ITEM ...]     (default: every item, in the order below)
+#
+# Items: speedrun bench-cnn bench-resnet-small fast-resnet18 fast-cnn fast-resnet-small
+#        speedrun-seeds tutorial-resnet18 tutorial-cnn fast-vgg16 fast-resnet50 speedrun-compile
+# Environment: BUDGET_S (default 540) seconds for all items; OUT (the device tool sets it)
+# receives env.txt, log.txt, runs.json and bench-*.json. SMOKE=1 runs every item for a
+# step or two on the CPU with cifar10-mini, to check this script without a GPU.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+carry=$repo/.gpu-carry
+OUT=${OUT:-/tmp/gpu-check-out}
+mkdir -p "$OUT"
+work=$(mktemp -d)
+export PYTHONUNBUFFERED=1 TUI_TRAINER_CACHE=$work/cache TUI_TRAINER_RUNS=$work/runs TUI_TRAINER_PRESETS=$work/presets
+start=$(date +%s)
+budget=${BUDGET_S:-540}
+log=$OUT/log.txt
+: >"$log"
+
+if [ -n "${SMOKE:-}" ]; then
+  data=${DATA:-../shared/datasets/cifar10-mini.tar.xz}
+  dev=cpu
+  bench_args=(--steps 2 --warmup 1 --rounds 1)
+  short=(--epochs 1 --set train.max_steps_per_epoch=2)
+else
+  data=${DATA:-$carry/cifar10-jpeg.tar.xz}
+  dev=cuda
+  bench_args=(--steps 300 --rounds 3)
+  short=()
+fi
+D=(--set data.dataset=imagefolder --data-root "$data" --device "$dev")
+
+# The app's packages, from the carried wheels, where this machine lacks them.
+if ! python3 -c "import textual, platformdirs" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$work/site" \
+    "$carry"/wheels/*.whl >>"$log" 2>&1 || { echo "could not install the carried wheels (run benchmarks/gpu-prepare.sh here first)"; exit 1; }
+  export PYTHONPATH=$repo:$work/site
+else
+  export PYTHONPATH=$repo
+fi
+tt=(python3 -m tui_trainer)
+
+{
+  date -u +"%Y-%m-%d %H:%M UTC"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+  python3 -c "import torch, torchvision, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name())"
+  nproc
+  git -C "$repo" log -1 --format='commit %h %s' 2>/dev/null
+} >"$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+# run NAME COMMAND...: one item under what is left of the budget.
+run() {
+  local name=$1; shift
+  local left=$((start + budget - $(date +%s)))
+  if [ "$left" -lt 20 ]; then
+    echo "== $name: skipped, ${left}s of the budget left" | tee -a "$log"
+    return
+  fi
+  echo "== $name ($(($(date +%s) - start))s in, ${left}s left): $*" | tee -a "$log"
+  local t0; t0=$(date +%s)
+  timeout --signal=TERM --kill-after=15 "$left" "$@" >>"$log" 2>&1
+  local rc=$?
+  echo "== $name: rc $rc after $(($(date +%s) - t0))s" | tee -a "$log"
+  tail -n 2 "$log" | head -n 1
+}
+
+item() {
+  case $1 in
+    speedrun) run speedrun "${tt[@]}" train speedrun-cifar10 --headless "${D[@]}" "${short[@]}" ;;
+    speedrun-seeds)
+      for s in 1 2; do run "speedrun-seed$s" "${tt[@]}" train speedrun-cifar10 --headless "${D[@]}" "${short[@]}" --set train.seed=$s; done ;;
+    speedrun-compile) run speedrun-compile "${tt[@]}" train speedrun-cifar10 --headless "${D[@]}" "${short[@]}" --set train.compile=true ;;
+    bench-cnn) run bench-cnn sh -c 'python3 -m tui_trainer bench cnn-dropout-cifar10 "$@" --json > "$0"' \
+      "$OUT/bench-cnn-dropout.json" "${D[@]}" "${bench_args[@]}" ;;
+    bench-resnet-small) run bench-resnet-small sh -c 'python3 -m tui_trainer bench resnet-small-cifar10 "$@" --json > "$0"' \
+      "$OUT/bench-resnet-small.json" "${D[@]}" "${bench_args[@]}" ;;
+    fast-resnet18) run fast-resnet18 "${tt[@]}" train resnet18-tv-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
+    fast-cnn) run fast-cnn "${tt[@]}" train cnn-dropout-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
+    fast-resnet-small) run fast-resnet-small "${tt[@]}" train resnet-small-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
+    fast-vgg16) run fast-vgg16 "${tt[@]}" train vgg16-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
+    fast-resnet50) run fast-resnet50 "${tt[@]}" train resnet50-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
+    tutorial-resnet18) run tutorial-resnet18 "${tt[@]}" train resnet18-tv-cifar10 --headless "${D[@]}" "${short[@]}" ;;
+    tutorial-cnn) run tutorial-cnn "${tt[@]}" train cnn-dropout-cifar10 --headless "${D[@]}" "${short[@]}" ;;
+    *) echo "unknown item '$1'" | tee -a "$log"; return 2 ;;
+  esac
+}
+
+items=("$@")
+[ ${#items[@]} -gt 0 ] || items=(speedrun bench-cnn bench-resnet-small fast-resnet18 fast-cnn fast-resnet-small
+  speedrun-seeds tutorial-resnet18 tutorial-cnn fast-vgg16 fast-resnet50 speedrun-compile)
+for i in "${items[@]}"; do item "$i"; done
+
+# What each run reached, for BENCHMARKS.md: accuracy, training seconds, time to target.
+"${tt[@]}" runs --json >"$OUT/runs.json" 2>>"$log"
+python3 - "$OUT/runs.json" <<'EOF' | tee -a "$log"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+print("| run | status | epochs | last acc | best acc | train s | target | time to target s |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+f = lambda v, p=2: "" if v is None else f"{v:.{p}f}"
+for r in reversed(runs):
+    print(f"| {r['id']} | {r['status']} | {r['epoch']}/{r['epochs']} | {f(r['last_acc'])} | {f(r['best_acc'])} "
+          f"| {f(r['train_seconds'], 1)} | {f(r['target_acc'])} | {f(r['time_to_target'], 1)} |")
+EOF
+for b in "$OUT"/bench-*.json; do [ -s "$b" ] && { echo "$b"; cat "$b"; echo; }; done
+echo "total $(($(date +%s) - start))s"
+rm -rf "$work"
