@@ -39,6 +39,19 @@ def test_compile_reports_its_warmup_separately():
     assert col.of(ev.RunStarted)[0].steps_per_epoch == 3
 
 
+def test_drop_last_trains_full_batches_only():
+    col = Collector()
+    config = tiny_config(train={"epochs": 2}, data={"synthetic_size": 200, "batch_size": 64, "drop_last": True})
+    end = Trainer(config, subscribers=[col]).run()
+    assert isinstance(end, ev.Finished), end
+    assert col.of(ev.RunStarted)[0].steps_per_epoch == 3 and end.epochs == 2
+    assert [e.step for e in col.of(ev.EpochEnd)] == [3, 6]
+    # Without it, the 8 images left over make a fourth batch.
+    col = Collector()
+    Trainer(tiny_config(train={"epochs": 1}, data={"synthetic_size": 200, "batch_size": 64}), subscribers=[col]).run()
+    assert col.of(ev.RunStarted)[0].steps_per_epoch == 4
+
+
 def test_training_keeps_what_already_exists_out_of_the_garbage_collector():
     import gc
 

@@ -213,5 +213,5 @@ def test_speedrun_preset_is_airbench94s_recipe():
     assert (c.train.lookahead, c.train.lookahead_every, c.train.lookahead_start) == (0.95, 5, 3)
     assert c.train.tta_flip and c.train.tta_translate and c.train.label_smoothing == 0.2 and c.train.ema == 0
     # airbench's loader: 2-pixel reflect-padded translations, alternating flips.
-    assert (c.data.augment, c.data.crop_padding, c.data.crop_fill, c.data.flip_mode) == (
-        ["crop", "hflip"], 2, "reflect", "alternate")
+    assert (c.data.augment, c.data.crop_padding, c.data.crop_fill, c.data.flip_mode, c.data.drop_last) == (
+        ["crop", "hflip"], 2, "reflect", "alternate", True)

@@ -51,6 +51,7 @@ class DataConfig:
     download: bool = option(False, help="Download a torchvision data set into the cache folder if missing")
     batch_size: int = option(128, min=1, max=65536, help="Training batch size")
     eval_batch_size: int = option(1024, min=1, max=65536, help="Evaluation batch size")
+    drop_last: bool = option(False, help="Skip each epoch's last partial batch (always so with train.compile)")
     augment: list[str] = option([], item_choices=AUGMENTATIONS, help="Training augmentations")
     crop_padding: int = option(4, min=0, max=64, help="Padding for random crops (pixels)")
     crop_fill: str = option(

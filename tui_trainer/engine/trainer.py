@@ -213,8 +213,8 @@ class Trainer:
         self.data = DeviceData(data, self.device, cfg.data, channels_last=self.channels_last)
         self.max_steps = cfg.train.max_steps_per_epoch
         full_batches = self.data.num_train // cfg.data.batch_size
-        if cfg.train.compile and full_batches:
-            # A compiled model recompiles for a new batch shape: skip the last partial batch.
+        if (cfg.data.drop_last or cfg.train.compile) and full_batches:
+            # A compiled model recompiles for a new batch shape: it skips the last partial batch too.
             self.max_steps = min(self.max_steps, full_batches) if self.max_steps else full_batches
         self.steps_per_epoch = self.data.steps_per_epoch(cfg.data.batch_size, self.max_steps)
 
