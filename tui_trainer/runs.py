@@ -244,7 +244,7 @@ class RunRecorder:
             s["status"] = "running"
         elif isinstance(event, ev.Finished):
             s.update(
-                status="finished", final_acc=event.final_acc, train_seconds=event.train_seconds,
+                status="finished", train_seconds=event.train_seconds,
                 target_acc=event.target_acc, time_to_target=event.time_to_target,
             )
         elif isinstance(event, ev.Stopped):
