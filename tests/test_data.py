@@ -165,13 +165,29 @@ def test_limits_and_image_size():
     full = load(dataset="digits")
     d = load(dataset="digits", train_limit=100, test_limit=30, image_size=16)
     assert d.train_x.shape == (100, 1, 16, 16) and d.test_x.shape == (30, 1, 16, 16)
-    assert torch.equal(d.train_y, full.train_y[:100]) and torch.equal(d.test_y, full.test_y[:30])
-    assert torch.equal(d.train_x, resize_images(full.train_x[:100], 16))
+    # Each class's first images, 10 of each digit (3 in the test split), in the set's order.
+    keep = torch.cat([torch.nonzero(full.train_y == c).flatten()[:10] for c in range(10)]).sort().values
+    assert torch.equal(d.train_y, full.train_y[keep]) and torch.equal(d.train_x, resize_images(full.train_x[keep], 16))
+    assert torch.bincount(d.test_y, minlength=10).tolist() == [3] * 10
     assert d.info.image_size == 16
     # A limit bigger than the set keeps everything.
     assert load(dataset="digits", train_limit=10**6).train_x.shape[0] == 1437
     s = load(dataset="synthetic", synthetic_size=50, synthetic_image=16, image_size=8, train_limit=7)
     assert s.train_x.shape == (7, 3, 8, 8) and s.test_x.shape[2:] == (8, 8)
+
+
+def test_limits_keep_classes_stored_one_after_another_balanced():
+    from tui_trainer.data.sources import _limit
+
+    # As an image folder stores them: all of class 0, then all of class 1, ...; class 2 small.
+    y = torch.tensor([0] * 50 + [1] * 40 + [2] * 3 + [3] * 30)
+    x = torch.arange(len(y)).view(-1, 1, 1, 1)  # each image is its own index
+    kx, ky = _limit(x, y, 25)
+    assert torch.bincount(ky).tolist() == [8, 7, 3, 7]  # class 2 runs out; the rest share its place
+    assert torch.equal(ky, y[kx.flatten()]) and bool((kx.flatten().diff() > 0).all())  # original order
+    for c in range(4):  # each class's first images
+        assert torch.equal(kx.flatten()[ky == c], torch.nonzero(y == c).flatten()[: int((ky == c).sum())])
+    assert _limit(x, y, 10)[1].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3]
 
 
 def test_resize_is_antialiased_and_exact_when_unchanged():

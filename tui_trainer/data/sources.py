@@ -33,7 +33,8 @@ Data sets (``data.dataset``):
     (labels cycle through the classes, then are shuffled).
 
 For every data set ``data.image_size`` resizes (antialiased bilinear) and
-``data.train_limit`` / ``data.test_limit`` keep the first N images. The mean and std are
+``data.train_limit`` / ``data.test_limit`` keep N images, the classes' first ones in turn
+(so a limit keeps the classes balanced where it can). The mean and std are
 those of the training images that are kept, after resizing.
 """
 
@@ -170,9 +171,19 @@ def load_data(cfg: DataConfig, cache: Path | None = None, log: Log = _nolog) -> 
 
 
 def _limit(x: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` images, taken from the classes in turn: the first image of each class, then
+    the second of each, and so on, kept in their original order. The first ``n`` alone
+    would be one class where a set is stored class by class (an image folder)."""
     if n and n < x.shape[0]:
-        # Clone so the rest of the full set can be freed.
-        return x[:n].clone(), y[:n].clone()
+        # Each image's rank within its class, in the set's order.
+        order = torch.argsort(y, stable=True)
+        sorted_y = y[order]
+        starts = torch.searchsorted(sorted_y, sorted_y, right=False)
+        rank = torch.empty_like(y)
+        rank[order] = torch.arange(y.shape[0], dtype=y.dtype) - starts
+        # Round by round (rank), each round in class order; then back to the set's order.
+        keep = torch.argsort(rank * (int(y.max()) + 1) + y, stable=True)[:n].sort().values
+        return x[keep], y[keep]  # indexing copies: the rest of the full set can be freed
     return x, y
 
 
