@@ -382,6 +382,42 @@ async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_di
     assert saved and Path(session.result.checkpoint).exists()
 
 
+def test_a_hung_up_terminal_is_told_from_a_live_one():
+    import os
+
+    from tui_trainer.app.app import terminal_hung_up
+
+    master, slave = os.openpty()
+    try:
+        assert not terminal_hung_up(slave)
+        os.close(master)  # what the SSH server or tmux does when the session goes
+        master = -1
+        assert terminal_hung_up(slave)
+    finally:
+        os.close(slave)
+        if master >= 0:
+            os.close(master)
+    assert not terminal_hung_up(10_000)  # no such descriptor: not a hang-up
+
+
+async def test_app_ending_on_a_dead_terminal_stops_the_run_as_a_hangup(runs_dir, monkeypatch):
+    """Textual can end the app (its input thread failing on the dead terminal) before the
+    SIGHUP arrives: the run is stopped with the hang-up as its reason all the same."""
+    import tui_trainer.app.app as app_module
+
+    launch = long_launch(runs_dir)
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
+        monkeypatch.setattr(app_module, "terminal_hung_up", lambda fd=None: True)
+        app.exit()  # as Textual's panic on the input thread's error does
+        await wait_for(pilot, lambda: not app.is_running, timeout=60, what="the app to exit")
+    session = app.session
+    assert isinstance(session.result, ev.Stopped) and session.result.reason == "SIGHUP (terminal closed)"
+    assert status_of(launch.run) == "stopped" and Path(session.result.checkpoint).exists()
+
+
 async def test_quit_when_idle_exits_at_once():
     app = TrainerApp()
     async with app.run_test(size=SIZE) as pilot:

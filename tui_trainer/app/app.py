@@ -4,7 +4,9 @@ app-wide keys, and the one training session this process runs at a time."""
 from __future__ import annotations
 
 import asyncio
+import select
 import signal
+import sys
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +46,19 @@ HANGUP_SIGNALS = {
     if hasattr(signal, name)
 }
 STOP_TIMEOUT = 120.0  # seconds to wait at exit for the engine to write its checkpoint
+
+
+def terminal_hung_up(fd: int | None = None) -> bool:
+    """Whether the terminal on ``fd`` (default: stdin) has hung up, as a pty does when the
+    SSH session or the tmux pane holding it goes away. The app can then end before it
+    sees the SIGHUP: Textual's input thread fails reading the dead terminal first."""
+    try:
+        fd = sys.__stdin__.fileno() if fd is None else fd
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return any(mask & select.POLLHUP for _, mask in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no stdin, or no poll on this platform
+        return False
 
 
 class SafeMonochrome(Monochrome):
@@ -157,15 +172,17 @@ class TrainerApp(App[int]):
         self.exit(self.exit_status)
 
     def on_unmount(self) -> None:
-        self._watch_signals(False)
         self.end_capture_print(self)
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
         # However the app ends, the engine thread must stop (writing its checkpoint),
-        # or the process would wait for it at exit.
+        # or the process would wait for it at exit. The signal handlers stay until it
+        # has: a SIGHUP that came now with the default handler would kill the process
+        # in the middle of the save.
         if self.session is not None and self.session.running:
-            self.session.stop("quit")
+            self.session.stop(HANGUP_SIGNALS[signal.SIGHUP] if terminal_hung_up() else "quit")
             self.session.wait(STOP_TIMEOUT)
+        self._watch_signals(False)
 
     def _warning_hook(self, message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
         self.post_message(AppWarning(f"{category.__name__}: {message} ({Path(filename).name}:{lineno})"))
