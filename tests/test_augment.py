@@ -86,9 +86,8 @@ def test_reflect_crop_is_a_window_of_the_reflect_padded_image(p):
     h, w = x.shape[-2:]
     every = torch.tensor([(dy, dx) for dy in range(2 * p + 1) for dx in range(2 * p + 1)])
     for i in range(len(x)):
-        offsets = every
-        out = crop_at(x[i : i + 1].expand(len(offsets), -1, -1, -1), p, offsets, fill="reflect")
-        for (dy, dx), img in zip(offsets.tolist(), out):
+        out = crop_at(x[i : i + 1].expand(len(every), -1, -1, -1), p, every, fill="reflect")
+        for (dy, dx), img in zip(every.tolist(), out):
             assert torch.equal(img, padded[i, :, dy : dy + h, dx : dx + w]), (i, dy, dx)
     # random_crop draws its offsets as the zero-filled crop does; only the fill differs.
     y = random_crop(x, p, gen(2), fill="reflect")
