@@ -73,23 +73,24 @@ run() {
   tail -n 2 "$log" | head -n 1
 }
 
+# train NAME PRESET [ARGS]: a headless training run; bench NAME PRESET: tui-trainer bench.
+train() { local name=$1 preset=$2; shift 2; run "$name" "${tt[@]}" train "$preset" --headless "${D[@]}" "${short[@]}" "$@"; }
+bench() { run "$1" sh -c '"$@" > "$0"' "$OUT/bench-$2.json" "${tt[@]}" bench "$2" "${D[@]}" "${bench_args[@]}" --json; }
+
 item() {
   case $1 in
-    speedrun) run speedrun "${tt[@]}" train speedrun-cifar10 --headless "${D[@]}" "${short[@]}" ;;
-    speedrun-seeds)
-      for s in 1 2; do run "speedrun-seed$s" "${tt[@]}" train speedrun-cifar10 --headless "${D[@]}" "${short[@]}" --set train.seed=$s; done ;;
-    speedrun-compile) run speedrun-compile "${tt[@]}" train speedrun-cifar10 --headless "${D[@]}" "${short[@]}" --set train.compile=true ;;
-    bench-cnn) run bench-cnn sh -c 'python3 -m tui_trainer bench cnn-dropout-cifar10 "$@" --json > "$0"' \
-      "$OUT/bench-cnn-dropout.json" "${D[@]}" "${bench_args[@]}" ;;
-    bench-resnet-small) run bench-resnet-small sh -c 'python3 -m tui_trainer bench resnet-small-cifar10 "$@" --json > "$0"' \
-      "$OUT/bench-resnet-small.json" "${D[@]}" "${bench_args[@]}" ;;
-    fast-resnet18) run fast-resnet18 "${tt[@]}" train resnet18-tv-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
-    fast-cnn) run fast-cnn "${tt[@]}" train cnn-dropout-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
-    fast-resnet-small) run fast-resnet-small "${tt[@]}" train resnet-small-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
-    fast-vgg16) run fast-vgg16 "${tt[@]}" train vgg16-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
-    fast-resnet50) run fast-resnet50 "${tt[@]}" train resnet50-cifar10-fast --headless "${D[@]}" "${short[@]}" ;;
-    tutorial-resnet18) run tutorial-resnet18 "${tt[@]}" train resnet18-tv-cifar10 --headless "${D[@]}" "${short[@]}" ;;
-    tutorial-cnn) run tutorial-cnn "${tt[@]}" train cnn-dropout-cifar10 --headless "${D[@]}" "${short[@]}" ;;
+    speedrun) train speedrun speedrun-cifar10 ;;
+    speedrun-seeds) for s in 1 2; do train "speedrun-seed$s" speedrun-cifar10 --set train.seed=$s; done ;;
+    speedrun-compile) train speedrun-compile speedrun-cifar10 --set train.compile=true ;;
+    bench-cnn) bench bench-cnn cnn-dropout-cifar10 ;;
+    bench-resnet-small) bench bench-resnet-small resnet-small-cifar10 ;;
+    fast-resnet18) train fast-resnet18 resnet18-tv-cifar10-fast ;;
+    fast-cnn) train fast-cnn cnn-dropout-cifar10-fast ;;
+    fast-resnet-small) train fast-resnet-small resnet-small-cifar10-fast ;;
+    fast-vgg16) train fast-vgg16 vgg16-cifar10-fast ;;
+    fast-resnet50) train fast-resnet50 resnet50-cifar10-fast ;;
+    tutorial-resnet18) train tutorial-resnet18 resnet18-tv-cifar10 ;;
+    tutorial-cnn) train tutorial-cnn cnn-dropout-cifar10 ;;
     *) echo "unknown item '$1'" | tee -a "$log"; return 2 ;;
   esac
 }
