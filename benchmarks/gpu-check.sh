@@ -26,7 +26,7 @@ log=$OUT/log.txt
 if [ -n "${SMOKE:-}" ]; then
   data=${DATA:-../shared/datasets/cifar10-mini.tar.xz}
   dev=cpu
-  bench_args=(--steps 2 --warmup 1 --rounds 1)
+  bench_args=(--steps 30 --warmup 1 --rounds 1)  # enough for two of the engine's 0.25 s Step events
   short=(--epochs 1 --set train.max_steps_per_epoch=2)
 else
   data=${DATA:-$carry/cifar10-jpeg.tar.xz}
