@@ -70,7 +70,7 @@ def test_recipe_numbers_of_the_other_presets():
         ({"data": {"augment": ["flip"]}}, ["data.augment", "did you mean 'hflip'"]),
         ({"data": {"dataset": "cifar"}}, ["data.dataset", "did you mean 'cifar10'"]),
         ({"model": {"arch": "resnt"}}, ["model.arch", "did you mean 'resnet'"]),
-        ({"optim": {"name": "adam", "nesterov": True}}, ["nesterov", "sgd"]),
+        ({"optim": {"name": "adam", "nesterov": True}}, ["nesterov", "sgd", "\"adam\"", "optim.nesterov = false"]),
         ({"train": {"epochs": True}}, ["train.epochs", "an integer"]),
         ({"optim": {"lr": float("nan")}}, ["optim.lr", "finite"]),
         ({"schedule": {"name": "multistep"}}, ["schedule.milestones"]),

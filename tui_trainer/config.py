@@ -217,7 +217,12 @@ def validate(config: RunConfig) -> None:
             f"train.device: unknown device {schema.fmt(config.train.device)}; allowed: auto, cpu, cuda, cuda:N, mps"
         )
     if config.optim.nesterov and (config.optim.name != "sgd" or config.optim.momentum == 0):
-        raise ConfigError("optim.nesterov = true needs optim.name = \"sgd\" and optim.momentum > 0")
+        # Name the values the user has: a preset's `nesterov = true` outlives `--set optim.name=adamw`.
+        raise ConfigError(
+            f"optim.nesterov = true needs optim.name = \"sgd\" and optim.momentum > 0 "
+            f"(got name {schema.fmt(config.optim.name)}, momentum {schema.fmt(config.optim.momentum)}); "
+            "set optim.nesterov = false for other optimizers"
+        )
     if config.train.ema > 0 and config.train.lookahead > 0:
         raise ConfigError("train.ema and train.lookahead: choose one way to average the weights (set the other to 0)")
     if config.schedule.name == "multistep" and not config.schedule.milestones:
