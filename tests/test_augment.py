@@ -219,6 +219,36 @@ def test_augmented_batches_are_crops_and_flips_of_the_right_images():
     assert 60 < flips < 140
 
 
+def epoch_batches(dd: DeviceData, block_bytes: int, seed: int = 4, **kw) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    dd.block_bytes = block_bytes
+    return list(dd.train_batches(64, gen(seed), ["crop", "hflip"], 2, crop_fill="reflect", **kw))
+
+
+def test_batches_augmented_in_blocks_are_the_batch_by_batch_ones():
+    """Blocks of batches are augmented at once (fewer ops a step); the batches must be
+    what one block per batch gives, at any block size, from any start, in any layout."""
+    dd = DeviceData(make_data(n_train=1000), "cpu", DataConfig(), channels_last=True)
+    per_image = 4 * 3 * 8 * 8
+    one_per_batch = epoch_batches(dd, 1)  # every block one batch: the definition
+    assert [len(y) for _, y in one_per_batch] == [64] * 15 + [40]
+    for block in (3 * 64 * per_image, 7 * 64 * per_image, 2**30):  # 3 or 7 batches a block, or the whole epoch
+        blocked = epoch_batches(dd, block)
+        assert len(blocked) == 16
+        for (x1, y1), (x2, y2) in zip(one_per_batch, blocked, strict=True):
+            assert torch.equal(y1, y2) and torch.equal(x1, x2)
+            assert x2.is_contiguous(memory_format=torch.channels_last)
+        # A mid-epoch resume starts at a batch, with the epoch's draws: the same tail.
+        for start in (5, 15, 16):
+            tail = epoch_batches(dd, block, start=start)
+            assert len(tail) == 16 - start
+            assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+                       for a, b in zip(one_per_batch[start:], tail, strict=True))
+        capped = epoch_batches(dd, block, max_steps=10)  # a cap ends the last block early
+        assert [len(y) for _, y in capped] == [64] * 10 and torch.equal(capped[-1][1], one_per_batch[9][1])
+    with pytest.raises(ValueError, match="start"):
+        epoch_batches(dd, 2**30, start=17)
+
+
 def flipped_per_image(dd: DeviceData, data: ImageData, g: torch.Generator, epoch: int, **kw) -> torch.Tensor:
     """``[num_train]`` bool: which images an epoch showed mirrored (labels are indices)."""
     out = torch.zeros(dd.num_train, dtype=torch.bool)

@@ -7,8 +7,10 @@ save now) are thread-safe flags checked once per batch, because threads cannot b
 killed.
 
 The step path stays on the device: the loss and accuracy are accumulated in device
-tensors and read back only when a Step event is due (``train.log_interval``, a few
-times a second), never per step.
+tensors (:mod:`.totals`) and read back only when a Step event is due
+(``train.log_interval``, a few times a second), never per step. It also launches few ops
+of its own beside the model's (batches are slices of blocks augmented at once, and the
+totals cost four ops a step): on a GPU each op is a kernel launch.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ..runs import Run
 from .device import AUTOCAST_DTYPES, device_name, resolve_device, resolve_precision
 from .lookahead import Lookahead
 from .optim import build_optimizer, build_scheduler
+from .totals import StepTotals
 from .tta import predict
 
 
@@ -401,15 +404,9 @@ class Trainer:
             if self._resume_batch == 0:
                 self._epoch_rng = self.generator.get_state()
             skip, self._resume_batch = self._resume_batch, 0
-            loss_sum0, correct0, seen = self._epoch_totals
+            # On the device: no host sync in the step path (a mid-epoch resume carries sums over).
+            totals = StepTotals(dev, *self._epoch_totals, step=self.step)
             self._epoch_totals = (0.0, 0.0, 0)
-            # Device accumulators: no host sync in the step path.
-            loss_sum = torch.tensor(loss_sum0, device=dev)
-            correct = torch.tensor(correct0, device=dev)
-            window_loss = torch.zeros((), device=dev)
-            window_n = 0
-            nonfinite_at = torch.full((), -1, dtype=torch.long, device=dev)
-            step_counter = torch.full((), self.step, dtype=torch.long, device=dev)
             epoch_start = time.monotonic()
             paused_s = 0.0  # pauses and the compile warm-up: not training time
             epoch_images = 0  # trained by this process in this epoch (not carried over a resume)
@@ -423,21 +420,20 @@ class Trainer:
             batches = self.data.train_batches(
                 bs, self.generator, aug, pad, self.max_steps,
                 crop_fill=cfg.data.crop_fill, flip_mode=cfg.data.flip_mode, epoch=epoch - 1,
+                start=skip,  # the epoch's draws, from the batch a mid-epoch checkpoint stopped at
             )
-            for batch, (x, y) in enumerate(batches):
-                if batch < skip:
-                    continue  # replaying the epoch's random draws up to a mid-epoch checkpoint
+            for batch, (x, y) in enumerate(batches, start=skip):
                 self._poll_controls()
                 if self._stop.is_set():
-                    return self._stopped(batch, (loss_sum.item(), correct.item(), seen))
+                    return self._stopped(batch, totals.epoch_totals())
                 if not self._running.is_set():
                     paused_s += self._wait_while_paused(
-                        lambda: self._save("manual", None, batch, (loss_sum.item(), correct.item(), seen))
+                        lambda: self._save("manual", None, batch, totals.epoch_totals())
                     )
                     window_t = time.monotonic()
                     window_images = 0
                     if self._stop.is_set():
-                        return self._stopped(batch, (loss_sum.item(), correct.item(), seen))
+                        return self._stopped(batch, totals.epoch_totals())
 
                 if self._compile_warmup:
                     warm_t = time.monotonic()
@@ -459,8 +455,7 @@ class Trainer:
                     self.lookahead.after_step(self.model, self.step, epoch - 1)
 
                 n = y.shape[0]
-                seen += n
-                window_n += n
+                totals.add(loss, out, y)
                 if self._compile_warmup:
                     # Compilation happens in the first step: time it on its own (one sync, once).
                     loss.item()
@@ -472,18 +467,12 @@ class Trainer:
                 else:
                     window_images += n
                     epoch_images += n
-                detached = loss.detach().float()
-                step_counter += 1
-                nonfinite_at = torch.where((nonfinite_at < 0) & ~torch.isfinite(detached), step_counter, nonfinite_at)
-                loss_sum += detached * n
-                window_loss += detached * n
-                correct += (out.detach().argmax(1) == y).sum()
 
                 now = time.monotonic()
                 if now >= next_emit or batch + 1 == self.steps_per_epoch:
                     # The one readback: a few times a second at most.
-                    mean_loss = window_loss.item() / max(1, window_n)
-                    self._check_finite(nonfinite_at, epoch)
+                    mean_loss = totals.window_mean()
+                    self._check_finite(totals, epoch)
                     self.emit(
                         ev.Step(
                             epoch=epoch, step=self.step, batch=batch + 1, batches=self.steps_per_epoch,
@@ -491,16 +480,14 @@ class Trainer:
                             images_per_s=window_images / max(1e-9, now - window_t),
                         )
                     )
-                    window_loss.zero_()
-                    window_n = 0
                     window_images = 0
                     window_t = now
                     next_emit = now + interval
                 if self._save_now.is_set():
                     self._save_now.clear()
-                    self._save("manual", None, batch + 1, (loss_sum.item(), correct.item(), seen))
+                    self._save("manual", None, batch + 1, totals.epoch_totals())
 
-            self._check_finite(nonfinite_at, epoch)
+            self._check_finite(totals, epoch)
             if self.lookahead is not None:
                 self.lookahead.end_epoch(self.model)
             train_time = time.monotonic() - epoch_start - paused_s
@@ -515,9 +502,10 @@ class Trainer:
             if target is not None and self.time_to_target is None and test_acc >= target:
                 self.time_to_target = self.train_seconds
                 self.log(f"Reached {target:.2f}% test accuracy after {self.train_seconds:.1f} s of training (epoch {epoch})")
+            loss_sum, correct, seen = totals.epoch_totals()
             end = ev.EpochEnd(
                 epoch=epoch, epochs=epochs, step=self.step,
-                train_loss=loss_sum.item() / max(1, seen), train_acc=100.0 * correct.item() / max(1, seen),
+                train_loss=loss_sum / max(1, seen), train_acc=100.0 * correct / max(1, seen),
                 test_loss=test_loss, test_acc=test_acc, lr=self.scheduler.get_last_lr()[0],
                 seconds=seconds, images_per_s=epoch_images / max(1e-9, train_time), best=best,
             )
@@ -534,8 +522,8 @@ class Trainer:
             train_seconds=self.train_seconds,
         )
 
-    def _check_finite(self, nonfinite_at: torch.Tensor, epoch: int) -> None:
-        bad = int(nonfinite_at.item())
+    def _check_finite(self, totals: StepTotals, epoch: int) -> None:
+        bad = totals.nonfinite_step()
         if bad >= 0:
             batch = bad - (epoch - 1) * self.steps_per_epoch
             raise TrainingDiverged(

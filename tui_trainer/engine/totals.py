@@ -1,0 +1,86 @@
+"""An epoch's running training loss and accuracy, kept on the training device.
+
+The step path must not wait for the device (no readback per step), and on a GPU every
+small op is a kernel launch that costs host time: keeping running sums with ``+=`` and
+checking the loss for NaN with ``torch.where`` took ten launches a step, as many as a
+small net's whole forward pass. So a step only writes two numbers into slots of device
+buffers (the batch's loss x n, and its correct count: four ops with the argmax); sums,
+the window's mean and the first non-finite step are worked out when the engine reads
+back (a few times a second) or, with device ops only, when the buffers fill.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class StepTotals:
+    """Loss and accuracy sums over an epoch and over the window since the last readback.
+
+    ``loss_sum``, ``correct`` and ``seen`` carry totals over from a mid-epoch checkpoint;
+    ``step`` is the global step before the first :meth:`add` (non-finite losses are
+    reported by the global step, counted from 1, that produced them)."""
+
+    def __init__(
+        self, device: torch.device, loss_sum: float = 0.0, correct: float = 0.0, seen: int = 0, step: int = 0,
+        capacity: int = 256,
+    ):
+        self.capacity = capacity
+        self._loss = torch.zeros(capacity, device=device)  # loss x n of each step since the last fold
+        self._correct = torch.zeros(capacity, dtype=torch.int64, device=device)
+        self._k = 0  # slots in use
+        self._first_step = step + 1  # the global step of slot 0
+        self._epoch_loss = torch.tensor(float(loss_sum), device=device)
+        self._epoch_correct = torch.tensor(float(correct), device=device)
+        self._window_loss = torch.zeros((), device=device)
+        self._nonfinite_at = torch.full((), -1, dtype=torch.int64, device=device)
+        self.seen = seen  # images this epoch (host count: batch sizes are known on the host)
+        self.window_n = 0  # images since the last window_mean()
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """Record one step: its mean loss, the logits and the labels. Device ops only."""
+        if self._k == self.capacity:
+            self._fold()
+        n = int(y.shape[0])
+        torch.mul(loss.detach(), n, out=self._loss[self._k])
+        torch.sum(logits.detach().argmax(1) == y, dim=0, out=self._correct[self._k])
+        self._k += 1
+        self.seen += n
+        self.window_n += n
+
+    def _fold(self) -> None:
+        """Move the buffered steps into the running sums (device ops only; a few per fold)."""
+        k = self._k
+        if k == 0:
+            return
+        losses = self._loss[:k]
+        total = losses.sum()
+        self._epoch_loss += total
+        self._window_loss += total
+        self._epoch_correct += self._correct[:k].sum()
+        bad = ~torch.isfinite(losses)
+        # The first non-finite slot of this fold (argmax finds the first True), kept only
+        # if no earlier fold saw one.
+        first = torch.where(bad.any(), self._first_step + bad.float().argmax(), -1)
+        self._nonfinite_at = torch.where(self._nonfinite_at < 0, first, self._nonfinite_at)
+        self._first_step += k
+        self._k = 0
+
+    # -- readbacks: each waits for the device --------------------------------------------
+    def window_mean(self) -> float:
+        """The mean loss since the last call (per image), and a new window."""
+        self._fold()
+        mean = self._window_loss.item() / max(1, self.window_n)
+        self._window_loss.zero_()
+        self.window_n = 0
+        return mean
+
+    def nonfinite_step(self) -> int:
+        """The global step whose loss was first NaN or infinite this epoch, or -1."""
+        self._fold()
+        return int(self._nonfinite_at.item())
+
+    def epoch_totals(self) -> tuple[float, float, int]:
+        """``(loss sum, correct, seen)`` so far this epoch: what a mid-epoch checkpoint keeps."""
+        self._fold()
+        return self._epoch_loss.item(), self._epoch_correct.item(), self.seen
