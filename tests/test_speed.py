@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from conftest import shared_dataset
+from conftest import REPO, shared_dataset
 from helpers import Collector, tiny_config
 from tui_trainer import events as ev
 from tui_trainer.cli import main
@@ -106,3 +108,13 @@ def test_bench_on_the_jpeg_cifar10_copy(capsys):
     assert code == 0, err
     data = json.loads(out)
     assert data["plain"] > 0 and data["engine"] > 0
+
+
+def test_step_overhead_script_times_the_engine_and_a_bare_loop():
+    """benchmarks/step_overhead.py (BENCHMARKS.md's engine-vs-bare-loop row) still runs."""
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "step_overhead.py"), "--steps", "5"],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["engine_us"] > 0 and out["bare_us"] > 0
+    assert out["overhead_us"] == pytest.approx(out["engine_us"] - out["bare_us"], abs=0.2)
