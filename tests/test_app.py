@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import tiny_config
-from textual.widgets import Input, OptionList, Select
+from textual.widgets import Checkbox, Input, OptionList, Select
 
 from tui_trainer import events as ev
 from tui_trainer import presets, schema
@@ -782,3 +782,32 @@ async def test_editor_loaded_before_its_fields_are_mounted_shows_the_values_once
         await pilot.pause()
         assert editor.query_one("#hp-train-epochs", Input).value == "15"
         assert editor.base is not None and editor.base.name == "digits-cnn"
+
+
+async def test_editor_loaded_while_a_flags_row_is_still_mounting_waits_for_it():
+    """The rows can be there while a flags row's checkboxes are not yet (the CI race of
+    2026-12-02): loading waits for every field, not one standing for all."""
+    from textual.app import App
+    from textual.css.query import NoMatches
+
+    from tui_trainer.app.widgets.hparams import HParamsEditor
+
+    class Mounting(HParamsEditor):
+        missing = {"#hp-data-augment-crop"}  # not mounted yet, the first time it is asked for
+
+        def query_one(self, selector, expect_type=None):
+            if selector in self.missing:
+                self.missing.discard(selector)
+                raise NoMatches(selector)
+            return super().query_one(selector, expect_type)
+
+    app = App()
+    async with app.run_test() as pilot:
+        editor = Mounting()
+        await app.screen.mount(editor)
+        await pilot.pause()
+        editor.load(presets.load("speedrun-cifar10"))  # crops: must not raise, and must wait
+        assert not editor.missing
+        await pilot.pause()
+        assert editor.query_one("#hp-data-augment-crop", Checkbox).value is True
+        assert editor.base is not None and editor.base.name == "speedrun-cifar10"

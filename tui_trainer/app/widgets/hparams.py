@@ -17,6 +17,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, Label, Select, Static
@@ -186,11 +187,9 @@ class HParamsEditor(VerticalScroll):
 
         The picker highlights a preset as soon as its list exists, which can be before
         this editor's fields are mounted (or after they went, while the app exits):
-        then the values wait for the next refresh, when the fields are there."""
-        if not self.query(f"#{FIELDS[-1].dom_id}"):
-            if self.is_attached:
-                self.call_after_refresh(self.load, config)
-            return
+        then the values wait for the next refresh, when the fields are there. Any field
+        can be missing (a flags row's checkboxes mount after the rows below it), so the
+        test is the loading itself, not one field standing for all."""
         self.base = config
         self.disabled = False
         self._loading = True
@@ -205,6 +204,10 @@ class HParamsEditor(VerticalScroll):
                         self.query_one(f"#{f.dom_id}-{choice}", Checkbox).value = choice in value
                 else:
                     self.query_one(f"#{f.dom_id}", Input).value = to_text(value)
+        except NoMatches:
+            if self.is_attached:
+                self.call_after_refresh(self.load, config)
+            return
         finally:
             self._loading = False
         self.field_errors.clear()
