@@ -179,9 +179,10 @@ class DeviceData:
                 flips = self._alternate_flips(generator.initial_seed())[perm] ^ (epoch % 2 == 1)
         image_bytes = 4 * self.train_x[0].numel()
         per_block = max(1, self.block_bytes // (image_bytes * batch_size))
+        end = min(n, steps * batch_size)  # the epoch's images (fewer when max_steps caps it)
         for first in range(start, steps, per_block):
             # Images [lo, hi) of the epoch's order: batches first .. first + per_block - 1.
-            lo, hi = first * batch_size, min(n, (first + per_block) * batch_size, steps * batch_size)
+            lo, hi = first * batch_size, min(end, (first + per_block) * batch_size)
             idx = perm[lo:hi]
             x = self.train_x[idx]
             if offsets is not None:
