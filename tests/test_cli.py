@@ -101,6 +101,12 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
          ["model.cfg", "max-pools"]),
         (["train", "resnet-small-adam-cifar10", "--headless", "--epochs", "1"], ["cifar10", "--data-root"]),
         (["bench", "digits-cnn", "--only", "plain,fast"], ["--only", "fast"]),
+        # The default preset's digits are embedded: a --data-root given to it is a mistake
+        # (the user thinks they train on their files), not something to ignore.
+        (["train", "--headless", "--data-root", "/data/cifar10.tar.xz"], ["data.root", "reads no files", "imagefolder"]),
+        (["train", "digits-cnn", "--headless", "--set", "train.seed=-1"], ["train.seed", "<= 4294967295"]),
+        (["presets", "show", "digits-cnn", "extra"], ["unrecognized arguments"]),
+        (["presets", "frobnicate", "digits-cnn"], ["unknown action 'frobnicate'", "show NAME"]),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, fragments, capsys):
@@ -147,6 +153,38 @@ def test_presets_table_and_show(env):
         assert name in r.stdout
     r = cli(["presets", "show", "resnet50-cifar10"], env)
     assert r.returncode == 0 and "[optim]" in r.stdout and "lr = 0.1" in r.stdout
+    r2 = cli(["presets", "resnet50-cifar10"], env)  # `show` may be left out
+    assert r2.returncode == 0 and r2.stdout == r.stdout
+
+
+def test_runs_folder_that_cannot_hold_runs_is_bad_input(tmp_path, capsys):
+    from tui_trainer.cli import main
+
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("not a folder")
+    for args, fragment in [
+        (["train", "digits-cnn", "--headless", "--runs-dir", str(a_file)], "it is a file, not a folder"),
+        (["train", "digits-cnn", "--headless", "--runs-dir", str(a_file / "sub")], "cannot create a run folder"),
+        (["runs", "--runs-dir", str(a_file)], "it is a file, not a folder of runs"),
+    ]:
+        code = main(args)
+        out, err = capsys.readouterr()
+        assert_one_line_error(subprocess.CompletedProcess(args, code, out, err), str(a_file), fragment)
+    assert a_file.read_text() == "not a folder"
+
+
+def test_a_failed_run_says_its_error_once_on_one_terminal(env, runs_dir, tmp_path):
+    args = ["train", "digits-cnn", "--headless", "--set", 'data.dataset="imagefolder"', "--data-root",
+            str(tmp_path / "nothing"), "--runs-dir", str(runs_dir)]
+    # stdout and stderr into one file, as on a terminal: the "failed:" line alone.
+    both = subprocess.run([sys.executable, "-m", "tui_trainer", *args], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    assert both.returncode == 2
+    assert sum(str(tmp_path / "nothing") in line for line in both.stdout.splitlines()) == 1, both.stdout
+    # Apart (stdout to a log): each stream says it.
+    apart = cli(args, env)
+    assert apart.returncode == 2 and "failed:" in apart.stdout
+    assert_one_line_error(apart, str(tmp_path / "nothing"))
 
 
 def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):

@@ -128,7 +128,7 @@ def test_parse_override_bare_words_and_quotes():
 
 
 def test_shorthands_are_overrides(tmp_path):
-    c = presets.load("digits-cnn").with_overrides(shorthand_overrides(7, "cpu", str(tmp_path / 'a "b"')))
+    c = presets.load("resnet-small-cifar10").with_overrides(shorthand_overrides(7, "cpu", str(tmp_path / 'a "b"')))
     assert c.train.epochs == 7 and c.train.device == "cpu" and c.data.root == str(tmp_path / 'a "b"')
 
 

@@ -130,6 +130,27 @@ def test_stale_running_status_is_shown_as_dead(runs_dir):
     assert run.status()["status"] == "running" and run.status()["alive"] is True
 
 
+def test_a_damaged_status_file_spoils_only_its_own_run(runs_dir):
+    good = Run.create(runs_dir, tiny_config())
+    good.write_status({"status": "finished", "preset": "tiny", "epoch": 2, "epochs": 2, "best_acc": 91.5})
+    bad = Run.create(runs_dir, tiny_config())
+    for damage in ['{"status": 5, "epoch": "x", "epochs": null, "best_acc": "high", "pid": -1, "host": 3}',
+                   "[1, 2]", "\x00garbage", '{"epoch": 1e999, "last_acc": NaN}']:
+        (bad.dir / "status.json").write_text(damage)
+        by_id = {r.id: r for r in list_runs(runs_dir)}
+        assert by_id[good.id].status == "finished" and by_id[good.id].best_acc == 91.5
+        damaged = by_id[bad.id]
+        assert damaged.epoch == 0 and damaged.best_acc is None and damaged.last_acc is None, damage
+        assert isinstance(damaged.status, str) and bad.status()["alive"] is None, damage
+    (bad.dir / "status.json").write_bytes(b"\xff\xfe not utf-8")
+    assert Run(bad.dir).status()["status"] == "unknown"
+    # A resume on top of a damaged status still keeps a best accuracy of the right type.
+    (bad.dir / "status.json").write_text('{"status": "stopped", "best_acc": "high"}')
+    recorder = bad.recorder()
+    recorder.close()
+    assert "best_acc" not in recorder.status
+
+
 def test_control_channel_in_process(runs_dir):
     config = tiny_config(train={"epochs": 200, "log_interval": 0.01}, data={"synthetic_size": 64})
     run = Run.create(runs_dir, config)

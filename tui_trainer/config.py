@@ -231,6 +231,14 @@ def validate(config: RunConfig) -> None:
         raise ConfigError("data.mean / data.std: normalize = \"fixed\" needs one mean and one std per channel")
     if any(s <= 0 for s in config.data.std):
         raise ConfigError(f"data.std: {schema.fmt(config.data.std)} is out of range; allowed: every value > 0")
+    if config.data.dataset in ("digits", "synthetic") and config.data.root:
+        # Not ignored in silence: `train --data-root cifar.tar.xz` on the default preset would
+        # otherwise train on the digits while the user believes it trains on their files.
+        raise ConfigError(
+            f"data.root: the {config.data.dataset} data set reads no files, so {schema.fmt(config.data.root)} "
+            "would be ignored; for files set data.dataset = \"imagefolder\" (or cifar10, mnist, ...), "
+            "or drop data.root"
+        )
     if config.data.dataset == "imagefolder" and not config.data.root:
         raise ConfigError("data.root: the imagefolder data set needs a folder or archive (--data-root DIR)")
 

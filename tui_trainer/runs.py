@@ -13,6 +13,7 @@ Another process (``tui-trainer watch``, ``tui-trainer runs``) reads these files 
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import time
@@ -37,9 +38,38 @@ OUTPUT_LOG = "output.log"
 COMMANDS = ("pause", "resume", "stop", "save")
 
 
+# The fields of status.json that programs read, and the type each must have. The file is
+# ours, but a hand edit, a bad disk or another version can leave anything in it: a value of
+# the wrong type is dropped here, so that one bad run folder cannot break `runs`, the run
+# browser, or a resume that carries its best accuracy on.
+_STATUS_TYPES: dict[str, type | tuple[type, ...]] = {
+    "status": str, "preset": str, "device": str, "host": str, "reason": str, "last_checkpoint": str,
+    "pid": int, "epoch": int, "epochs": int,
+    "best_acc": (int, float), "last_acc": (int, float), "train_seconds": (int, float),
+    "target_acc": (int, float), "time_to_target": (int, float),
+    "created": (int, float), "started": (int, float), "updated": (int, float),
+}
+
+
+def _checked_status(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {"status": "unknown"}
+    out = {}
+    for key, value in raw.items():
+        want = _STATUS_TYPES.get(key)
+        if want is None:
+            out[key] = value  # a field this version does not read: kept as it is
+        elif isinstance(value, want) and not isinstance(value, bool) and (
+            not isinstance(value, (int, float)) or (math.isfinite(value) and value >= 0)
+        ):
+            out[key] = value
+    out.setdefault("status", "unknown")
+    return out
+
+
 def pid_alive(pid: int | None, host: str | None) -> bool | None:
     """True/False for a process on this host; None when it cannot be known (other host)."""
-    if not pid:
+    if not isinstance(pid, int) or pid <= 0:  # os.kill(-1, 0) would ask about every process
         return None
     if host and host != socket.gethostname():
         return None
@@ -70,18 +100,25 @@ class Run:
     @classmethod
     def create(cls, runs_dir: Path, config: RunConfig) -> "Run":
         runs_dir = Path(runs_dir)
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.name}"
-        path, n = runs_dir / base, 1
-        while True:
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                n += 1
-                path = runs_dir / f"{base}-{n}"
-        run = cls(path)
-        run.checkpoints_dir.mkdir()
+        try:
+            runs_dir.mkdir(parents=True, exist_ok=True)
+            base = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.name}"
+            path, n = runs_dir / base, 1
+            while True:
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    n += 1
+                    path = runs_dir / f"{base}-{n}"
+            run = cls(path)
+            run.checkpoints_dir.mkdir()
+        except OSError as exc:  # a file in the way, no permission, a read-only disk
+            why = "it is a file, not a folder" if runs_dir.is_file() else exc.strerror or str(exc)
+            raise CheckpointError(
+                f"runs folder {runs_dir}: cannot create a run folder there ({why}); "
+                "choose another with --runs-dir DIR or TUI_TRAINER_RUNS"
+            ) from exc
         run.write_config(config)
         run.write_status({"status": "created", "preset": config.name, "epoch": 0, "epochs": config.train.epochs,
                           "created": time.time()})
@@ -110,8 +147,8 @@ class Run:
     def status(self) -> dict[str, Any]:
         """The status file, with ``alive`` added and a dead "running" shown as "dead"."""
         try:
-            status = json.loads((self.dir / STATUS).read_text())
-        except (OSError, json.JSONDecodeError):
+            status = _checked_status(json.loads((self.dir / STATUS).read_text()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             status = {"status": "unknown"}
         alive = pid_alive(status.get("pid"), status.get("host"))
         status["alive"] = alive

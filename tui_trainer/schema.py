@@ -114,13 +114,16 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
 
 def bounds_text(meta: typing.Mapping[str, Any]) -> str:
     """A field's numeric bounds as the user reads them, e.g. "> 0 and <= 100"; "" if none."""
+    def num(v: float) -> str:  # whole bounds in full (a seed's 4294967295, not 4.29497e+09)
+        return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+
     parts = []
     if meta["gt"] is not None:
-        parts.append(f"> {meta['gt']:g}")
+        parts.append(f"> {num(meta['gt'])}")
     if meta["min"] is not None:
-        parts.append(f">= {meta['min']:g}")
+        parts.append(f">= {num(meta['min'])}")
     if meta["max"] is not None:
-        parts.append(f"<= {meta['max']:g}")
+        parts.append(f"<= {num(meta['max'])}")
     return " and ".join(parts)
 
 

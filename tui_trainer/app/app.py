@@ -252,8 +252,8 @@ class TrainerApp(App[int]):
             return
         try:
             run = Run.create(self.runs_dir, config)
-        except OSError as exc:
-            self.notify(f"Cannot create a run folder in {self.runs_dir}: {exc}", severity="error")
+        except UserError as exc:  # the runs folder cannot be written
+            self.notify(str(exc), severity="error")
             return
         from ..launch import Launch
 

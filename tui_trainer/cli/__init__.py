@@ -52,7 +52,7 @@ def build_parser() -> ArgumentParser:
     control.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the acknowledgement")
 
     presets = sub.add_parser("presets", help="list presets, or show one")
-    presets.add_argument("action", nargs="?", choices=["show"], help="show NAME: print a preset's config")
+    presets.add_argument("action", nargs="?", metavar="show", help="show NAME (or just NAME): print a preset's config")
     presets.add_argument("name", nargs="?")
 
     runs = sub.add_parser("runs", help="list runs")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import paths, presets
+from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
 from ..runs import find_run, list_runs
 
@@ -60,10 +61,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_presets(args: argparse.Namespace) -> int:
     console = _console()
+    if args.action not in (None, "show"):  # `presets NAME` is `presets show NAME`
+        if args.name:
+            raise ConfigError(f"presets: unknown action {args.action!r}; allowed: show NAME (or just NAME)")
+        args.action, args.name = "show", args.action
     if args.action == "show":
         if not args.name:
-            from ..errors import ConfigError
-
             raise ConfigError("presets show: name a preset, e.g. `tui-trainer presets show digits-cnn`")
         config = presets.load(args.name)
         entry = presets.available().get(args.name)
@@ -93,6 +96,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or paths.runs_dir()
+    if runs_dir.is_file():
+        raise ConfigError(f"runs folder {runs_dir}: it is a file, not a folder of runs")
     found = list_runs(runs_dir)
     if args.json:
         import json
@@ -138,8 +143,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from ..bench import VARIANTS, run_bench
-    from ..errors import ConfigError
-
     for name in ("steps", "rounds"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name}: {getattr(args, name)} is out of range; allowed: >= 1")

@@ -8,6 +8,7 @@ checkpoint and marks the run stopped, so ``--resume`` continues it.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -167,7 +168,17 @@ def run_headless(launch: Launch, out: TextIO | None = None) -> int:
         recorder.close()
     if isinstance(trainer.result, ev.Failed):
         if isinstance(trainer.error, UserError):
-            print(f"tui-trainer: error: {trainer.error}", file=sys.stderr)
+            if not _same_file(out, sys.stderr):  # else the "failed:" line above said it already
+                print(f"tui-trainer: error: {trainer.error}", file=sys.stderr)
             return 2
         return 1
     return 0
+
+
+def _same_file(a: TextIO, b: TextIO) -> bool:
+    """Whether two streams write to one file or terminal (stdout and stderr on one tty)."""
+    try:
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (AttributeError, OSError, ValueError):  # StringIO and closed streams have no file
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
