@@ -195,3 +195,29 @@ def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):
     code = main(["eval", str(bad)])
     out, err = capsys.readouterr()
     assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "not a readable checkpoint")
+
+
+def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
+    # On a terminal the headless run prints with rich, which reads a str as markup: a runs
+    # folder named "x[/y]" would raise MarkupError (the run goes on, its printing would not).
+    import io
+
+    from rich.console import Console
+
+    from tui_trainer import events as ev
+    from tui_trainer.cli.headless import RichPrinter
+
+    out = io.StringIO()
+    printer = RichPrinter(Console(file=out, force_terminal=True, width=200, color_system=None))
+    where = "/runs/x[/y]/run [bold]1"
+    printer(ev.RunStarted(run_id="run [bold]1", run_dir=where, preset="odd", config={}, model_summary="",
+                          param_count=10, device="cpu", device_name="CPU [red]", precision="fp32",
+                          data_summary="imagefolder from /data/[/]", epochs=1, steps_per_epoch=1))
+    printer(ev.CheckpointSaved(path=f"{where}/checkpoints/last.pt", epoch=1, step=1, test_acc=50.0, size=1, best=True))
+    printer(ev.Failed(reason="data.root: [/] is odd", error="DataError", epoch=1, step=1,
+                      checkpoint=f"{where}/checkpoints/last.pt"))
+    assert not printer.broken
+    text = out.getvalue()
+    for shown in ("run run [bold]1", "CPU [red]", "/data/[/]", f"checkpoint {where}/checkpoints/last.pt (best)",
+                  "failed: data.root: [/] is odd; last good checkpoint: " + where):
+        assert shown in text, (shown, text)

@@ -76,8 +76,14 @@ def test_bench_measures_in_a_fresh_process_and_reports_its_errors():
     config = tiny_config(train={"epochs": 1, "log_interval": 0.001})  # a Step event per step, to time
     assert measure("engine", config, steps=6, warmup=1) > 0
     broken = config.with_overrides(["data.dataset=imagefolder", 'data.root="/nonexistent/cifar"'])
-    with pytest.raises(RuntimeError, match="engine: .*nonexistent"):
+    # The child's bad input stays bad input in the parent (a one-line error, exit 2): a
+    # missing data set, and too few steps to time between Step events.
+    from tui_trainer.errors import UserError
+
+    with pytest.raises(UserError, match="engine: .*nonexistent"):
         measure("engine", broken, steps=6, warmup=1)
+    with pytest.raises(UserError, match="engine: --steps: .*log_interval .*60 s.*raise --steps"):
+        measure("engine", config.with_overrides(["train.log_interval=60"]), steps=2, warmup=0)
 
 
 def test_bench_prints_rows_and_ratios(capsys):

@@ -38,6 +38,7 @@ from .config import RunConfig
 from .data import ImageData, load_data
 from .engine.device import device_name, resolve_device
 from .engine.optim import build_optimizer
+from .errors import ConfigError, UserError
 from .models import build_model
 
 VARIANTS = ("plain", "engine", "app")
@@ -166,8 +167,9 @@ class StepTimer:
     """Times the engine between its Step events (each follows a device sync), from the
     first one after the warm-up steps to the last one."""
 
-    def __init__(self, warmup: int, batch_size: int) -> None:
-        self.warmup, self.batch_size = warmup, batch_size
+    def __init__(self, warmup: int, config: RunConfig) -> None:
+        self.warmup, self.batch_size = warmup, config.data.batch_size
+        self.log_interval = config.train.log_interval
         self.marks: list[tuple[int, float]] = []
 
     def __call__(self, event: ev.Event) -> None:
@@ -176,7 +178,11 @@ class StepTimer:
 
     def images_per_s(self) -> float:
         if len(self.marks) < 2:
-            raise RuntimeError("the engine run was too short to time; raise --steps")
+            # Too few steps for the time between Step events: bad input, said as such.
+            raise ConfigError(
+                f"--steps: the engine trained them in under train.log_interval ({self.log_interval:g} s, "
+                "the time between its timing marks), too short to time; raise --steps"
+            )
         after = [m for m in self.marks[:-1] if m[0] >= self.warmup]
         first = after[0] if after else self.marks[0]  # a short run: time from its first event
         last = self.marks[-1]
@@ -202,7 +208,7 @@ def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> 
     from .engine import Trainer
     from .runs import Run
 
-    timer = StepTimer(warmup, config.data.batch_size)
+    timer = StepTimer(warmup, config)
     config = bench_config(config, data, steps, warmup)
     with tempfile.TemporaryDirectory(prefix="tui-trainer-bench-") as tmp:
         run = Run.create(Path(tmp), config)
@@ -220,7 +226,7 @@ def app_loop(config: RunConfig, steps: int, warmup: int, cache: Path | None = No
     """The engine under the live dashboard; data is loaded in the training thread."""
     from .app.bench import run_engine_in_app
 
-    timer = StepTimer(warmup, config.data.batch_size)
+    timer = StepTimer(warmup, config)
 
     def setup(config: RunConfig) -> tuple[RunConfig, ImageData]:
         data = load_data(config.data, cache)
@@ -245,6 +251,8 @@ def measure(variant: str, config: RunConfig, steps: int, warmup: int, cache: Pat
         raise RuntimeError(f"the {variant} measurement's process ended without a result "
                            f"(exit code {child.exitcode})") from None
     child.join()
+    if status == "user-error":
+        raise UserError(f"{variant}: {value}")
     if status != "ok":
         raise RuntimeError(f"{variant}: {value}")
     return value
@@ -263,6 +271,8 @@ def _measure_in_child(variant: str, config_dict: dict[str, Any], name: str, step
             else:
                 value = engine_loop(config, data, steps, warmup)
         send.send(("ok", value))
+    except UserError as exc:  # bad input: the parent shows it as such, without a type name
+        send.send(("user-error", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - the parent says what went wrong
         send.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))
     finally:

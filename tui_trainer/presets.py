@@ -41,6 +41,8 @@ def load_file(path: Path, name: str | None = None) -> RunConfig:
         text = Path(path).read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read preset: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read preset: not UTF-8 text (a preset is a TOML file)") from None
     data = load_toml_text(text, str(path))
     try:
         return RunConfig.from_dict(data, name=name or Path(path).stem)

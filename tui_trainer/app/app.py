@@ -35,6 +35,7 @@ from .screens.picker import PickerScreen
 from .screens.runs import RunsScreen
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from ..config import RunConfig
     from ..launch import Launch
 
@@ -207,6 +208,13 @@ class TrainerApp(App[int]):
             screen.log_line(level, text)
         elif level != "info":
             self.notify(text, severity="warning")
+
+    def notify(self, message: str, *, title: str = "", severity: "SeverityLevel" = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification here is plain text: messages carry paths, class names and
+        what the user typed, and as markup "[/]" in one would crash the app at render
+        time ("[model]" would vanish). Widget.notify passes markup=True, so it is ignored."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @property
     def exit_status(self) -> int:

@@ -8,6 +8,7 @@ import sys
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .. import paths, presets
 from ..errors import ConfigError
@@ -82,12 +83,12 @@ def cmd_presets(args: argparse.Namespace) -> int:
         try:
             c = presets.load_file(entry.path, name)
         except Exception as exc:  # noqa: BLE001 - a broken user preset must not hide the others
-            table.add_row(name, entry.source, "", "", "", "", f"[red]invalid: {exc}[/]")
+            table.add_row(name, entry.source, "", "", "", "", Text(f"invalid: {exc}", style="red"))
             continue
         reported = f"{c.meta.reported_acc:.2f}%" if c.meta.reported_acc is not None else ""
         table.add_row(
             name + (" (default)" if name == presets.DEFAULT_PRESET else ""), entry.source, c.model.arch,
-            c.data.dataset, str(c.train.epochs), reported, c.meta.description,
+            c.data.dataset, str(c.train.epochs), reported, Text(c.meta.description),  # Text: no markup
         )
     console.print(table)
     console.print(f"User presets folder: {paths.user_presets_dir()}", markup=False)
@@ -108,7 +109,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not found:
         console.print(f"No runs in {runs_dir}", markup=False)
         return 0
-    table = Table(title=f"Runs in {runs_dir}", title_justify="left")
+    table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
     for col in ("id", "preset", "status", "epochs", "best acc", "started"):
         table.add_column(col, no_wrap=True)
     colors = {"finished": "green", "running": "cyan", "paused": "yellow", "stopped": "yellow", "failed": "red", "dead": "red"}
@@ -116,7 +117,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         started = dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else ""
         status = r.status + (" (process gone)" if r.status == "dead" else "")
         table.add_row(
-            r.id, r.preset, f"[{colors.get(r.status, 'white')}]{status}[/]", f"{r.epoch}/{r.epochs}",
+            # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
+            Text(r.id), Text(r.preset), Text(status, style=colors.get(r.status, "white")), f"{r.epoch}/{r.epochs}",
             f"{r.best_acc:.2f}%" if r.best_acc is not None else "", started,
         )
     console.print(table)
@@ -129,11 +131,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     overrides = list(args.overrides) + shorthand_overrides(data_root=args.data_root)
     result = evaluate_checkpoint(args.checkpoint, overrides, device=args.device)
     console = _console()
-    table = Table(title=f"{result.checkpoint} (epoch {result.epoch})", title_justify="left")
+    table = Table(title=Text(f"{result.checkpoint} (epoch {result.epoch})"), title_justify="left")
     for col in ("class", "correct", "total", "accuracy"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in result.classes:
-        table.add_row(c.name, str(c.correct), str(c.total), f"{c.acc:.2f}%")
+        table.add_row(Text(c.name), str(c.correct), str(c.total), f"{c.acc:.2f}%")
     console.print(table)
     console.print(f"test accuracy {result.acc:.2f}%  test loss {result.loss:.4f}", markup=False)
     return 0
@@ -159,7 +161,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     err = Console(stderr=True, highlight=False)
     result = run_bench(config, args.steps, args.warmup, args.rounds, variants,
-                       progress=(lambda s: None) if args.json else (lambda s: err.print(f"[dim]{s}[/]")))
+                       progress=(lambda s: None) if args.json else (lambda s: err.print(Text(s, style="dim"))))
     if args.json:
         print(json.dumps(result.to_json()))
         return 0

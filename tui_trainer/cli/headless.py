@@ -113,8 +113,8 @@ class RichPrinter(_Quiet):
         if isinstance(e, ev.RunStarted):
             self._first_epoch = e.start_epoch + 1
             self.console.print(
-                f"[bold]{e.preset}[/] on {e.device_name} ({e.precision}) · {e.param_count:,} params · "
-                f"run {e.run_id}\n{e.data_summary}"
+                f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {e.param_count:,} params · "
+                f"run {escape(e.run_id)}\n{escape(e.data_summary)}"
             )
             p.start()
             self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
@@ -127,7 +127,7 @@ class RichPrinter(_Quiet):
             p.update(self.run_task, completed=e.epoch)
             p.reset(self.epoch_task, description=f"epoch {e.epoch + 1}")
         elif isinstance(e, ev.CheckpointSaved):
-            p.console.print(f"[dim]checkpoint {e.path}{' (best)' if e.best else ''}[/]")
+            p.console.print(f"[dim]checkpoint {escape(e.path)}{' (best)' if e.best else ''}[/]")
         elif isinstance(e, ev.Log):
             style = {"info": "dim", "warning": "yellow", "error": "red"}.get(e.level, "dim")
             p.console.print(f"[{style}]{escape(e.message)}[/]")
@@ -136,7 +136,7 @@ class RichPrinter(_Quiet):
         elif isinstance(e, ev.END_EVENTS):
             p.stop()
             style = {"finished": "green", "stopped": "yellow", "failed": "red"}[e.kind]
-            self.console.print(f"[{style}]{end_line(e)}[/]")
+            self.console.print(f"[{style}]{escape(end_line(e))}[/]")  # paths, reasons: not markup
 
 
 def run_headless(launch: Launch, out: TextIO | None = None) -> int:

@@ -28,12 +28,12 @@ class EvalScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         r = self.result
         with Vertical(classes="dialog dialog-wide"):
-            yield Label(f"Evaluation of {Path(r.checkpoint).name} (epoch {r.epoch})", classes="dialog-title")
+            yield Label(f"Evaluation of {Path(r.checkpoint).name} (epoch {r.epoch})", classes="dialog-title", markup=False)
             yield Static(f"test accuracy {fmt.pct(r.acc)} · test loss {fmt.loss(r.loss)}")
             table = DataTable(cursor_type="row", id="eval-table")
             table.add_columns("class", "correct", "total", "accuracy")
             for c in r.classes:
-                table.add_row(c.name, Text(str(c.correct), justify="right"), Text(str(c.total), justify="right"),
+                table.add_row(Text(c.name), Text(str(c.correct), justify="right"), Text(str(c.total), justify="right"),
                               Text(fmt.pct(c.acc), justify="right"))
             yield table
             yield Static("esc / enter: close", classes="dialog-detail")

@@ -32,9 +32,10 @@ from .confirm import PromptScreen
 def quick_description(entry: presets.PresetEntry) -> str:
     """The description straight from the TOML (no validation, no torch)."""
     try:
-        return str(tomllib.loads(entry.path.read_text()).get("meta", {}).get("description", ""))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        meta = tomllib.loads(entry.path.read_text()).get("meta", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return f"unreadable: {exc}"
+    return str(meta.get("description", "")) if isinstance(meta, dict) else ""
 
 
 def option_prompt(name: str, source: str, description: str, error: str | None = None) -> Text:
@@ -96,8 +97,8 @@ class PickerScreen(Screen):
                 yield PresetPreview(id="preview")
             with Vertical(id="picker-right"):
                 yield HParamsEditor(id="editor")
-                yield Static("", id="field-help")
-                yield Static("loading presets…", id="picker-status")
+                yield Static("", id="field-help", markup=False)
+                yield Static("loading presets…", id="picker-status", markup=False)
                 with Horizontal(id="picker-buttons"):
                     yield Button("Start (s)", id="start", variant="success", compact=True)
                     yield Button("Save as preset (^s)", id="save", compact=True)

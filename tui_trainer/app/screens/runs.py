@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
+from textual.content import Content
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -57,7 +58,7 @@ class RunsScreen(Screen):
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         with Vertical(id="compare"):
             yield make_plot("compare-plot")
-            yield Static("", id="compare-legend")
+            yield Static("", id="compare-legend", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -67,7 +68,7 @@ class RunsScreen(Screen):
         for label, key in (("", "mark"), ("run", "id"), ("status", "status"), ("epochs", "epochs"),
                            ("best acc", "best"), ("preset", "preset")):
             table.add_column(label, key=key)
-        self.query_one("#runs-top").border_title = f"Runs in {self.app.runs_dir}"
+        self.query_one("#runs-top").border_title = Content(f"Runs in {self.app.runs_dir}")  # a path: not markup
         self.query_one("#runs-top").border_subtitle = "enter open · space mark"
         self.refresh_runs()
         self.draw_compare()
@@ -89,9 +90,11 @@ class RunsScreen(Screen):
         for r in runs:
             status = r.status + (" (process gone)" if r.status == "dead" else "")
             table.add_row(
-                self._mark(r.id), r.id, Text(status, style=STATUS_STYLES.get(r.status, "")),
+                # Ids and presets as Text: a run folder may be named anything, and a
+                # str cell is read as markup ("[/]" in a name would crash the table).
+                self._mark(r.id), Text(r.id), Text(status, style=STATUS_STYLES.get(r.status, "")),
                 Text(f"{r.epoch}/{r.epochs}", justify="right"),
-                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"), r.preset,
+                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"), Text(r.preset),
                 key=r.id,
             )
         ids = [r.id for r in runs]
@@ -101,8 +104,8 @@ class RunsScreen(Screen):
             self.query_one("#compare-legend", Static).update(
                 f"No runs yet in {self.app.runs_dir}: pick a preset (f2) and start one")
 
-    def _mark(self, run_id: str) -> str:
-        return f"[{self.marked.index(run_id) + 1}]" if run_id in self.marked else "[ ]"
+    def _mark(self, run_id: str) -> Text:
+        return Text(f"[{self.marked.index(run_id) + 1}]" if run_id in self.marked else "[ ]")
 
     def _cursor_id(self) -> str | None:
         table = self.query_one(DataTable)

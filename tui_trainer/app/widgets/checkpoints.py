@@ -76,9 +76,9 @@ class CheckpointsTable(DataTable):
         self.clear()
         for row in sorted(self.entries.values(), key=lambda r: (r.step, r.path)):
             self.add_row(
-                Path(row.path).name, Text(str(row.epoch), justify="right"),
+                Text(Path(row.path).name), Text(str(row.epoch), justify="right"),
                 Text(fmt.pct(row.acc), justify="right"), Text(fmt.size(row.size), justify="right"),
-                row.reason, Text("★ best", style="bold green") if row.path == best else "",
+                Text(row.reason), Text("★ best", style="bold green") if row.path == best else "",
                 key=row.path,
             )
         if self.row_count:

@@ -179,7 +179,7 @@ class HParamsEditor(VerticalScroll):
                             yield Flag(choice, compact=True, id=f"{f.dom_id}-{choice}")
                 else:
                     yield Input(compact=True, id=f.dom_id, validators=[CoreRule(f)], validate_on=["changed"])
-            yield Static("", classes="hp-error", id=f"err-{f.dom_id}")
+            yield Static("", classes="hp-error", id=f"err-{f.dom_id}", markup=False)
 
     # -- loading a config ------------------------------------------------------------------
     def load(self, config: RunConfig) -> None:

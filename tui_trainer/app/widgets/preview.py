@@ -116,7 +116,7 @@ class PresetPreview(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-head")
-        yield Static("", id="preview-desc")
+        yield Static("", id="preview-desc", markup=False)
         yield Static("", id="preview-facts")
 
     def show(self, name: str, source: str, config: RunConfig | None, params: int | None | bool,
@@ -139,7 +139,7 @@ class PresetPreview(Vertical):
         dims = f"{shape[0]}×{shape[2]}×{shape[2]}, {shape[1]} classes" if shape else "shape known once read"
         grid.add_row("data", f"{config.data.dataset} · {dims}")
         for label, value in recipe_lines(config):
-            grid.add_row(label, value)
+            grid.add_row(label, Text(value))  # values hold paths and names: plain text
         m = config.meta
         if m.reported_acc is not None or m.target_acc is not None:
             bits = []
