@@ -358,6 +358,36 @@ def test_archive_cache_hit_skips_extraction(tmp_path, cache):
     assert not (cache / "extracted").exists()
 
 
+@pytest.mark.parametrize("phase", ["extracted", "decoded"])
+def test_a_load_cancelled_from_its_progress_callback_leaves_no_partial_cache(tmp_path, cache, monkeypatch, phase):
+    # The trainer stops a load of minutes by raising LoadCancelled from the progress
+    # callback, which runs every 2 s: here every call is "2 s later".
+    write_folder(tmp_path / "src", n_train=20)
+    archive = make_archive(tmp_path / "src", tmp_path / "data.tar.gz")
+    clock = iter(range(0, 10**6, 3))
+    monkeypatch.setattr(sources.time, "monotonic", lambda: float(next(clock)))
+    if phase == "decoded":  # the extraction done and kept; the decode cancelled
+        sources.extract_archive(archive, cache)
+    seen = []
+
+    def log(message: str) -> None:
+        seen.append(message)
+        if f"imagefolder: {phase} " in message:
+            raise sources.LoadCancelled
+
+    with pytest.raises(sources.LoadCancelled):
+        load_data(DataConfig(dataset="imagefolder", root=str(archive)), log=log)
+    assert any(phase in m for m in seen)
+    extracted = [p.name for p in (cache / "extracted").iterdir()]
+    assert not any(n.startswith(".tmp") for n in extracted), extracted
+    assert len(extracted) == (1 if phase == "decoded" else 0)
+    assert not (cache / "tensors").exists() or not any((cache / "tensors").iterdir())
+    # And the next load, not cancelled, is whole.
+    monkeypatch.undo()
+    monkeypatch.setenv("TUI_TRAINER_CACHE", str(cache))
+    assert load(dataset="imagefolder", root=str(archive)).num_train == 3 * 20
+
+
 def test_digits_and_synthetic_are_not_cached(cache):
     load(dataset="digits")
     load(dataset="synthetic", synthetic_size=20)

@@ -216,6 +216,32 @@ def test_pause_resume_and_save_now_from_another_thread(runs_dir):
     assert manual and load_checkpoint(manual[0].path)["step"] == manual[0].step
 
 
+def test_stop_while_the_data_loads_ends_the_load(runs_dir):
+    # A decode of minutes must not outlast Ctrl+C: the load's progress callback is where
+    # the stop lands (the load raises, the run ends as Stopped, nothing trained or saved).
+    config = tiny_config()
+    run = Run.create(runs_dir, config)
+    col = Collector()
+    trainer = Trainer(config, run=run, subscribers=[run.recorder(), col])
+
+    def stop_once_loading(event):
+        if isinstance(event, ev.Log) and event.message.startswith("Loading"):
+            trainer.stop("interrupted (Ctrl+C)")
+
+    trainer.subscribe(stop_once_loading)
+    end = trainer.run()
+    assert isinstance(end, ev.Stopped) and end.reason == "interrupted (Ctrl+C)", end
+    assert end.step == 0 and end.checkpoint is None
+    assert not col.of(ev.RunStarted) and not col.of(ev.Step) and not any(run.checkpoints_dir.iterdir())
+    assert run.status()["status"] == "stopped"
+    # A stop sent from another process (`tui-trainer control`) lands there too.
+    run2 = Run.create(runs_dir, config)
+    trainer2 = Trainer(config, run=run2, subscribers=[run2.recorder()])
+    trainer2.subscribe(lambda e: isinstance(e, ev.Log) and e.message.startswith("Loading") and run2.send_control("stop"))
+    end2 = trainer2.run()
+    assert isinstance(end2, ev.Stopped) and end2.reason == "stopped from another process", end2
+
+
 def test_failure_is_an_event_not_an_exception(runs_dir):
     config = tiny_config(data={"dataset": "imagefolder", "root": str(runs_dir / "missing")})
     run = Run.create(runs_dir, config)

@@ -252,6 +252,10 @@ class RunRecorder:
         # Start from what the folder says (preset, epochs, best so far on a resume).
         self.status = {k: v for k, v in run.status().items() if k != "alive"}
         self.status.update(status="running", pid=os.getpid(), host=socket.gethostname())
+        # "starting" with our pid while the data loads (minutes for a big image folder):
+        # the run is live, so `tui-trainer control stop` reaches it, and if this process
+        # dies first, `runs` shows it dead rather than "created" forever.
+        run.write_status({**self.status, "status": "starting"})
         self._events = open(run.dir / EVENTS, "a", buffering=1)
         self._metrics = open(run.dir / METRICS, "a", buffering=1)
 

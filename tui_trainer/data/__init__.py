@@ -11,13 +11,14 @@ from __future__ import annotations
 from .augment import normalize, random_crop, random_hflip
 from .batches import DeviceData
 from .info import DataInfo
-from .sources import DATASETS, ImageData, channel_stats, extract_archive, load_data, resize_images
+from .sources import DATASETS, ImageData, LoadCancelled, channel_stats, extract_archive, load_data, resize_images
 
 __all__ = [
     "DATASETS",
     "DataInfo",
     "DeviceData",
     "ImageData",
+    "LoadCancelled",
     "channel_stats",
     "extract_archive",
     "load_data",

@@ -90,6 +90,13 @@ def _nolog(_: str) -> None:
     pass
 
 
+class LoadCancelled(BaseException):
+    """Raised from a load's ``log`` callback to abandon the load: the callback runs every
+    few seconds of a long decode or extraction, which makes it the load's cancel point (a
+    thread cannot be killed). A BaseException, so that no ``except Exception`` on the way
+    turns it into a data error; what was half written is removed as on any error."""
+
+
 # -- the result ---------------------------------------------------------------------------
 
 
@@ -749,11 +756,17 @@ def _link_target(archive: Path, member: str, link: str, relative_to_member: bool
     return tuple(base)
 
 
-def _extract_into(archive: Path, dest: Path) -> int:
+def _extract_into(archive: Path, dest: Path, log: Log = _nolog) -> int:
     """Extract regular files and folders only; links inside the archive become copies
     of their targets. Returns the number of files written."""
     links: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-    written = 0
+    written, last = 0, time.monotonic()
+
+    def progress() -> None:  # every 2 s: a sign of life on a big archive, and a cancel point
+        nonlocal last
+        if time.monotonic() - last > 2.0:
+            last = time.monotonic()
+            log(f"imagefolder: extracted {written:,} files from {archive.name}")
 
     made: set[Path] = set()
 
@@ -780,6 +793,7 @@ def _extract_into(archive: Path, dest: Path) -> int:
                     with zf.open(info) as src, open(target_of(parts), "wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
                     written += 1
+                    progress()
     else:
         with tarfile.open(archive, "r:*") as tf:
             for m in tf:
@@ -794,6 +808,7 @@ def _extract_into(archive: Path, dest: Path) -> int:
                     with src, open(target_of(parts), "wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
                     written += 1
+                    progress()
                 elif m.issym():
                     links.append((parts, _link_target(archive, m.name, m.linkname, True)))
                 elif m.islnk():
@@ -819,12 +834,12 @@ def extract_archive(archive: Path, cache: Path, log: Log = _nolog) -> Path:
     if final.is_dir():
         log(f"imagefolder: using {archive.name} already extracted in {final}")
         return final
+    log(f"imagefolder: extracting {archive} into {final}")  # before the temporary folder: it may cancel
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{stem}-"))
-    log(f"imagefolder: extracting {archive} into {final}")
     try:
         try:
-            n = _extract_into(archive, tmp)
+            n = _extract_into(archive, tmp, log)
         except DataError:
             raise
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from .. import checkpoints, events as ev
 from ..checkpoints import CheckpointSaver
 from ..config import RunConfig
-from ..data import DeviceData, ImageData, load_data
+from ..data import DeviceData, ImageData, LoadCancelled, load_data
 from ..errors import UserError
 from ..models import build_model, count_parameters, describe_model
 from ..runs import Run
@@ -154,6 +154,14 @@ class Trainer:
     def log(self, message: str, level: str = "info") -> None:
         self.emit(ev.Log(message=message, level=level))
 
+    def _log_while_loading(self, message: str) -> None:
+        """The data load's progress callback (every few seconds of a long decode): where a
+        stop, from this process or from `tui-trainer control`, ends a load of minutes."""
+        self._poll_controls()
+        if self._stop.is_set():
+            raise LoadCancelled
+        self.log(message)
+
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> ev.Event:
         """Train to the end, a stop or a failure; returns the end event (also emitted)."""
@@ -162,6 +170,9 @@ class Trainer:
             self._setup()
             with frozen_heap():
                 self.result = self._train()
+        except LoadCancelled:  # stopped while the data loaded: nothing trained, nothing to save
+            self.result = ev.Stopped(reason=self.stop_reason, epoch=self.epoch, step=self.step,
+                                     checkpoint=self._last_checkpoint())
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Failed event
             self.error = exc
             self.result = self._failed(exc)
@@ -192,10 +203,14 @@ class Trainer:
                 self.log("".join(traceback.format_exception(exc)), level="error")
             except Exception:  # noqa: BLE001
                 pass
-        last = None
+        return ev.Failed(reason=reason, error=type(exc).__name__, epoch=self.epoch, step=self.step,
+                         checkpoint=self._last_checkpoint())
+
+    def _last_checkpoint(self) -> str | None:
+        """The run folder's last.pt, what a --resume continues from; None if there is none."""
         if self.run_folder is not None and (self.run_folder.checkpoints_dir / checkpoints.LAST).exists():
-            last = str((self.run_folder.checkpoints_dir / checkpoints.LAST).resolve())
-        return ev.Failed(reason=reason, error=type(exc).__name__, epoch=self.epoch, step=self.step, checkpoint=last)
+            return str((self.run_folder.checkpoints_dir / checkpoints.LAST).resolve())
+        return None
 
     def _setup(self) -> None:
         cfg = self.config
@@ -210,7 +225,7 @@ class Trainer:
 
         if self._data is None:
             self.log(f"Loading {cfg.data.dataset} data…")
-            self._data = load_data(cfg.data, self._cache_dir, log=self.log)
+            self._data = load_data(cfg.data, self._cache_dir, log=self._log_while_loading)
         data = self._data
         self.channels_last = cfg.train.channels_last and self.device.type == "cuda"
         self.data = DeviceData(data, self.device, cfg.data, channels_last=self.channels_last)
