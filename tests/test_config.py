@@ -112,6 +112,12 @@ def test_model_options_can_be_overridden():
         ("optimm.lr=0.1", "did you mean 'optim'"),
         ("optim.lr=[1,", "not a TOML value"),
         ("optim.lr={a=1}", "tables are not allowed"),
+        # One item where a list belongs: the message shows the list it would be.
+        ("data.augment=crop", 'expected a list of strings, e.g. ["crop"]'),
+        ("model.widths=3", "expected a list of integers, e.g. [3]"),
+        ("model.widths=true", "expected a list of integers"),
+        # Whole bounds in full, not 4.29497e+09.
+        ("train.seed=-1", "allowed: >= 0 and <= 4294967295"),
     ],
 )
 def test_bad_override_syntax(text, fragment):

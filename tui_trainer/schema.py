@@ -62,7 +62,8 @@ def type_name(annotation: Any) -> str:
         return " or ".join(type_name(a) for a in typing.get_args(annotation))
     if origin is list:
         (item,) = typing.get_args(annotation)
-        return f"a list of {type_name(item)}"
+        plural = {int: "integers", float: "numbers", str: "strings", bool: "true/false values"}
+        return f"a list of {plural.get(item) or type_name(item)}"
     return {
         int: "an integer",
         float: "a number",
@@ -91,7 +92,11 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
     if origin is list:
         (item,) = typing.get_args(annotation)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: {fmt(value)} is not valid; expected {type_name(annotation)}")
+            try:  # one item where a list belongs: show the list it would be
+                hint = f", e.g. {fmt([_coerce(value, item, key)])}"
+            except ConfigError:
+                hint = ""
+            raise ConfigError(f"{key}: {fmt(value)} is not valid; expected {type_name(annotation)}{hint}")
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     if annotation is bool:
         if isinstance(value, bool):
