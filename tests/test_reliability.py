@@ -19,6 +19,7 @@ from helpers import Collector, tiny_config
 from tui_trainer import checkpoints, events as ev
 from tui_trainer.checkpoints import load_checkpoint
 from tui_trainer.engine import Trainer
+from tui_trainer.errors import CheckpointError
 from tui_trainer.launch import prepare
 from tui_trainer.runs import Run, list_runs
 
@@ -128,6 +129,24 @@ def test_stale_running_status_is_shown_as_dead(runs_dir):
     assert list_runs(runs_dir)[0].status == "dead"
     run.write_status({"status": "running", "pid": os.getpid(), "host": os.uname().nodename})
     assert run.status()["status"] == "running" and run.status()["alive"] is True
+
+
+def test_a_live_run_is_not_resumed_by_a_second_process(runs_dir):
+    # Two processes in one run folder would interleave its events, status and checkpoints.
+    config = tiny_config(train={"epochs": 1})
+    _, run, _, end = train(runs_dir, config)
+    assert isinstance(end, ev.Finished)
+    host = os.uname().nodename
+    for state in ("running", "paused", "starting"):
+        run.write_status({**run.status(), "status": state, "pid": os.getpid(), "host": host})
+        with pytest.raises(CheckpointError, match=f"is {state} \\(pid {os.getpid()}\\); stop it first"):
+            prepare(None, ["train.epochs=2"], resume=str(run.dir), runs_dir=runs_dir)
+    # Once that process is gone, the run is resumed as usual.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run.write_status({**run.status(), "status": "running", "pid": dead.pid, "host": host})
+    launch = prepare(None, ["train.epochs=2"], resume=str(run.dir), runs_dir=runs_dir)
+    assert launch.run.dir == run.dir and launch.config.train.epochs == 2
 
 
 def test_a_damaged_status_file_spoils_only_its_own_run(runs_dir):

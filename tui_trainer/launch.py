@@ -11,7 +11,7 @@ from typing import Any
 from . import paths, presets
 from .checkpoints import load_checkpoint
 from .config import RunConfig
-from .errors import ConfigError
+from .errors import CheckpointError, ConfigError
 from .runs import STATUS, Run, find_run
 
 
@@ -83,6 +83,21 @@ def prepare(
     if run is None:
         run = Run.create(runs_dir, config)
     else:
+        _refuse_if_live(run, resume)
         run.write_config(config)  # overrides given on resume (epochs, lr) are part of the run now
         run.reset_control()
     return Launch(config, run, state)
+
+
+def _refuse_if_live(run: Run, resume: str) -> None:
+    """Two processes training one run folder would interleave its events, status and
+    checkpoints: a resume waits for the live one to end (a dead one is fine to resume)."""
+    status = run.status()
+    if status.get("status") not in ("starting", "running", "paused") or not status.get("pid"):
+        return
+    host = status.get("host")
+    where = f"pid {status['pid']}" + (f" on {host}" if host and status.get("alive") is None else "")
+    raise CheckpointError(
+        f"--resume {resume}: run {run.id} is {status['status']} ({where}); stop it first with "
+        f"`tui-trainer control {run.dir} stop`, then resume"
+    )
