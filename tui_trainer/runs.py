@@ -36,6 +36,9 @@ CHECKPOINTS = "checkpoints"
 CONTROL = "control.jsonl"
 OUTPUT_LOG = "output.log"
 COMMANDS = ("pause", "resume", "stop", "save")
+# How `tui-trainer runs` and the app's runs screen colour a status (rich colour names).
+STATUS_COLORS = {"starting": "cyan", "running": "cyan", "paused": "yellow", "finished": "green",
+                 "stopped": "yellow", "failed": "red", "dead": "red"}
 
 
 # The fields of status.json that programs read, and the type each must have. The file is

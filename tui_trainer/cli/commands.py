@@ -13,7 +13,7 @@ from rich.text import Text
 from .. import paths, presets
 from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
-from ..runs import find_run, list_runs
+from ..runs import STATUS_COLORS, find_run, list_runs
 
 
 def _console() -> Console:
@@ -112,13 +112,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
     for col in ("id", "preset", "status", "epochs", "best acc", "started"):
         table.add_column(col, no_wrap=True)
-    colors = {"finished": "green", "running": "cyan", "paused": "yellow", "stopped": "yellow", "failed": "red", "dead": "red"}
     for r in found:
         started = dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else ""
         status = r.status + (" (process gone)" if r.status == "dead" else "")
         table.add_row(
             # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
-            Text(r.id), Text(r.preset), Text(status, style=colors.get(r.status, "white")), f"{r.epoch}/{r.epochs}",
+            Text(r.id), Text(r.preset), Text(status, style=STATUS_COLORS.get(r.status, "white")), f"{r.epoch}/{r.epochs}",
             f"{r.best_acc:.2f}%" if r.best_acc is not None else "", started,
         )
     console.print(table)

@@ -19,15 +19,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plot import PlotWidget
 
-from ...runs import Run, RunSummary, list_runs
+from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
 from .. import format as fmt
 from ..widgets.epoch_chart import SERIES, draw, make_plot
 
 METRICS = (
     ("test_acc", "test acc %"), ("test_loss", "test loss"), ("train_acc", "train acc %"), ("train_loss", "train loss"),
 )
-STATUS_STYLES = {"finished": "green", "running": "cyan", "paused": "yellow", "stopped": "yellow",
-                 "failed": "red", "dead": "red"}
 REFRESH_SECONDS = 3.0
 
 
@@ -92,7 +90,7 @@ class RunsScreen(Screen):
             table.add_row(
                 # Ids and presets as Text: a run folder may be named anything, and a
                 # str cell is read as markup ("[/]" in a name would crash the table).
-                self._mark(r.id), Text(r.id), Text(status, style=STATUS_STYLES.get(r.status, "")),
+                self._mark(r.id), Text(r.id), Text(status, style=STATUS_COLORS.get(r.status, "")),
                 Text(f"{r.epoch}/{r.epochs}", justify="right"),
                 Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"), Text(r.preset),
                 key=r.id,
