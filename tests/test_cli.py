@@ -221,3 +221,20 @@ def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
     for shown in ("run run [bold]1", "CPU [red]", "/data/[/]", f"checkpoint {where}/checkpoints/last.pt (best)",
                   "failed: data.root: [/] is odd; last good checkpoint: " + where):
         assert shown in text, (shown, text)
+
+
+def test_without_a_terminal_the_app_falls_back_to_headless(env, runs_dir):
+    # A pipe, cron or `ssh host tui-trainer ...` without -t: the app would draw into a
+    # file and wait for keys forever. Training goes headless (and says so); bare
+    # `tui-trainer` trains the default preset; watching needs a terminal and says so.
+    r = cli(["train", "digits-cnn", *FAST, "--runs-dir", str(runs_dir)], env)
+    assert r.returncode == 0, r.stderr
+    assert "not a terminal, so training headless" in r.stderr
+    assert r.stdout.splitlines()[-1].startswith("finished: 2 epochs") and "\x1b[" not in r.stdout
+    r = cli([], {**env, "TUI_TRAINER_RUNS": str(runs_dir)})
+    assert r.returncode == 0, r.stderr
+    assert "training the default preset digits-cnn headless" in r.stderr
+    assert r.stdout.splitlines()[-1].startswith("finished: 15 epochs")
+    assert {p.name.split("-", 2)[-1] for p in runs_dir.iterdir()} == {"digits-cnn"} and len(list(runs_dir.iterdir())) == 2
+    run = sorted(runs_dir.iterdir())[0]
+    assert_one_line_error(cli(["watch", str(run)], env), "needs a terminal", "events.jsonl")

@@ -39,7 +39,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .detach import detach
 
         return detach(launch)
-    if args.headless:
+    if args.headless or not _terminal("training headless"):
         from .headless import run_headless
 
         return run_headless(launch)
@@ -48,16 +48,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run_app(launch=launch)
 
 
+def _terminal(fallback: str | None = None) -> bool:
+    """Whether the app can run: it needs a terminal both ways, keys in and screen out.
+    Without one (a pipe, cron, `ssh host cmd` without -t) the app would draw escape
+    codes into a file and wait for keys that never come; with ``fallback`` the caller
+    goes on without it, and says so on stderr."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return True
+    if fallback:
+        print(f"tui-trainer: not a terminal, so {fallback} (--headless does so without this note)", file=sys.stderr)
+    return False
+
+
 def open_app(args: argparse.Namespace) -> int:
+    if not _terminal(f"training the default preset {presets.DEFAULT_PRESET} headless"):
+        from .headless import run_headless
+
+        return run_headless(prepare(presets.DEFAULT_PRESET, []))
     from ..app import run_app
 
     return run_app()
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    run = find_run(args.run, args.runs_dir or paths.runs_dir())
+    if not _terminal():
+        raise ConfigError(
+            f"watch: the dashboard needs a terminal (stdin and stdout); from a script, "
+            f"`tui-trainer runs --json` or the run's {run.dir / 'events.jsonl'}"
+        )
     from ..app import run_app
 
-    return run_app(watch=find_run(args.run, args.runs_dir or paths.runs_dir()))
+    return run_app(watch=run)
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
