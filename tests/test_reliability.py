@@ -141,6 +141,20 @@ def test_a_live_run_is_not_resumed_by_a_second_process(runs_dir):
         run.write_status({**run.status(), "status": state, "pid": os.getpid(), "host": host})
         with pytest.raises(CheckpointError, match=f"is {state} \\(pid {os.getpid()}\\); stop it first"):
             prepare(None, ["train.epochs=2"], resume=str(run.dir), runs_dir=runs_dir)
+    # A process that started after the status was last written is not the run's: its pid
+    # was reused after the run's process died (after a reboot, say). The run is dead.
+    if os.path.exists("/proc/self/stat"):
+        stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            time.sleep(0.2)
+            run.write_status({**run.status(), "status": "running", "pid": stranger.pid, "host": host,
+                              "updated": time.time() - 60})
+            assert run.status()["status"] == "dead"
+            run.write_status({**run.status(), "status": "running", "updated": time.time()})
+            assert run.status()["status"] == "running"
+        finally:
+            stranger.kill()
+            stranger.wait()
     # Once that process is gone, the run is resumed as usual.
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -70,8 +70,12 @@ def _checked_status(raw: Any) -> dict[str, Any]:
     return out
 
 
-def pid_alive(pid: int | None, host: str | None) -> bool | None:
-    """True/False for a process on this host; None when it cannot be known (other host)."""
+def pid_alive(pid: int | None, host: str | None, written: float | None = None) -> bool | None:
+    """True/False for a process on this host; None when it cannot be known (other host).
+    ``written``: when the status holding the pid was last written. A process that started
+    after it is not ours: the run's process died and its number went to another (after a
+    reboot, numbers start low again), which would otherwise keep the run "running" forever
+    and refuse its resume."""
     if not isinstance(pid, int) or pid <= 0:  # os.kill(-1, 0) would ask about every process
         return None
     if host and host != socket.gethostname():
@@ -81,8 +85,26 @@ def pid_alive(pid: int | None, host: str | None) -> bool | None:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    started = process_start_time(pid)
+    if written is not None and started is not None and started > written + PID_CLOCK_SLACK_S:
+        return False
     return True
+
+
+PID_CLOCK_SLACK_S = 2.0  # /proc gives the start in clock ticks after a boot time in whole seconds
+
+
+def process_start_time(pid: int) -> float | None:
+    """When a process started (Unix time), from /proc on Linux; None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        # Field 22 (starttime); the command name in field 2 may hold spaces, so count from its ")".
+        ticks = int(stat[stat.rindex(")") + 2:].split()[19])
+        return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 class Run:
@@ -153,7 +175,7 @@ class Run:
             status = _checked_status(json.loads((self.dir / STATUS).read_text()))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             status = {"status": "unknown"}
-        alive = pid_alive(status.get("pid"), status.get("host"))
+        alive = pid_alive(status.get("pid"), status.get("host"), status.get("updated"))
         status["alive"] = alive
         if status.get("status") in ("starting", "running", "paused") and alive is False:
             status["status"] = "dead"
@@ -258,7 +280,7 @@ class RunRecorder:
         # "starting" with our pid while the data loads (minutes for a big image folder):
         # the run is live, so `tui-trainer control stop` reaches it, and if this process
         # dies first, `runs` shows it dead rather than "created" forever.
-        run.write_status({**self.status, "status": "starting"})
+        run.write_status({**self.status, "status": "starting", "updated": time.time()})
         self._events = open(run.dir / EVENTS, "a", buffering=1)
         self._metrics = open(run.dir / METRICS, "a", buffering=1)
 

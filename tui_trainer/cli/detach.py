@@ -37,6 +37,7 @@ def detach(launch: Launch) -> int:
     if status.get("status") not in ("running", "paused"):
         status.pop("alive", None)
         run.write_status({**status, "status": "starting", "pid": proc.pid, "host": socket.gethostname(),
+                          "updated": time.time(),  # after the child started: pid_alive's check
                           "preset": launch.config.name})
     print(f"run {run.id} is training in the background (pid {proc.pid})")
     print(f"  watch it:  tui-trainer watch {run.dir}")
