@@ -106,3 +106,14 @@ def test_missing_path(tmp_path):
         load_checkpoint(tmp_path / "nope.pt")
     with pytest.raises(CheckpointError, match="no checkpoint found"):
         load_checkpoint(tmp_path)
+
+
+def test_weights_mismatch_names_the_first_problem_in_one_short_line():
+    rgb, gray = torch.nn.Conv2d(3, 16, 3), torch.nn.Conv2d(1, 16, 3)
+    with pytest.raises(RuntimeError) as err:
+        gray.load_state_dict(rgb.state_dict())
+    assert checkpoints.weights_mismatch(err.value) == "weight is [16, 3, 3, 3] in the checkpoint, [16, 1, 3, 3] in this model"
+    with pytest.raises(RuntimeError) as err:
+        torch.nn.Sequential(gray).load_state_dict(rgb.state_dict())
+    text = checkpoints.weights_mismatch(err.value)
+    assert text.startswith("Missing key(s) in state_dict:") and "\n" not in text and len(text) <= 200

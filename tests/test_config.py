@@ -138,6 +138,18 @@ def test_shorthands_are_overrides(tmp_path):
     assert c.train.epochs == 7 and c.train.device == "cpu" and c.data.root == str(tmp_path / 'a "b"')
 
 
+def test_a_relative_data_root_is_kept_absolute(tmp_path, monkeypatch, isolated_dirs):
+    # A run's config must find its data from any folder: a resume or an eval started
+    # elsewhere, or the app. Relative roots are made absolute, whichever way they came.
+    from tui_trainer.launch import prepare
+
+    monkeypatch.chdir(tmp_path)
+    assert shorthand_overrides(data_root="data/cifar") == [f'data.root="{tmp_path / "data" / "cifar"}"']
+    launch = prepare("resnet-small-cifar10", ['data.root="rel/x"'])
+    assert launch.config.data.root == str(tmp_path / "rel" / "x")
+    assert f'root = "{tmp_path / "rel" / "x"}"' in (launch.run.dir / "config.toml").read_text()
+
+
 def test_unknown_preset_suggests():
     with pytest.raises(ConfigError) as err:
         presets.load("digit-cnn")

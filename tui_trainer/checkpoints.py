@@ -79,6 +79,23 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
+_SIZE_MISMATCH = re.compile(
+    r"size mismatch for (\S+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from checkpoint, "
+    r"the shape in current model is torch\.Size\((\[[^\]]*\])\)"
+)
+
+
+def weights_mismatch(exc: BaseException) -> str:
+    """The first concrete problem in a failed ``load_state_dict``, in one short line:
+    PyTorch's message starts with a header that names only the class."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = next((line for line in lines[1:]), lines[0] if lines else type(exc).__name__)
+    m = _SIZE_MISMATCH.search(detail)
+    if m:
+        detail = f"{m.group(1)} is {m.group(2)} in the checkpoint, {m.group(3)} in this model"
+    return detail[:200]
+
+
 def checkpoint_name(epoch: int, step: int | None, acc: float | None) -> str:
     """``epoch_012_acc_85.07.pt``; a save inside an epoch also names its step."""
     name = f"epoch_{epoch:03d}"

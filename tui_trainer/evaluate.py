@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import load_checkpoint
+from .checkpoints import load_checkpoint, weights_mismatch
 from .config import RunConfig
 from .data import DeviceData, load_data
 from .errors import CheckpointError
@@ -50,7 +50,11 @@ def evaluate_checkpoint(
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit model {config.model.arch}: {str(exc).splitlines()[0][:160]}") from None
+        info = data.info
+        raise CheckpointError(
+            f"{path}: weights do not fit model {config.model.arch} on this data ({info.shape_text()}): "
+            f"{weights_mismatch(exc)}"
+        ) from None
     model.to(dev).eval()
     device_data = DeviceData(data, dev, config.data)
     n = len(data.info.classes)

@@ -32,7 +32,7 @@ def shorthand_overrides(
     if device is not None:
         out.append(f'train.device="{device}"')
     if data_root is not None:
-        out.append(f"data.root={_toml_string(str(Path(data_root).expanduser()))}")
+        out.append(f"data.root={_toml_string(str(Path(data_root).expanduser().absolute()))}")
     return out
 
 
@@ -41,7 +41,16 @@ def _toml_string(s: str) -> str:
 
 
 def build_config(preset: str, overrides: list[str]) -> RunConfig:
-    return presets.load(preset).with_overrides(overrides)
+    return _absolute_root(presets.load(preset).with_overrides(overrides))
+
+
+def _absolute_root(config: RunConfig) -> RunConfig:
+    """data.root as an absolute path: the run's config must find the data again from any
+    folder (a resume, an eval, the app started elsewhere), not only from where it began."""
+    root = config.data.root
+    if not root or Path(root).expanduser().is_absolute():
+        return config
+    return config.with_overrides([f"data.root={_toml_string(str(Path(root).expanduser().absolute()))}"])
 
 
 def _run_of_checkpoint(path: Path) -> Run | None:
@@ -72,7 +81,7 @@ def prepare(
         raise ConfigError(
             f"--resume {resume}: that run trained preset '{name}', not '{preset}'; drop the preset argument to resume it"
         )
-    config = RunConfig.from_dict(state["config"], name=name).with_overrides(overrides)
+    config = _absolute_root(RunConfig.from_dict(state["config"], name=name).with_overrides(overrides))
     done = int(state["epoch"])
     if config.train.epochs <= done and not state.get("batch_in_epoch"):
         raise ConfigError(

@@ -340,9 +340,10 @@ class Trainer:
             if self.ema is not None and state.get("ema") is not None:
                 self.ema.module.load_state_dict(state["ema"])
         except (RuntimeError, KeyError) as exc:
-            first = str(exc).splitlines()[0][:160]
+            info = self._data.info
             raise checkpoints.CheckpointError(
-                f"{state.get('path', 'checkpoint')}: does not fit model {self.config.model.arch} ({first})"
+                f"{state.get('path', 'checkpoint')}: does not fit model {self.config.model.arch} on this data "
+                f"({info.shape_text()}): {checkpoints.weights_mismatch(exc)}"
             ) from None
         try:
             self.optimizer.load_state_dict(state["optimizer"])
