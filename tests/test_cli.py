@@ -141,6 +141,10 @@ def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):
                  "--runs-dir", str(runs_dir)])
     out, err = capsys.readouterr()
     assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "does not fit model")
+    # The failed attempt leaves the run's own outcome as it was, and says what happened.
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "finished" and status["epoch"] == 1, status
+    assert status["last_attempt"]["status"] == "failed" and "does not fit" in status["last_attempt"]["reason"]
     code = main(["train", "resnet50-cifar10", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)])
     out, err = capsys.readouterr()
     assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "trained preset 'digits-cnn'")

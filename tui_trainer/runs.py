@@ -276,6 +276,12 @@ class RunRecorder:
         self.run = run
         # Start from what the folder says (preset, epochs, best so far on a resume).
         self.status = {k: v for k, v in run.status().items() if k != "alive"}
+        # As found: a resume that ends before it trains a step (data missing, weights that
+        # do not fit, a stop while loading) leaves the run's own outcome as it was.
+        # (Not a "starting" that `--detach` wrote for this process: what it replaced is gone.)
+        ours = self.status.get("status") == "starting" and self.status.get("pid") == os.getpid()
+        self._found = dict(self.status) if self.status.get("epoch") and not ours else None
+        self._started = False  # RunStarted seen: data loaded and weights restored
         self.status.update(status="running", pid=os.getpid(), host=socket.gethostname())
         # "starting" with our pid while the data loads (minutes for a big image folder):
         # the run is live, so `tui-trainer control stop` reaches it, and if this process
@@ -291,7 +297,13 @@ class RunRecorder:
             self._metrics.write(json.dumps({"type": "step", **event.to_dict()}) + "\n")
             return  # status is rewritten per epoch, not per step
         s = self.status
+        if isinstance(event, ev.END_EVENTS) and not self._started and self._found is not None:
+            reason = getattr(event, "reason", "")
+            self.run.write_status({**self._found, "updated": time.time(),
+                                   "last_attempt": {"status": event.kind, "reason": reason, "time": event.time}})
+            return
         if isinstance(event, ev.RunStarted):
+            self._started = True
             s.update(
                 status="running", preset=event.preset, epochs=event.epochs, epoch=event.start_epoch,
                 started=event.time, device=event.device_name,
