@@ -12,7 +12,7 @@ from . import paths, presets
 from .checkpoints import load_checkpoint
 from .config import RunConfig
 from .errors import CheckpointError, ConfigError
-from .runs import STATUS, Run, find_run
+from .runs import LIVE_STATUSES, STATUS, Run, find_run
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _refuse_if_live(run: Run, resume: str) -> None:
     """Two processes training one run folder would interleave its events, status and
     checkpoints: a resume waits for the live one to end (a dead one is fine to resume)."""
     status = run.status()
-    if status.get("status") not in ("starting", "running", "paused") or not status.get("pid"):
+    if status.get("status") not in LIVE_STATUSES or not status.get("pid"):
         return
     host = status.get("host")
     where = f"pid {status['pid']}" + (f" on {host}" if host and status.get("alive") is None else "")

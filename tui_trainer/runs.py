@@ -12,6 +12,7 @@ Another process (``tui-trainer watch``, ``tui-trainer runs``) reads these files 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -36,6 +37,7 @@ CHECKPOINTS = "checkpoints"
 CONTROL = "control.jsonl"
 OUTPUT_LOG = "output.log"
 COMMANDS = ("pause", "resume", "stop", "save")
+LIVE_STATUSES = ("starting", "running", "paused")  # a process is (or should be) training the run
 # How `tui-trainer runs` and the app's runs screen colour a status (rich colour names).
 STATUS_COLORS = {"starting": "cyan", "running": "cyan", "paused": "yellow", "finished": "green",
                  "stopped": "yellow", "failed": "red", "dead": "red"}
@@ -97,12 +99,22 @@ PID_CLOCK_SLACK_S = 2.0  # /proc gives the start in clock ticks after a boot tim
 
 def process_start_time(pid: int) -> float | None:
     """When a process started (Unix time), from /proc on Linux; None where unknown."""
+    boot = _boot_time()
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
         # Field 22 (starttime); the command name in field 2 may hold spaces, so count from its ")".
         ticks = int(stat[stat.rindex(")") + 2:].split()[19])
-        return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if boot is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+@functools.cache
+def _boot_time() -> int | None:
+    """The boot time from /proc/stat, read once (`runs` asks for every run's pid)."""
+    try:
+        line = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return int(line.split()[1])
     except (OSError, ValueError, IndexError, StopIteration):
         return None
 
@@ -177,7 +189,7 @@ class Run:
             status = {"status": "unknown"}
         alive = pid_alive(status.get("pid"), status.get("host"), status.get("updated"))
         status["alive"] = alive
-        if status.get("status") in ("starting", "running", "paused") and alive is False:
+        if status.get("status") in LIVE_STATUSES and alive is False:
             status["status"] = "dead"
         return status
 
@@ -219,7 +231,7 @@ class Run:
         if command not in COMMANDS:
             raise CheckpointError(f"unknown command {command!r}; allowed: {', '.join(COMMANDS)}")
         status = self.status()
-        if status.get("status") not in ("starting", "running", "paused"):
+        if status.get("status") not in LIVE_STATUSES:
             raise CheckpointError(f"run {self.id} is {status.get('status', 'not running')}; only a live run takes commands")
         command_id = uuid.uuid4().hex[:12]
         line = json.dumps({"id": command_id, "command": command, "time": time.time()}) + "\n"
@@ -282,11 +294,12 @@ class RunRecorder:
         ours = self.status.get("status") == "starting" and self.status.get("pid") == os.getpid()
         self._found = dict(self.status) if self.status.get("epoch") and not ours else None
         self._started = False  # RunStarted seen: data loaded and weights restored
-        self.status.update(status="running", pid=os.getpid(), host=socket.gethostname())
         # "starting" with our pid while the data loads (minutes for a big image folder):
         # the run is live, so `tui-trainer control stop` reaches it, and if this process
-        # dies first, `runs` shows it dead rather than "created" forever.
-        run.write_status({**self.status, "status": "starting", "updated": time.time()})
+        # dies first, `runs` shows it dead rather than "created" forever. RunStarted makes
+        # it "running".
+        self.status.update(status="starting", pid=os.getpid(), host=socket.gethostname(), updated=time.time())
+        run.write_status(self.status)
         self._events = open(run.dir / EVENTS, "a", buffering=1)
         self._metrics = open(run.dir / METRICS, "a", buffering=1)
 
