@@ -440,6 +440,9 @@ async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_p
         assert status_of(launch.run) == "failed"
         await press_live(pilot, "f2")  # still responsive
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        # Loaded before the app exits: a Select still mounting when the app shuts down
+        # can raise NoMatches inside Textual (seen once in a test run, never by hand).
+        await wait_for(pilot, lambda: app.screen.loaded, what="the picker's presets")
     assert app.exit_status == 2  # bad input, like the headless command
 
 
@@ -728,7 +731,7 @@ async def test_no_color_renders_every_pane(monkeypatch, size):
             await pilot.press(key)
         await pilot.pause()
         svg = app.export_screenshot()
-        assert "★ best" in svg.replace("&#160;", " ") or "best" in svg
+        assert "★" in svg  # the best epoch is marked without colour
         await pilot.press("f3")
         await pilot.pause()
     assert app.return_code in (None, 0)
@@ -773,6 +776,23 @@ async def test_panes_follow_the_terminal_size():
         await pilot.resize_terminal(130, 45)
         await pilot.pause()
         assert len(shown()) == 4
+
+
+async def test_a_dashboard_opened_on_a_wide_terminal_shows_every_pane(runs_dir):
+    """The real order of things: the picker first, the dashboard pushed over it (not the
+    first screen, as above), at a size that was never changed."""
+    from helpers import demo_events
+
+    app = TrainerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await picker_ready(pilot)
+        dash = DashboardScreen()
+        await app.push_screen(dash)
+        dash.feed(demo_events())
+        await pilot.pause()
+        assert dash.roomy
+        assert all(dash.query_one(f"#pane-{p}").display for p in ("epochs", "chart", "checkpoints", "log"))
+        assert dash.query_one("#pane-chart").region.width > 0 and dash.query_one("#pane-log").region.height > 0
 
 
 async def test_nan_loss_offers_to_resume_with_a_lower_lr(runs_dir):

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import math
 
+# The best epoch's (and checkpoint's) mark, under a column headed "best": a glyph, not a
+# colour, so NO_COLOR and monochrome terminals keep it; one character, so the tables
+# fit the dashboard's side column (a word here clipped them at 120 columns).
+BEST_MARK = "★"
+
 
 def duration(seconds: float | None) -> str:
     """3725 -> "1:02:05"; 65 -> "1:05"; None or non-finite -> "--:--"."""

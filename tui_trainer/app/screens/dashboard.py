@@ -382,8 +382,11 @@ class DashboardScreen(Screen):
             self.query_one(f"#pane-{pane}").display = roomy or pane == self.active_pane
 
     def on_resize(self) -> None:
-        # The breakpoint classes were just updated (Screen._on_resize runs first).
-        self._show_panes()
+        # Textual calls this handler before Screen._on_resize (a subclass's handlers come
+        # first), and that is what sets the breakpoint classes: read them after it. Read
+        # at once, a dashboard opened from the picker on a wide terminal showed one pane
+        # in the roomy grid until the terminal was resized.
+        self.call_next(self._show_panes)
 
     # -- checkpoints -------------------------------------------------------------------------
     @on(CheckpointsTable.Chosen)

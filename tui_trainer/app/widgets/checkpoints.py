@@ -13,7 +13,9 @@ from textual.widgets import DataTable
 from ... import events as ev
 from .. import format as fmt
 
-COLUMNS = (("file", "file"), ("epoch", "epoch"), ("acc", "acc"), ("size", "size"), ("kind", "kind"), ("best", "best"))
+# The file name last: it is the longest (and repeats epoch and accuracy), so a narrow
+# pane cuts it rather than the columns that tell the checkpoints apart.
+COLUMNS = (("epoch", "epoch"), ("acc", "acc"), ("kind", "kind"), ("best", "best"), ("size", "size"), ("file", "file"))
 
 
 @dataclass
@@ -76,9 +78,9 @@ class CheckpointsTable(DataTable):
         self.clear()
         for row in sorted(self.entries.values(), key=lambda r: (r.step, r.path)):
             self.add_row(
-                Text(Path(row.path).name), Text(str(row.epoch), justify="right"),
-                Text(fmt.pct(row.acc), justify="right"), Text(fmt.size(row.size), justify="right"),
-                Text(row.reason), Text("★ best", style="bold green") if row.path == best else "",
+                Text(str(row.epoch), justify="right"), Text(fmt.pct(row.acc), justify="right"), Text(row.reason),
+                Text(fmt.BEST_MARK, style="bold green", justify="center") if row.path == best else Text(""),
+                Text(fmt.size(row.size), justify="right"), Text(Path(row.path).name),
                 key=row.path,
             )
         if self.row_count:

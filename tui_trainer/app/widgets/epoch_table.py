@@ -12,7 +12,6 @@ COLUMNS = (
     ("ep", "epoch"), ("tr loss", "train_loss"), ("tr acc", "train_acc"), ("te loss", "test_loss"),
     ("te acc", "test_acc"), ("lr", "lr"), ("sec", "seconds"), ("img/s", "images_per_s"), ("best", "best"),
 )
-BEST = "★ best"  # a word as well as a star: NO_COLOR and plain fonts keep it
 
 
 class EpochTable(DataTable):
@@ -60,7 +59,7 @@ class EpochTable(DataTable):
             fmt.pct(e.test_acc), fmt.lr(e.lr), f"{e.seconds:.1f}", fmt.rate(e.images_per_s),
         )
         cells = [Text(v, justify="right") for v in values]
-        cells.append(Text(BEST, style="bold green") if best else Text(""))
+        cells.append(Text(fmt.BEST_MARK, style="bold green", justify="center") if best else Text(""))
         return cells
 
     def flush(self) -> None:
