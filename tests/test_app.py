@@ -613,6 +613,37 @@ async def test_runs_screen_lists_opens_and_compares(runs_dir):
         await wait_for(pilot, lambda: app.screen is screen, what="back to the runs")
 
 
+async def test_runs_chart_shows_the_cursor_run_until_runs_are_marked_and_follows_new_epochs(runs_dir):
+    from helpers import write_run_folder
+
+    write_run_folder(runs_dir, "20240101-000000-a", "digits-cnn", "finished", [50.0, 60.0], 2)
+    live = write_run_folder(runs_dir, "20240102-000000-b", "digits-cnn", "running", [40.0], 5)
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        legend = lambda: str(screen.query_one("#compare-legend").content)  # noqa: E731
+        # Nothing marked: the chart is the run under the cursor (the newest, first).
+        await wait_for(pilot, lambda: list(screen.curves) == ["20240102-000000-b"], what="the cursor's curve")
+        assert "20240102-000000-b" in legend() and "space marks" in legend()
+        screen.query_one("#runs-table").focus()
+        await press_live(pilot, "down")
+        await wait_for(pilot, lambda: list(screen.curves) == ["20240101-000000-a"], what="the next run's curve")
+        assert len(screen.curves["20240101-000000-a"]) == 2
+        # Marked runs replace the preview; moving the cursor no longer changes the chart.
+        await press_live(pilot, "space", "up", "space")
+        await wait_for(pilot, lambda: set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"},
+                       what="both curves")
+        await press_live(pilot, "down")
+        await pilot.pause(0.2)
+        assert set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"}
+        # The live run ends an epoch: its curve grows at the next refresh.
+        write_run_folder(runs_dir, live.name, "digits-cnn", "running", [40.0, 45.0], 5)
+        screen.refresh_runs()
+        await wait_for(pilot, lambda: len(screen.curves["20240102-000000-b"]) == 2, what="the new epoch")
+
+
 async def test_watch_a_finished_run_shows_its_history(runs_dir):
     run = train_tiny(runs_dir, epochs=2)
     app = TrainerApp(watch=run)

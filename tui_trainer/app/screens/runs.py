@@ -1,7 +1,9 @@
 """Past runs: preset, status, epochs, best accuracy; open one, or compare curves.
 
 Mark runs with space: their per-epoch curves are drawn in one chart (``t`` picks the
-metric). Enter opens a run in the dashboard (the live one if it is training here).
+metric); with none marked, the chart shows the run under the cursor. The curves of a run
+still training grow as its epochs end. Enter opens a run in the dashboard (the live one
+if it is training here).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class RunsScreen(Screen):
         super().__init__()
         self.runs: list[RunSummary] = []
         self.marked: list[str] = []  # run ids, in the order marked (their colours)
+        self.preview: str | None = None  # the run under the cursor, charted while none is marked
         self.metric = 0
         self.curves: dict[str, list[dict]] = {}
 
@@ -81,7 +84,11 @@ class RunsScreen(Screen):
         if [(r.id, r.status, r.epoch, r.best_acc) for r in runs] == \
                 [(r.id, r.status, r.epoch, r.best_acc) for r in self.runs] and self.query_one(DataTable).row_count:
             return
+        before = {(r.id, r.epoch) for r in self.runs}
+        grown = {r.id for r in runs if (r.id, r.epoch) not in before}  # new epochs, or new runs
         self.runs = runs
+        ids = [r.id for r in runs]
+        self.marked = [i for i in self.marked if i in ids]  # a run folder deleted meanwhile
         table = self.query_one(DataTable)
         current = self._cursor_id()
         table.clear()
@@ -95,12 +102,27 @@ class RunsScreen(Screen):
                 Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"), Text(r.preset),
                 key=r.id,
             )
-        ids = [r.id for r in runs]
         if current in ids:
             table.move_cursor(row=ids.index(current), animate=False)
         if not runs:
             self.query_one("#compare-legend", Static).update(
                 f"No runs yet in {self.app.runs_dir}: pick a preset (f2) and start one")
+        if grown & set(self.charted()) or (not self.marked and self._cursor_id() != self.preview):
+            self._chart_cursor_or_marked()
+
+    def charted(self) -> list[str]:
+        """The runs the chart shows: those marked, else the one under the cursor."""
+        return list(self.marked) if self.marked else [self.preview] if self.preview else []
+
+    def _chart_cursor_or_marked(self) -> None:
+        if not self.marked:
+            self.preview = self._cursor_id()
+        self.load_curves(self.charted())
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _highlighted(self) -> None:
+        if not self.marked and self._cursor_id() != self.preview:
+            self._chart_cursor_or_marked()
 
     def _mark(self, run_id: str) -> Text:
         return Text(f"[{self.marked.index(run_id) + 1}]" if run_id in self.marked else "[ ]")
@@ -134,7 +156,7 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         for r in self.runs:
             table.update_cell(r.id, "mark", self._mark(r.id))
-        self.load_curves(list(self.marked))
+        self._chart_cursor_or_marked()
 
     def action_metric(self) -> None:
         self.metric = (self.metric + 1) % len(METRICS)
@@ -161,7 +183,7 @@ class RunsScreen(Screen):
         key, label = METRICS[self.metric]
         plot = self.query_one("#compare-plot", PlotWidget)
         legend = self.query_one("#compare-legend", Static)
-        ids = [i for i in self.marked if i in self.curves]
+        ids = [i for i in self.charted() if i in self.curves]
         series, lines, last = [], Text(), 2
         for n, run_id in enumerate(ids):
             style, marker = SERIES[n % len(SERIES)]
@@ -176,6 +198,8 @@ class RunsScreen(Screen):
             lines.append(f"  best {fmt.pct(best)}" if best is not None else "  no epochs yet", "dim")
         draw(plot, label, series, last)
         self.query_one("#compare").border_title = f"Compare: {label} per epoch  (t: metric)"
+        if ids and not self.marked:
+            lines.append("   (space marks runs to compare)", "dim")
         if ids:
             legend.update(lines)
         elif self.runs:
