@@ -221,6 +221,64 @@ async def test_invalid_field_shows_the_core_message_and_start_is_refused(runs_di
         assert "optim.lr=0.01" in screen.query_one("#editor").overrides()
 
 
+async def test_data_set_and_folder_are_chosen_in_the_picker_and_the_run_trains_on_them(runs_dir, tmp_path):
+    """A server without internet holds its data as a local copy: the picker names it
+    (the app had no --data-root). The path is taken as typed, checked as typed."""
+    import numpy as np
+    from PIL import Image
+
+    data = tmp_path / "my data 1e3"  # a space, and a name TOML would read as a number
+    for split, n in (("train", 4), ("test", 2)):
+        for cls in ("cat", "dog"):
+            (data / split / cls).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(data / split / cls / f"{i}.png")
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        editor = screen.query_one("#editor")
+        assert screen.query_one("#hp-data-root", Input).value == ""  # digits: none
+        screen.query_one("#hp-data-dataset", Select).value = "imagefolder"
+        await pilot.pause()
+        # The core's cross-key rule, under the field it names.
+        assert editor.error.startswith("data.root: the imagefolder data set needs")
+        assert str(screen.query_one("#err-hp-data-root").content) == editor.error
+        root = screen.query_one("#hp-data-root", Input)
+        root.value = str(tmp_path / "nowhere")
+        await pilot.pause()
+        assert editor.error == f"data.root: {tmp_path / 'nowhere'}: no such file or folder"
+        screen.query_one(OptionList).focus()
+        await press_live(pilot, "s")
+        await pilot.pause()
+        assert app.session is None and not any(runs_dir.glob("*"))
+
+        root.value = str(data)
+        screen.query_one("#hp-train-epochs", Input).value = "1"
+        screen.query_one("#hp-train-device", Input).value = "cpu"
+        await pilot.pause()
+        assert editor.error is None
+        assert editor.config.data.dataset == "imagefolder" and editor.config.data.root == str(data)
+        screen.query_one(OptionList).focus()
+        await press_live(pilot, "s")
+        await wait_for(pilot, lambda: app.session is not None and app.session.done.is_set(), timeout=90,
+                       what="the run")
+        assert status_of(app.session.run) == "finished"
+        config = app.session.run.config()
+        assert (config.data.dataset, config.data.root) == ("imagefolder", str(data))
+        # Emptied, the field is none again (not a folder named ""): the rule holds again.
+        root.value = "  "
+        await pilot.pause()
+        assert editor.error.startswith("data.root: the imagefolder data set needs")
+        # A preset that names a folder: emptying the field overrides it with none.
+        editor.load(editor.base.with_overrides(['data.dataset="imagefolder"', f"data.root={json.dumps(str(data))}"]))
+        await pilot.pause()
+        assert root.value == str(data) and editor.overrides() == []
+        root.value = ""
+        await pilot.pause()
+        assert editor.overrides() == ["data.root=none"]
+        assert editor.error.startswith("data.root: the imagefolder data set needs")  # none reached the core
+
+
 async def test_schedule_fields_follow_the_schedule():
     app = TrainerApp()
     async with app.run_test(size=SIZE) as pilot:

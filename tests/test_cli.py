@@ -227,6 +227,38 @@ def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
         assert shown in text, (shown, text)
 
 
+def test_with_only_stderr_redirected_the_app_does_not_draw_into_it(env, runs_dir, tmp_path):
+    """Keys and stdout on a terminal, stderr to a file: Textual draws on stderr, so the
+    app would fill the file with its screen and leave the terminal blank."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    log = tmp_path / "err.log"
+    try:
+        with open(log, "w") as err:
+            r = subprocess.run(
+                [sys.executable, "-m", "tui_trainer", "train", "digits-cnn", *FAST, "--runs-dir", str(runs_dir)],
+                env=env, stdin=follower, stdout=follower, stderr=err, timeout=180,
+            )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert r.returncode == 0
+    text = log.read_text()
+    assert "stderr is not a terminal, so training headless" in text and "\x1b[" not in text
+    assert b"finished: 2 epochs" in shown
+
+
 def test_without_a_terminal_the_app_falls_back_to_headless(env, runs_dir):
     # A pipe, cron or `ssh host tui-trainer ...` without -t: the app would draw into a
     # file and wait for keys forever. Training goes headless (and says so); bare

@@ -52,11 +52,16 @@ def _terminal(fallback: str | None = None) -> bool:
     """Whether the app can run: it needs a terminal both ways, keys in and screen out.
     Without one (a pipe, cron, `ssh host cmd` without -t) the app would draw escape
     codes into a file and wait for keys that never come; with ``fallback`` the caller
-    goes on without it, and says so on stderr."""
-    if sys.stdin.isatty() and sys.stdout.isatty():
+    goes on without it, and says so on stderr. Textual draws on stderr, not stdout: with
+    only stderr redirected (`2>log`) the screen stayed blank while keys still worked."""
+    streams = {"stdin": sys.stdin, "stdout": sys.stdout, "stderr": sys.__stderr__}
+    redirected = [name for name, f in streams.items() if f is None or not f.isatty()]
+    if not redirected:
         return True
     if fallback:
-        print(f"tui-trainer: not a terminal, so {fallback} (--headless does so without this note)", file=sys.stderr)
+        what = "not a terminal" if len(redirected) == 3 else \
+            f"{' and '.join(redirected)} {'is' if len(redirected) == 1 else 'are'} not a terminal"
+        print(f"tui-trainer: {what}, so {fallback} (--headless does so without this note)", file=sys.stderr)
     return False
 
 
@@ -74,7 +79,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     run = find_run(args.run, args.runs_dir or paths.runs_dir())
     if not _terminal():
         raise ConfigError(
-            f"watch: the dashboard needs a terminal (stdin and stdout); from a script, "
+            f"watch: the dashboard needs a terminal (stdin, stdout and stderr); from a script, "
             f"`tui-trainer runs --json` or the run's {run.dir / 'events.jsonl'}"
         )
     from ..app import run_app

@@ -5,6 +5,10 @@ with :func:`tui_trainer.schema.check_value`, so the messages are the core's. Whe
 every field passes, the whole config is rebuilt with ``with_overrides`` to catch the
 checks that span keys (nesterov, multistep milestones, the device pattern). The
 editor reports the result with a :class:`HParamsEditor.Changed` message.
+
+The data set and its folder are fields too: on a server without internet the data is a
+local copy, and without them the app could only fail with "not found" (the CLI's
+``--data-root`` was the only way in).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -23,7 +28,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ... import schema
-from ...config import AUGMENTATIONS, OPTIMIZERS, PRECISIONS, SCHEDULES, SECTIONS, RunConfig, parse_override
+from ...config import AUGMENTATIONS, DATASETS, OPTIMIZERS, PRECISIONS, SCHEDULES, SECTIONS, RunConfig, parse_override
 from ...errors import ConfigError, UserError
 
 Values = dict[str, Any]  # "section.key" -> current value (selects only, for show_if)
@@ -34,7 +39,7 @@ class Field:
     section: str
     key: str
     label: str
-    kind: str = "text"  # text, select, flags
+    kind: str = "text"  # text, path (taken as typed; empty is none), select, flags
     choices: tuple[str, ...] = ()
     show_if: Callable[[Values], bool] | None = None
 
@@ -53,6 +58,8 @@ def _schedule(*names: str) -> Callable[[Values], bool]:
 
 FIELDS: tuple[Field, ...] = (
     Field("train", "epochs", "epochs"),
+    Field("data", "dataset", "data set", "select", DATASETS),
+    Field("data", "root", "data root", "path"),
     Field("data", "batch_size", "batch size"),
     Field("optim", "name", "optimizer", "select", OPTIMIZERS),
     Field("optim", "lr", "lr"),
@@ -81,8 +88,14 @@ def to_text(value: Any) -> str:
     return schema.fmt(value)
 
 
+TYPED = ("text", "path")  # the kinds typed into an Input, checked as they are typed
+
+
 def parse_field(field: Field, text: str) -> Any:
     """The typed value of ``text`` for ``field``, or a UserError with the core's message."""
+    if field.kind == "path":
+        # A path is not TOML: "/data/my cifar" or a folder named 1e3 is meant as typed.
+        return schema.check_value(SECTIONS[field.section], field.key, text.strip() or None, field.section)
     try:
         _, value = parse_override(f"{field.name}={text}")
     except ConfigError as exc:
@@ -132,6 +145,11 @@ class CoreRule(Validator):
 class HParamsEditor(VerticalScroll):
     """Fields for one base config; ``overrides()`` turns the edits into ``--set`` strings."""
 
+    # Tab goes from the preset list straight to the first field: the scroll container
+    # itself was a tab stop of its own that did nothing visible (a focused field scrolls
+    # itself into view anyway).
+    can_focus = False
+
     DEFAULT_CSS = """
     HParamsEditor { height: 1fr; }
     HParamsEditor .hp-row { height: auto; }
@@ -178,7 +196,8 @@ class HParamsEditor(VerticalScroll):
                         for choice in f.choices:
                             yield Flag(choice, compact=True, id=f"{f.dom_id}-{choice}")
                 else:
-                    yield Input(compact=True, id=f.dom_id, validators=[CoreRule(f)], validate_on=["changed"])
+                    yield Input(compact=True, id=f.dom_id, validators=[CoreRule(f)], validate_on=["changed"],
+                                placeholder="none" if f.kind == "path" else "")
             yield Static("", classes="hp-error", id=f"err-{f.dom_id}", markup=False)
 
     # -- loading a config ------------------------------------------------------------------
@@ -203,7 +222,7 @@ class HParamsEditor(VerticalScroll):
                     for choice in f.choices:
                         self.query_one(f"#{f.dom_id}-{choice}", Checkbox).value = choice in value
                 else:
-                    self.query_one(f"#{f.dom_id}", Input).value = to_text(value)
+                    self.query_one(f"#{f.dom_id}", Input).value = "" if value is None else to_text(value)
         except NoMatches:
             if self.is_attached:
                 self.call_after_refresh(self.load, config)
@@ -250,6 +269,10 @@ class HParamsEditor(VerticalScroll):
                 chosen = [c for c in f.choices if self.query_one(f"#{f.dom_id}-{c}", Checkbox).value]
                 if sorted(chosen) != sorted(base):
                     out.append(f"{f.name}={json.dumps(chosen)}")
+            elif f.kind == "path":
+                value = parse_field(f, self.query_one(f"#{f.dom_id}", Input).value)
+                if value != base:
+                    out.append(f"{f.name}={'none' if value is None else json.dumps(value)}")
             else:
                 text = self.query_one(f"#{f.dom_id}", Input).value.strip()
                 try:
@@ -267,11 +290,13 @@ class HParamsEditor(VerticalScroll):
             self.query_one(f"#row-{f.dom_id}").display = self.visible(f, values)
         self.field_errors = {}
         for f in FIELDS:
-            if f.kind != "text" or not self.visible(f, values):
+            if f.kind not in TYPED or not self.visible(f, values):
                 self._show_error(f, None)
                 continue
             try:
-                parse_field(f, self.query_one(f"#{f.dom_id}", Input).value.strip())
+                value = parse_field(f, self.query_one(f"#{f.dom_id}", Input).value.strip())
+                if f.kind == "path":
+                    self._check_exists(value)
                 self._show_error(f, None)
             except UserError as exc:
                 self.field_errors[f.name] = str(exc)
@@ -290,16 +315,22 @@ class HParamsEditor(VerticalScroll):
                 self.error = str(exc)
                 # A cross-key error that names one of our fields goes under that field.
                 for f in FIELDS:
-                    if self.error.startswith(f.name) and f.kind == "text" and self.visible(f, values):
+                    if self.error.startswith(f.name) and f.kind in TYPED and self.visible(f, values):
                         self._show_error(f, self.error)
                         break
         self.post_message(self.Changed(self, overrides, self.error, self.config))
+
+    def _check_exists(self, root: str | None) -> None:
+        """Said here rather than by a run that fails at once: the app has no --data-root
+        to fix it with. (A data set that downloads creates its folder.)"""
+        if root and not Path(root).expanduser().exists() and not (self.base and self.base.data.download):
+            raise ConfigError(f"data.root: {root}: no such file or folder")
 
     def _show_error(self, f: Field, message: str | None) -> None:
         err = self.query_one(f"#err-{f.dom_id}", Static)
         err.update(message or "")
         err.set_class(bool(message), "-shown")
-        if f.kind == "text":
+        if f.kind in TYPED:
             self.query_one(f"#{f.dom_id}", Input).set_class(bool(message), "-invalid")
 
     # -- events ---------------------------------------------------------------------------
