@@ -120,6 +120,25 @@ def test_run_folder_gone_mid_run_is_a_clear_failure(runs_dir):
     assert run.status()["status"] == "failed"
 
 
+def test_a_run_is_found_by_any_unique_part_of_its_id(runs_dir):
+    from helpers import write_run_folder
+
+    from tui_trainer.runs import find_run
+
+    for run_id in ("20261202-043017-resnet-small-cifar10", "20261202-051500-digits-cnn", "20261203-043017-digits-cnn"):
+        write_run_folder(runs_dir, run_id, run_id.split("-", 2)[2], "finished", [50.0], 1)
+    assert find_run("resnet-small-cifar10", runs_dir).id == "20261202-043017-resnet-small-cifar10"  # suffix
+    assert find_run("20261203", runs_dir).id == "20261203-043017-digits-cnn"  # prefix
+    assert find_run("051500", runs_dir).id == "20261202-051500-digits-cnn"  # the time, from the middle
+    assert find_run(str(runs_dir / "20261202-051500-digits-cnn"), runs_dir).id == "20261202-051500-digits-cnn"
+    with pytest.raises(CheckpointError, match="ambiguous: 20261203-043017-digits-cnn, 20261202-043017"):
+        find_run("043017", runs_dir)
+    with pytest.raises(CheckpointError, match="ambiguous"):
+        find_run("digits-cnn", runs_dir)  # two suffixes: the middle is not looked at
+    with pytest.raises(CheckpointError, match="no such run folder or run id"):
+        find_run("vgg", runs_dir)
+
+
 def test_stale_running_status_is_shown_as_dead(runs_dir):
     run = Run.create(runs_dir, tiny_config())
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -27,7 +27,8 @@ pytestmark = [
 EPOCHS = 3
 FINAL_ROW = re.compile(rf"│\s*{EPOCHS}\s+\d+\.\d{{4}}\s+\d+\.\d{{2}}%")  # the epochs table's last row
 FIRST_ROW = re.compile(r"│\s*1\s+\d+\.\d{4}\s+\d+\.\d{2}%")
-CHECKPOINT_ROW = re.compile(r"epoch_\d{3}\S*\.pt\s+\d+\s+\d+\.\d{2}%")  # a row of the checkpoints table
+# A row of the checkpoints table: epoch, accuracy, kind, (best), size, file.
+CHECKPOINT_ROW = re.compile(r"│\s*\d+\s+\d+\.\d{2}%\s+[a-z]+\s.*\d+\.\d (KiB|MiB)\s+epoch_\d{3}\S*\.pt")
 
 
 def tui_trainer_command() -> list[str]:
@@ -41,7 +42,11 @@ class Tmux:
         self.target = name
 
     def __call__(self, *args: str, check: bool = True) -> str:
-        out = subprocess.run([*self.server, *args], capture_output=True, text=True, timeout=30)
+        # os.environ, not the process's own environment: a library of the test run can
+        # setenv() COLUMNS and LINES (80x24) behind Python's back, and tmux would pass
+        # them on to the app. The test that wants them sets them itself.
+        out = subprocess.run([*self.server, *args], capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ))
         if check and out.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)}: {out.stderr.strip()}")
         return out.stdout
@@ -69,10 +74,14 @@ class Tmux:
         self("kill-server", check=False)
 
 
-def shell_command(isolated_dirs, epochs: int, exit_file: Path) -> str:
+def shell_command(isolated_dirs, epochs: int, exit_file: Path, argv: list[str] | None = None,
+                  extra_env: dict[str, str] | None = None) -> str:
     env = {key: str(value) for key, value in isolated_dirs.items()}
     env["TERM"] = "xterm-256color"
-    argv = [*tui_trainer_command(), "train", "digits-cnn", "--epochs", str(epochs), "--device", "cpu"]
+    env.update(extra_env or {})
+    if argv is None:
+        argv = ["train", "digits-cnn", "--epochs", str(epochs), "--device", "cpu"]
+    argv = [*tui_trainer_command(), *argv]
     return (
         "env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " "
         + " ".join(shlex.quote(a) for a in argv)
@@ -110,6 +119,27 @@ def test_train_digits_in_tmux_and_quit(tmp_path, isolated_dirs, size):
     assert len(runs) == 1
     assert '"status": "finished"' in (runs[0] / "status.json").read_text()
     assert list((runs[0] / "checkpoints").glob("epoch_*.pt"))
+
+
+def test_start_from_the_picker_on_a_wide_terminal_shows_every_pane(tmp_path, isolated_dirs):
+    """Bare `tui-trainer`, s to start the default preset: the dashboard comes over the
+    picker, and at 120x40 its four panes share the screen (they showed one, the epochs
+    table, until the terminal was resized). The environment says COLUMNS=80 LINES=24,
+    as some shells and editors' terminals export: the window's own size wins."""
+    tmux = Tmux(f"tui-trainer-test-{os.getpid()}-picker")
+    tmux.start(shell_command(isolated_dirs, 0, tmp_path / "exit-status", argv=[],
+                             extra_env={"COLUMNS": "80", "LINES": "24"}), 120, 40)
+    try:
+        screen = tmux.wait_for(lambda s: "Hyperparameters" in s and "ready" in s, 60, "the picker")
+        assert max(len(line.rstrip()) for line in screen.splitlines()) > 100, screen  # not 80 columns
+        tmux.keys("s")
+        screen = tmux.wait_for(lambda s: "✓ finished" in s and CHECKPOINT_ROW.search(s), 90,
+                               "the finished run with its checkpoints")
+        for title in ("Chart", "Epochs", "Log", "Checkpoints"):
+            assert f"─ {title}" in screen, (title, screen)
+        assert FIRST_ROW.search(screen), screen
+    finally:
+        tmux.kill()
 
 
 def test_closing_the_terminal_stops_the_run_cleanly(tmp_path, isolated_dirs):

@@ -401,13 +401,17 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
 
 
 def find_run(name: str, runs_dir: Path) -> Run:
-    """A run by path, by id, or by a unique id prefix / suffix within ``runs_dir``."""
+    """A run by path, by id, or by a part of its id that is unique within ``runs_dir``: a
+    prefix or suffix first (the date, the preset), then any part (the time, 043017)."""
     p = Path(name).expanduser()
     if p.is_dir():
         return Run.open(p)
-    candidates = [r for r in list_runs(runs_dir) if r.id == name]
+    runs = list_runs(runs_dir)
+    candidates = [r for r in runs if r.id == name]
     if not candidates:
-        candidates = [r for r in list_runs(runs_dir) if r.id.startswith(name) or r.id.endswith(name)]
+        candidates = [r for r in runs if r.id.startswith(name) or r.id.endswith(name)]
+    if not candidates and name:
+        candidates = [r for r in runs if name in r.id]
     if len(candidates) == 1:
         return Run(candidates[0].path)
     if len(candidates) > 1:

@@ -6,6 +6,8 @@ the core never pay for it.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +21,23 @@ def run_app(launch: "Launch | None" = None, watch: "Run | None" = None, runs_dir
     folder. Returns the process exit status."""
     from .app import TrainerApp
 
+    follow_the_terminal_size()
     app = TrainerApp(launch=launch, watch=watch, runs_dir=runs_dir)
     result = app.run()
     if app.return_code:  # the app crashed (Textual printed the traceback)
         return app.return_code
     return result if isinstance(result, int) else app.exit_status
+
+
+def follow_the_terminal_size() -> None:
+    """Drop COLUMNS and LINES from the environment when the terminal tells its size.
+    Textual sizes its screen with shutil.get_terminal_size(), which takes those two
+    first: where a shell, an editor's terminal or a parent process exports them, the
+    app was drawn at that size in a larger window (80x24 in 120x40) and never followed
+    a resize."""
+    try:
+        os.get_terminal_size(sys.__stdout__.fileno())
+    except (AttributeError, ValueError, OSError):
+        return  # no size to read from the terminal: the variables are all there is
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)

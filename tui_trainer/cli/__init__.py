@@ -45,7 +45,7 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)  # a detached child: train into this run
 
     control = sub.add_parser("control", help="send pause/resume/stop/save to the process training a run")
-    control.add_argument("run", help="run folder or run id")
+    control.add_argument("run", help="run folder, run id, or a unique part of one (e.g. its time)")
     control.add_argument("action", metavar="COMMAND", choices=["pause", "resume", "stop", "save"],
                          help="pause, resume, stop or save")
     control.add_argument("--runs-dir", type=Path)
@@ -60,7 +60,7 @@ def build_parser() -> ArgumentParser:
     runs.add_argument("--json", action="store_true", help="print a JSON list (newest first) instead of a table")
 
     watch = sub.add_parser("watch", help="open the dashboard on a run: live if it is training, else its history")
-    watch.add_argument("run", help="run folder or run id (see `tui-trainer runs`)")
+    watch.add_argument("run", help="run folder, run id, or a unique part of one (see `tui-trainer runs`)")
     watch.add_argument("--runs-dir", type=Path)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint: test accuracy and a per-class table")
