@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,12 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     r = cli(["eval", str(run_dir / "checkpoints" / "best.pt")], env)
     assert r.returncode == 0, r.stderr
     assert "test accuracy" in r.stdout and all(str(d) in r.stdout for d in range(10))
+    # By the time in its id, as `watch` and `--resume` take it: its last checkpoint (epoch 3).
+    r = cli(["eval", run_dir.name.split("-")[1], "--runs-dir", str(runs_dir)], env)
+    assert r.returncode == 0, r.stderr
+    assert "epoch_003" in r.stdout and "test accuracy" in r.stdout
+    assert_one_line_error(cli(["eval", "no-such-run", "--runs-dir", str(runs_dir)], env),
+                          "no-such-run: no such checkpoint, run folder or run id in")
 
     r = cli(["runs", "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 0 and run_dir.name[:15] in r.stdout and "finished" in r.stdout
@@ -91,7 +98,7 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         (["train", "digits-cnn", "--headless", "--epochs", "0"], ["train.epochs", ">= 1"]),
         (["train", "digits-cnn", "--headless", "--epochs", "many"], ["invalid int value"]),
         (["train", "digits-cnn", "--headless", "--device", "tpu"], ["train.device"]),
-        (["train", "--headless", "--resume", "/nonexistent/run"], ["no such run folder"]),
+        (["train", "--headless", "--resume", "/nonexistent/run"], ["/nonexistent/run: no such checkpoint, run folder or run id"]),
         (["eval", "/nonexistent.pt"], ["no such checkpoint"]),
         (["bogus"], ["invalid choice"]),
         (["presets", "show", "nope"], ["unknown preset"]),
@@ -256,7 +263,7 @@ def test_with_only_stderr_redirected_the_app_does_not_draw_into_it(env, runs_dir
     assert r.returncode == 0
     text = log.read_text()
     assert "stderr is not a terminal, so training headless" in text and "\x1b[" not in text
-    assert b"finished: 2 epochs" in shown
+    assert "finished: 2 epochs" in re.sub(r"\x1b\[[0-9;]*m", "", shown.decode())  # headless, on the terminal
 
 
 def test_without_a_terminal_the_app_falls_back_to_headless(env, runs_dir):

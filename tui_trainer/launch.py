@@ -12,7 +12,7 @@ from . import paths, presets
 from .checkpoints import load_checkpoint
 from .config import RunConfig
 from .errors import CheckpointError, ConfigError
-from .runs import LIVE_STATUSES, STATUS, Run, find_run
+from .runs import LIVE_STATUSES, STATUS, Run, checkpoint_or_run
 
 
 @dataclass
@@ -72,9 +72,7 @@ def prepare(
         config = build_config(preset, overrides)
         return Launch(config, Run.create(runs_dir, config))
 
-    target = Path(resume).expanduser()
-    if not target.exists():
-        target = find_run(resume, runs_dir).dir  # a run id
+    target = checkpoint_or_run(resume, runs_dir)
     state = load_checkpoint(target)
     name = state.get("preset") or "resumed"
     if preset is not None and preset != name:

@@ -417,3 +417,19 @@ def find_run(name: str, runs_dir: Path) -> Run:
     if len(candidates) > 1:
         raise CheckpointError(f"run '{name}' is ambiguous: {', '.join(r.id for r in candidates[:5])}")
     raise CheckpointError(f"{name}: no such run folder or run id in {runs_dir} (see `tui-trainer runs`)")
+
+
+def checkpoint_or_run(name: str, runs_dir: Path) -> Path:
+    """What `--resume` and `eval` take: a checkpoint file or run folder as a path, else a
+    run id (or a unique part of one) in ``runs_dir``, as its folder."""
+    p = Path(name).expanduser()
+    if p.exists():
+        return p
+    try:
+        return find_run(name, runs_dir).dir
+    except CheckpointError as exc:
+        if "ambiguous" in str(exc):
+            raise
+        raise CheckpointError(f"{name}: no such checkpoint, run folder or run id in {runs_dir} "
+                              "(see `tui-trainer runs`)") from None
+

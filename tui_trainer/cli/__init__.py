@@ -39,7 +39,7 @@ def build_parser() -> ArgumentParser:
     train = sub.add_parser("train", help="train a preset (opens the dashboard unless --headless)")
     _add_train_args(train)
     train.add_argument("--headless", action="store_true", help="no UI: progress and one row per epoch on stdout")
-    train.add_argument("--resume", metavar="RUN_OR_CHECKPOINT", help="continue a run (folder or id) or a checkpoint")
+    train.add_argument("--resume", metavar="RUN_OR_CHECKPOINT", help="continue a run (folder, id or a unique part of one) or a checkpoint")
     train.add_argument("--detach", action="store_true",
                        help="train headless in the background, in its own session (survives the terminal closing)")
     train.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)  # a detached child: train into this run
@@ -64,7 +64,9 @@ def build_parser() -> ArgumentParser:
     watch.add_argument("--runs-dir", type=Path)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint: test accuracy and a per-class table")
-    ev.add_argument("checkpoint", help="checkpoint file or run folder")
+    ev.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN",
+                    help="checkpoint file, or a run (folder, id or a unique part of one): its last checkpoint")
+    ev.add_argument("--runs-dir", type=Path)
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ev.add_argument("--data-root")
     ev.add_argument("--device", default="auto")

@@ -13,7 +13,7 @@ from rich.text import Text
 from .. import paths, presets
 from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
-from ..runs import STATUS_COLORS, find_run, list_runs
+from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
 
 
 def _console() -> Console:
@@ -155,7 +155,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate_checkpoint
 
     overrides = list(args.overrides) + shorthand_overrides(data_root=args.data_root)
-    result = evaluate_checkpoint(args.checkpoint, overrides, device=args.device)
+    target = checkpoint_or_run(args.checkpoint, args.runs_dir or paths.runs_dir())
+    result = evaluate_checkpoint(target, overrides, device=args.device)
     console = _console()
     table = Table(title=Text(f"{result.checkpoint} (epoch {result.epoch})"), title_justify="left")
     for col in ("class", "correct", "total", "accuracy"):
