@@ -150,6 +150,15 @@ def test_bridge_never_blocks_the_training_thread():
     assert (time.perf_counter() - t) / 20_000 < 1e-4  # well under 0.1 ms per event
 
 
+def test_the_run_title_names_the_preset_once():
+    from tui_trainer.app.format import run_title
+
+    assert run_title("resnet-small-cifar10", "20261202-043017-resnet-small-cifar10") == \
+        "20261202-043017-resnet-small-cifar10"
+    assert run_title("my-preset", "20261202-043017-resumed") == "my-preset · 20261202-043017-resumed"
+    assert run_title("digits-cnn", "") == "digits-cnn"
+
+
 def test_halving_buffer_is_bounded_and_keeps_the_mean():
     buf = HalvingBuffer(capacity=64)
     values = [float(i % 10) for i in range(100_000)]
@@ -355,6 +364,7 @@ async def test_start_from_picker_trains_and_fills_the_dashboard(runs_dir):
         assert isinstance(dash, DashboardScreen) and dash.session is app.session
         await wait_for(pilot, lambda: app.session.done.is_set(), timeout=90, what="training to finish")
         await wait_for(pilot, lambda: dash.progress.state == "finished", what="the finished state")
+        assert dash.progress.title == app.session.run.id  # it ends with the preset's name: once is enough
         table = dash.query_one("#epochs")
         assert table.row_count == 2
         assert table.best_epoch is not None

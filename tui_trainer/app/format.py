@@ -72,3 +72,13 @@ def bar(fraction: float, width: int) -> str:
     fraction = min(1.0, max(0.0, fraction if math.isfinite(fraction) else 0.0))
     full = int(round(fraction * width))
     return "█" * full + "░" * (width - full)
+
+
+def run_title(preset: str, run_id: str) -> str:
+    """"20261202-043017-resnet-small-cifar10", not "resnet-small-cifar10 · " before it:
+    a run id ends with its preset's name, and the line is narrow (a resumed or renamed
+    run whose id does not is shown with both)."""
+    if not run_id:
+        return preset
+    return run_id if not preset or run_id.endswith(preset) else f"{preset} · {run_id}"
+

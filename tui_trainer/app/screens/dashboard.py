@@ -31,6 +31,7 @@ from textual.widgets import Footer, Tab, Tabs
 from ... import events as ev
 from ...errors import UserError
 from ...runs import Run
+from .. import format as fmt
 from ..pacing import RenderPacer
 from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine
@@ -127,7 +128,7 @@ class DashboardScreen(Screen):
         device = self.query_one(DeviceLine)
         if self.session is not None:
             progress.set_state("starting")
-            progress.title = f"{self.session.launch.config.name} · {self.session.run.id}"
+            progress.title = fmt.run_title(self.session.launch.config.name, self.session.run.id)
             device.poll = device.in_process = True
             if self.session.history:
                 self.feed(self.session.history)

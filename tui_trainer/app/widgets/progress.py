@@ -65,7 +65,7 @@ class ProgressPane(Widget):
     def apply(self, e: ev.Event) -> None:
         self.last_time = e.time
         if isinstance(e, ev.RunStarted):
-            self.title = f"{e.preset} · {e.run_id}" if e.run_id else e.preset
+            self.title = fmt.run_title(e.preset, e.run_id)
             self.epochs, self.batches = e.epochs, e.steps_per_epoch
             self.epoch, self.batch, self.step = e.start_epoch, 0, e.start_step
             self.state = "training"
