@@ -568,17 +568,23 @@ async def test_ui_stays_responsive_while_training(runs_dir):
 # -- checkpoints: evaluate and resume ------------------------------------------------------------------
 
 
-async def test_evaluate_and_resume_from_a_checkpoint(runs_dir):
+@pytest.mark.parametrize("size", [SIZE, (120, 40)], ids=["narrow", "roomy"])
+async def test_evaluate_and_resume_from_a_checkpoint(runs_dir, size):
+    """e and r act on the checkpoints pane's row from anywhere on the dashboard: narrow,
+    after 3 shows (and focuses) the pane; roomy, where the pane is always on screen, at
+    once (they did nothing there until the table was clicked or tabbed to)."""
     config = tiny_config(train={"epochs": 2})
     launch = Launch(config, Run.create(runs_dir, config))
     app = TrainerApp(launch=launch)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         dash = app.screen
         await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
         await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
-        await press_live(pilot, "3")
         table = dash.query_one("#checkpoints")
-        table.focus()
+        assert dash.roomy == (size != SIZE) and not table.has_focus
+        if not dash.roomy:
+            await press_live(pilot, "3")
+            assert table.has_focus and dash.query_one("#pane-checkpoints").display
         await press_live(pilot, "e")
         await wait_for(pilot, lambda: isinstance(app.screen, EvalScreen), timeout=60, what="the evaluation")
         result = app.screen.result

@@ -72,6 +72,10 @@ class DashboardScreen(Screen):
         Binding("l", "loss_view", "Loss: recent/all", show=False, id="loss_view"),
         Binding("escape", "back", "Back", show=False, id="back"),
         *(Binding(str(i + 1), f"show_pane('{name}')", name.title(), show=False) for i, name in enumerate(PANES)),
+        # The checkpoints pane's own keys, from anywhere on the dashboard: in the roomy
+        # layout the pane and its "e evaluate · r resume" are on screen without focus.
+        Binding("e", "checkpoint_chosen('evaluate')", "Evaluate", show=False, id="evaluate"),
+        Binding("r", "checkpoint_chosen('resume')", "Resume", show=False, id="resume"),
     ]
 
     def __init__(self, session: "TrainingSession | None" = None, watch: Run | None = None,
@@ -361,7 +365,17 @@ class DashboardScreen(Screen):
             self.app.pop_screen()
 
     def action_show_pane(self, name: str) -> None:
+        """Show the pane (the narrow layout shows one at a time) and focus it, so its keys
+        and arrows work (in the roomy layout it was on screen already and took no keys)."""
         self.query_one(Tabs).active = f"tab-{name}"
+        self.active_pane = name
+        self._show_panes()  # now, not when TabActivated arrives: a hidden widget takes no focus
+        self.query_one(f"#{name}").focus()
+
+    def action_checkpoint_chosen(self, action: str) -> None:
+        self.action_show_pane("checkpoints")  # the row acted on is in sight
+        table = self.query_one(CheckpointsTable)
+        getattr(table, f"action_{action}")()
 
     @on(Tabs.TabActivated)
     def _tab(self, event: Tabs.TabActivated) -> None:
