@@ -221,6 +221,7 @@ def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
     out = io.StringIO()
     printer = RichPrinter(Console(file=out, force_terminal=True, width=200, color_system=None))
     where = "/runs/x[/y]/run [bold]1"
+    printer(ev.Log(message="imagefolder from /data/[/]"))
     printer(ev.RunStarted(run_id="run [bold]1", run_dir=where, preset="odd", config={}, model_summary="",
                           param_count=10, device="cpu", device_name="CPU [red]", precision="fp32",
                           data_summary="imagefolder from /data/[/]", epochs=1, steps_per_epoch=1))
@@ -229,9 +230,41 @@ def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
                       checkpoint=f"{where}/checkpoints/last.pt"))
     assert not printer.broken
     text = out.getvalue()
-    for shown in ("run run [bold]1", "CPU [red]", "/data/[/]", f"checkpoint {where}/checkpoints/last.pt (best)",
+    for shown in ("run run [bold]1", "CPU [red]", "/data/[/]", f"checkpoint {where}/checkpoints/last.pt (best saved)",
                   "failed: data.root: [/] is odd; last good checkpoint: " + where):
         assert shown in text, (shown, text)
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["rich", "plain"])
+def test_the_headless_printers_say_each_thing_once_and_leave_no_bar_for_an_epoch_after_the_last(terminal):
+    import io
+
+    from rich.console import Console
+
+    from tui_trainer import events as ev
+    from tui_trainer.cli.headless import PlainPrinter, RichPrinter
+
+    out = io.StringIO()
+    printer = RichPrinter(Console(file=out, force_terminal=True, width=200, color_system=None)) if terminal \
+        else PlainPrinter(out)
+    summary = "digits: 1,437 train / 360 test 8x8x1 images in 10 classes"
+    printer(ev.Log(message=summary))  # the loader says it...
+    printer(ev.RunStarted(run_id="r1", run_dir="/runs/r1", preset="p", config={}, model_summary="", param_count=10,
+                          device="cpu", device_name="CPU", precision="fp32", data_summary=summary, epochs=2,
+                          steps_per_epoch=4))  # ...and the run's start carries it too
+    for epoch in (1, 2):
+        printer(ev.Step(epoch=epoch, step=4 * epoch, batch=4, batches=4, loss=1.0, lr=0.1, images_per_s=100.0))
+        printer(ev.EpochEnd(epoch=epoch, epochs=2, step=4 * epoch, train_loss=1.0, train_acc=50.0, test_loss=1.0,
+                            test_acc=60.0 - epoch, lr=0.1, seconds=1.0, images_per_s=100.0, best=epoch == 1))
+    # Saved only at the end (checkpoint.every > 1): the best of the saved, not of the run.
+    printer(ev.CheckpointSaved(path="/runs/r1/checkpoints/epoch_002.pt", epoch=2, step=8, test_acc=58.0, size=1,
+                               best=True, reason="final"))
+    printer(ev.Finished(epochs=2, best_acc=59.0, final_acc=58.0, seconds=2.0))
+    text = out.getvalue()
+    assert text.count(summary) == 1, text
+    assert "epoch 3" not in text, text
+    if terminal:
+        assert "epoch_002.pt (best saved)" in text and "(best)" not in text
 
 
 def test_with_only_stderr_redirected_the_app_does_not_draw_into_it(env, runs_dir, tmp_path):

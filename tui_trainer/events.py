@@ -80,8 +80,13 @@ class CheckpointSaved(Event):
     step: int
     test_acc: float | None
     size: int  # bytes
+    # The best test accuracy of the checkpoints saved so far (best.pt points to it): with
+    # checkpoint.every > 1 that need not be the run's best epoch, so it reads BEST_SAVED.
     best: bool
     reason: str = "epoch"  # epoch, manual, stop, final
+
+
+BEST_SAVED = " (best saved)"  # how printers and panes mark CheckpointSaved.best
 
 
 @dataclass(frozen=True)

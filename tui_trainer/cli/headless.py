@@ -71,7 +71,7 @@ class PlainPrinter(_Quiet):
         if isinstance(e, ev.RunStarted):
             line = (
                 f"run {e.run_id}: {e.preset} on {e.device_name} ({e.precision}), {e.param_count:,} params, "
-                f"{e.epochs} epochs x {e.steps_per_epoch} steps; {e.data_summary}"
+                f"{e.epochs} epochs x {e.steps_per_epoch} steps"  # the data: the line before said it
             )
         elif isinstance(e, ev.EpochEnd):
             line = fmt_epoch_line(e)
@@ -114,7 +114,7 @@ class RichPrinter(_Quiet):
             self._first_epoch = e.start_epoch + 1
             self.console.print(
                 f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {e.param_count:,} params · "
-                f"run {escape(e.run_id)}\n{escape(e.data_summary)}"
+                f"run {escape(e.run_id)}"  # the data's summary: the loader's line just before
             )
             p.start()
             self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
@@ -125,9 +125,12 @@ class RichPrinter(_Quiet):
         elif isinstance(e, ev.EpochEnd):
             p.console.print(self._row(e))
             p.update(self.run_task, completed=e.epoch)
-            p.reset(self.epoch_task, description=f"epoch {e.epoch + 1}")
+            if e.epoch < e.epochs:
+                p.reset(self.epoch_task, description=f"epoch {e.epoch + 1}")
+            else:  # no "epoch N+1  0/…" bar left on screen after the last one
+                p.update(self.epoch_task, visible=False)
         elif isinstance(e, ev.CheckpointSaved):
-            p.console.print(f"[dim]checkpoint {escape(e.path)}{' (best)' if e.best else ''}[/]")
+            p.console.print(f"[dim]checkpoint {escape(e.path)}{ev.BEST_SAVED if e.best else ''}[/]")
         elif isinstance(e, ev.Log):
             style = {"info": "dim", "warning": "yellow", "error": "red"}.get(e.level, "dim")
             p.console.print(f"[{style}]{escape(e.message)}[/]")

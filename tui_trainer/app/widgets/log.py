@@ -27,7 +27,7 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
             f"{e.param_count:,} params, {e.epochs} epochs x {e.steps_per_epoch} steps{resumed}"
         )
     if isinstance(e, ev.CheckpointSaved):
-        best = " (best)" if e.best else ""
+        best = ev.BEST_SAVED if e.best else ""
         return "info", f"checkpoint saved ({e.reason}): {Path(e.path).name}, {fmt.size(e.size)}{best}"
     if isinstance(e, ev.CheckpointRemoved):
         return "info", f"checkpoint pruned: {Path(e.path).name}"
