@@ -392,12 +392,15 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         await wait_for(pilot, lambda: dash.progress.state in ("pausing", "paused"), timeout=2, what="pausing")
         await wait_for(pilot, lambda: dash.progress.state == "paused", what="Paused")
         assert status_of(launch.run) == "paused"
+        p_label = lambda: dash.active_bindings["p"].binding.description  # noqa: E731 - the footer's
+        assert p_label() == "Resume"
         step = dash.progress.step
         await pilot.pause(0.3)
         assert dash.progress.step == step  # really paused
         await press_live(pilot, "p")
         await wait_for(pilot, lambda: dash.progress.step > step, what="steps after resuming")
         assert status_of(launch.run) == "running"
+        assert p_label() == "Pause"
 
         await press_live(pilot, "c")
         saved = dash.query_one("#checkpoints").entries

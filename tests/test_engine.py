@@ -265,7 +265,7 @@ def test_digits_cnn_reaches_95_percent_quickly(runs_dir):
 
 @pytest.mark.parametrize("target", [0.0, 100.0])
 def test_the_end_says_whether_and_when_the_target_accuracy_was_reached(target):
-    from tui_trainer.cli.headless import end_line
+    from tui_trainer.events import end_line
 
     end = Trainer(tiny_config(meta={"target_acc": target}, train={"epochs": 1})).run()
     assert isinstance(end, ev.Finished) and end.target_acc == target

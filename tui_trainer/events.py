@@ -170,6 +170,20 @@ class Failed(Event):
 
 END_EVENTS = (Finished, Stopped, Failed)
 
+
+def end_line(e: Event) -> str:
+    """A run's end in one line: what the headless printers and the app's exit print."""
+    if isinstance(e, Finished):
+        best = f"{e.best_acc:.2f}%" if e.best_acc is not None else "n/a"
+        return f"finished: {e.epochs} epochs in {e.seconds:.1f}s, best test accuracy {best}{e.target_note()}"
+    if isinstance(e, Stopped):
+        tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint else ""
+        return f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"
+    if isinstance(e, Failed):
+        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint else ""
+        return f"failed: {e.reason}{tail}"
+    return ""
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (

@@ -33,19 +33,6 @@ def fmt_epoch_line(e: ev.EpochEnd) -> str:
     )
 
 
-def end_line(e: ev.Event) -> str:
-    if isinstance(e, ev.Finished):
-        best = f"{e.best_acc:.2f}%" if e.best_acc is not None else "n/a"
-        return f"finished: {e.epochs} epochs in {e.seconds:.1f}s, best test accuracy {best}{e.target_note()}"
-    if isinstance(e, ev.Stopped):
-        tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint else ""
-        return f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"
-    if isinstance(e, ev.Failed):
-        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint else ""
-        return f"failed: {e.reason}{tail}"
-    return ""
-
-
 class _Quiet:
     """Printing must never stop training: once the terminal is gone (SIGHUP, a closed
     pipe), printers go quiet and the run goes on into its run folder."""
@@ -78,7 +65,7 @@ class PlainPrinter(_Quiet):
         elif isinstance(e, ev.Log):
             line = e.message if e.level == "info" else f"{e.level}: {e.message}"
         elif isinstance(e, ev.END_EVENTS):
-            line = end_line(e)
+            line = ev.end_line(e)
         else:
             return
         print(line, file=self.out, flush=True)
@@ -139,7 +126,7 @@ class RichPrinter(_Quiet):
         elif isinstance(e, ev.END_EVENTS):
             p.stop()
             style = {"finished": "green", "stopped": "yellow", "failed": "red"}[e.kind]
-            self.console.print(f"[{style}]{escape(end_line(e))}[/]")  # paths, reasons: not markup
+            self.console.print(f"[{style}]{escape(ev.end_line(e))}[/]")  # paths, reasons: not markup
 
 
 def run_headless(launch: Launch, out: TextIO | None = None) -> int:

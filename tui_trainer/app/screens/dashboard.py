@@ -66,7 +66,9 @@ class DashboardScreen(Screen):
 
     BINDINGS = [
         Binding("s", "start", "Start", id="start"),
+        # One key, two labels: the footer says what p does now (check_action shows one).
         Binding("p", "pause", "Pause", id="pause"),
+        Binding("p", "unpause", "Resume", id="unpause"),
         Binding("x", "stop", "Stop", id="stop"),
         Binding("c", "checkpoint", "Checkpoint", id="checkpoint"),
         Binding("l", "loss_view", "Loss: recent/all", show=False, id="loss_view"),
@@ -272,15 +274,25 @@ class DashboardScreen(Screen):
             if status == "dead" and not self.ended:
                 progress.set_state("stopped")
             progress.refresh(layout=True)
+            self.refresh_bindings()  # p's label follows the run's pause
 
     # -- controls -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause", "unpause"):
+            if action != ("unpause" if self._shows_paused() else "pause"):
+                return False  # the other label of p
+            action = "pause"
         if self.session is None or action not in ("start", "pause", "stop", "checkpoint"):
             return True  # watch and fed dashboards say why instead (see _not_live)
         running = self.session.running
         if action == "start":
             return None if running else True  # shown, greyed out while a run trains
         return True if running else None
+
+    def _shows_paused(self) -> bool:
+        if self.session is not None:
+            return self.session.running and self.session.paused
+        return self.watch is not None and self.watch_status == "paused"
 
     def _send(self, command: str) -> None:
         """Watch mode: the command goes through the run folder's control channel; the
@@ -324,6 +336,10 @@ class DashboardScreen(Screen):
             self.session.pause()
             # Shown at once; the engine confirms with a Paused event after the batch.
             self.progress.set_state("pausing")
+        self.refresh_bindings()  # p's label
+
+    def action_unpause(self) -> None:
+        self.action_pause()  # p toggles; this is its "Resume" label
 
     def action_stop(self) -> None:
         if self.watch is not None:
