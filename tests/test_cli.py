@@ -208,6 +208,34 @@ def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):
     assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "not a readable checkpoint")
 
 
+@pytest.mark.parametrize("width", [80, 160])
+def test_runs_table_keeps_status_epochs_and_accuracy_readable_at_80_columns(runs_dir, monkeypatch, capsys, width):
+    import io
+
+    from helpers import write_run_folder
+    from rich.console import Console
+
+    from tui_trainer.cli import commands, main
+
+    write_run_folder(runs_dir, "20261202-050911-resnet-small-adam-cifar10", "resnet-small-adam-cifar10",
+                     "stopped", [12.0, 16.25], 20)
+    write_run_folder(runs_dir, "20261202-043017-resnet-small-cifar10", "resnet-small-cifar10", "finished",
+                     [41.5], 30)
+    out = io.StringIO()
+    monkeypatch.setattr(commands, "_console", lambda: Console(file=out, width=width, color_system=None))
+    assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
+    text = out.getvalue()
+    assert "…" not in text, text  # nothing cut
+    for shown in ("20261202-050911-resnet-small-adam-cifar10", "stopped", "2/20", "16.25%", "1/30", "41.50%"):
+        assert shown in text, (shown, text)
+    assert "preset" not in text  # the ids end with their presets
+    assert ("started" in text) == (width >= 110)
+    write_run_folder(runs_dir, "20261203-000000-renamed", "digits-cnn", "finished", [90.0], 1)
+    out.truncate(0)
+    assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
+    assert "preset" in out.getvalue() and "digits-cnn" in out.getvalue()  # an id that does not say it
+
+
 def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
     # On a terminal the headless run prints with rich, which reads a str as markup: a runs
     # folder named "x[/y]" would raise MarkupError (the run goes on, its printing would not).

@@ -136,19 +136,38 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not found:
         console.print(f"No runs in {runs_dir}", markup=False)
         return 0
+    # What tells runs apart first; at 80 columns the table had room for the id alone (the
+    # rest was "…"). A run id starts with its date and time and ends with its preset, so
+    # the preset only comes when an id does not say it, the start time on a wide terminal.
+    wide = console.width >= 110
+    show_preset = any(not r.id.endswith(r.preset) for r in found)
+    columns = ["id", "status", "epochs", "best acc", *(["preset"] if show_preset else []),
+               *(["trained", "started"] if wide else [])]
     table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
-    for col in ("id", "preset", "status", "epochs", "best acc", "started"):
-        table.add_column(col, no_wrap=True)
+    for col in columns:
+        table.add_column(col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "trained") else "left")
     for r in found:
-        started = dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else ""
         status = r.status + (" (process gone)" if r.status == "dead" else "")
-        table.add_row(
+        cells = {
             # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
-            Text(r.id), Text(r.preset), Text(status, style=STATUS_COLORS.get(r.status, "white")), f"{r.epoch}/{r.epochs}",
-            f"{r.best_acc:.2f}%" if r.best_acc is not None else "", started,
-        )
+            "id": Text(r.id), "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
+            "epochs": f"{r.epoch}/{r.epochs}", "best acc": f"{r.best_acc:.2f}%" if r.best_acc is not None else "",
+            "preset": Text(r.preset),
+            "trained": _duration(r.train_seconds) if r.train_seconds is not None else "",
+            "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
+        }
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
     return 0
+
+
+def _duration(seconds: float) -> str:
+    """Training time as the run's end line says it: 42.0s, 12:05, 2:03:40."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
