@@ -168,6 +168,34 @@ def test_presets_table_and_show(env):
     assert r2.returncode == 0 and r2.stdout == r.stdout
 
 
+def test_presets_list_reads_at_80_columns_and_survives_a_broken_user_preset(isolated_dirs, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from tui_trainer import presets
+    from tui_trainer.cli import commands, main
+
+    isolated_dirs["TUI_TRAINER_PRESETS"].mkdir(parents=True, exist_ok=True)
+    (isolated_dirs["TUI_TRAINER_PRESETS"] / "broken.toml").write_text("[optim]\nlr = -1\n")
+    out = io.StringIO()
+    monkeypatch.setattr(commands, "_console", lambda: Console(file=out, width=80, color_system=None))
+    assert main(["presets"]) == 0
+    text = out.getvalue()
+    assert "…" not in text
+    lines = text.splitlines()
+    for name in presets.available():
+        assert any(line.startswith(name) for line in lines), name  # a name starts its own line, whole
+    assert "digits-cnn (default)  small_cnn · digits · 15 epochs · target 95.00%" in text
+    assert "reported 64.86%" in text  # a tutorial's number
+    broken = lines.index(next(line for line in lines if line.startswith("broken")))
+    error = next(line for line in lines[broken:broken + 3] if line.strip().startswith("invalid: "))
+    assert "optim.lr" in error  # under its name (after the user preset's path), the others listed too
+    # The descriptions, whole, under their names (wrapped, indented).
+    description = presets.load("vgg16-cifar10").meta.description
+    assert " ".join(text.split()).count(" ".join(description.split())) == 1
+
+
 def test_runs_folder_that_cannot_hold_runs_is_bad_input(tmp_path, capsys):
     from tui_trainer.cli import main
 

@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -102,22 +103,30 @@ def cmd_presets(args: argparse.Namespace) -> int:
         console.print(f"# {config.name}{where}", markup=False)
         console.print(config.to_toml(), markup=False, soft_wrap=True)
         return 0
-    table = Table(title="Presets", title_justify="left")
-    for col in ("name", "source", "model", "data", "epochs", "reported"):
-        table.add_column(col, no_wrap=col in ("name", "model"))
-    table.add_column("description", ratio=1)
+    # A list, not a table: the descriptions are paragraphs, and a seven-column table at 80
+    # columns wrapped them one word per line beside columns cut to "…".
+    console.print(Text("Presets (`tui-trainer presets NAME` prints one)", style="bold"))
     for name, entry in presets.available().items():
+        head = Text(name, style="bold")
+        if name == presets.DEFAULT_PRESET:
+            head.append(" (default)")
+        if entry.source != "built-in":
+            head.append(f"  {entry.source}: {entry.path}", style="dim")
         try:
             c = presets.load_file(entry.path, name)
         except Exception as exc:  # noqa: BLE001 - a broken user preset must not hide the others
-            table.add_row(name, entry.source, "", "", "", "", Text(f"invalid: {exc}", style="red"))
+            console.print(head)
+            console.print(Padding(Text(f"invalid: {exc}", style="red"), (0, 0, 0, 2)))
             continue
-        reported = f"{c.meta.reported_acc:.2f}%" if c.meta.reported_acc is not None else ""
-        table.add_row(
-            name + (" (default)" if name == presets.DEFAULT_PRESET else ""), entry.source, c.model.arch,
-            c.data.dataset, str(c.train.epochs), reported, Text(c.meta.description),  # Text: no markup
-        )
-    console.print(table)
+        facts = [c.model.arch, c.data.dataset, f"{c.train.epochs} epochs"]
+        if c.meta.reported_acc is not None:
+            facts.append(f"reported {c.meta.reported_acc:.2f}%")
+        if c.meta.target_acc is not None:
+            facts.append(f"target {c.meta.target_acc:.2f}%")
+        head.append("  " + " · ".join(facts), style="cyan")
+        console.print(head)
+        if c.meta.description:
+            console.print(Padding(Text(c.meta.description), (0, 0, 0, 2)))  # Text: no markup
     console.print(f"User presets folder: {paths.user_presets_dir()}", markup=False)
     return 0
 
