@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import paths, presets
+from ..app.format import duration  # pure text (no textual): the dashboard's format
 from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
 from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
@@ -162,21 +163,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "id": Text(r.id), "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
             "epochs": f"{r.epoch}/{r.epochs}", "best acc": f"{r.best_acc:.2f}%" if r.best_acc is not None else "",
             "preset": Text(r.preset),
-            "trained": _duration(r.train_seconds) if r.train_seconds is not None else "",
+            "trained": duration(r.train_seconds) if r.train_seconds is not None else "",
             "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
         }
         table.add_row(*(cells[c] for c in columns))
     console.print(table)
     return 0
-
-
-def _duration(seconds: float) -> str:
-    """Training time as the run's end line says it: 42.0s, 12:05, 2:03:40."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
