@@ -33,7 +33,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=PROG, description="Train image classifiers with PyTorch from the terminal.")
+    parser = ArgumentParser(
+        prog=PROG, description="Train image classifiers with PyTorch from the terminal. Without a command: "
+        "the app (pick a preset, edit its hyperparameters and data, train, watch; f3 lists past runs).")
     sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
 
     train = sub.add_parser("train", help="train a preset (opens the dashboard unless --headless)")
