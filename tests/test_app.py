@@ -393,7 +393,7 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         await wait_for(pilot, lambda: dash.progress.state == "paused", what="Paused")
         assert status_of(launch.run) == "paused"
         p_label = lambda: dash.active_bindings["p"].binding.description  # noqa: E731 - the footer's
-        assert p_label() == "Resume"
+        assert p_label() == "Unpause"
         step = dash.progress.step
         await pilot.pause(0.3)
         assert dash.progress.step == step  # really paused

@@ -68,7 +68,7 @@ class DashboardScreen(Screen):
         Binding("s", "start", "Start", id="start"),
         # One key, two labels: the footer says what p does now (check_action shows one).
         Binding("p", "pause", "Pause", id="pause"),
-        Binding("p", "unpause", "Resume", id="unpause"),
+        Binding("p", "unpause", "Unpause", id="unpause"),  # not "Resume": r resumes a checkpoint
         Binding("x", "stop", "Stop", id="stop"),
         Binding("c", "checkpoint", "Checkpoint", id="checkpoint"),
         Binding("l", "loss_view", "Loss: recent/all", show=False, id="loss_view"),
@@ -339,7 +339,7 @@ class DashboardScreen(Screen):
         self.refresh_bindings()  # p's label
 
     def action_unpause(self) -> None:
-        self.action_pause()  # p toggles; this is its "Resume" label
+        self.action_pause()  # p toggles; this is its "Unpause" label
 
     def action_stop(self) -> None:
         if self.watch is not None:
