@@ -321,8 +321,8 @@ class HParamsEditor(VerticalScroll):
         self.post_message(self.Changed(self, overrides, self.error, self.config))
 
     def _check_exists(self, root: str | None) -> None:
-        """Said here rather than by a run that fails at once: the app has no --data-root
-        to fix it with. (A data set that downloads creates its folder.)"""
+        """Said as it is typed, not by a run that fails a moment after it starts. (A data
+        set that downloads creates its folder.)"""
         if root and not Path(root).expanduser().exists() and not (self.base and self.base.data.download):
             raise ConfigError(f"data.root: {root}: no such file or folder")
 
