@@ -453,6 +453,40 @@ async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_di
     assert saved and Path(session.result.checkpoint).exists()
 
 
+def test_after_a_hang_up_the_process_ends_even_if_textual_shutdown_hangs(tmp_path):
+    """Textual's output thread can die writing to a dead terminal, and its shutdown then
+    waits forever (a process per 6 hang-ups lingered). The watchdog waits for the run to
+    end, gives the exit its grace, and ends the process with the app's exit status."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "run-ended"
+    script = f"""
+import threading, time
+from pathlib import Path
+import tui_trainer.app.app as m
+m.EXIT_GRACE = 0.3
+
+class Session:
+    def wait(self, timeout):
+        time.sleep(0.5)  # the engine writing its checkpoint
+        Path({str(marker)!r}).write_text("ok")
+        return True
+
+class App:
+    is_headless = False
+    session = Session()
+    exit_status = 3
+
+m.exit_even_if_textual_hangs(App())
+threading.Event().wait(60)  # Textual's shutdown, hung
+"""
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-c", script], timeout=30)
+    assert r.returncode == 3 and marker.read_text() == "ok"  # after the run ended, with the app's status
+    assert time.monotonic() - t0 < 20
+
+
 def test_a_hung_up_terminal_is_told_from_a_live_one():
     import os
 

@@ -6,6 +6,7 @@ Each test gets its own tmux server (``-L``), so a user's sessions are never touc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -160,3 +161,17 @@ def test_closing_the_terminal_stops_the_run_cleanly(tmp_path, isolated_dirs):
     status = (run / "status.json").read_text()
     assert '"status": "stopped"' in status and "SIGHUP" in status
     assert (run / "checkpoints" / "last.pt").exists()
+    # And the process is gone: it lingered after 1 in 6 hang-ups (Textual's shutdown hung).
+    pid = json.loads(status)["pid"]
+    deadline = time.monotonic() + 40
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(pid), f"tui-trainer (pid {pid}) is still running after its terminal closed"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

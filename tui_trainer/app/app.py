@@ -4,9 +4,11 @@ app-wide keys, and the one training session this process runs at a time."""
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,6 +49,7 @@ HANGUP_SIGNALS = {
     if hasattr(signal, name)
 }
 STOP_TIMEOUT = 120.0  # seconds to wait at exit for the engine to write its checkpoint
+EXIT_GRACE = 10.0  # seconds Textual may take to shut down on a dead terminal before os._exit
 
 
 def terminal_hung_up(fd: int | None = None) -> bool:
@@ -60,6 +63,27 @@ def terminal_hung_up(fd: int | None = None) -> bool:
         return any(mask & select.POLLHUP for _, mask in poller.poll(0))
     except (AttributeError, OSError, ValueError):  # no stdin, or no poll on this platform
         return False
+
+
+def exit_even_if_textual_hangs(app: "TrainerApp") -> None:
+    """Make sure the process ends after its terminal went away (SSH dropped, tmux pane
+    killed). Textual's output thread can die writing to the dead terminal; its shutdown
+    then waits forever to hand it one more write, and the process lingered (found: 1 in
+    6 hang-ups, holding its model and, on a server, the GPU's memory). A daemon thread
+    waits for the run to end (checkpoint and status written), gives the normal exit
+    EXIT_GRACE seconds, then ends the process with the app's exit status."""
+    if app.is_headless or getattr(app, "_exit_watchdog", None) is not None:
+        return  # headless: a test's app (run_test), whose process must live on
+
+    def watch() -> None:
+        session = app.session
+        if session is not None:
+            session.wait(STOP_TIMEOUT)
+        threading.Event().wait(EXIT_GRACE)
+        os._exit(app.exit_status)
+
+    app._exit_watchdog = threading.Thread(target=watch, name="tui-trainer-exit-watchdog", daemon=True)
+    app._exit_watchdog.start()
 
 
 class SafeMonochrome(Monochrome):
@@ -170,6 +194,8 @@ class TrainerApp(App[int]):
     def _on_signal(self, signum: int) -> None:
         if self.session is not None and self.session.running:
             self.session.stop(HANGUP_SIGNALS.get(signum, f"signal {signum}"))
+        if signum == getattr(signal, "SIGHUP", None) or terminal_hung_up():
+            exit_even_if_textual_hangs(self)
         self.exit(self.exit_status)
 
     def on_unmount(self) -> None:
@@ -180,8 +206,11 @@ class TrainerApp(App[int]):
         # or the process would wait for it at exit. The signal handlers stay until it
         # has: a SIGHUP that came now with the default handler would kill the process
         # in the middle of the save.
+        hung_up = terminal_hung_up()
+        if hung_up:
+            exit_even_if_textual_hangs(self)
         if self.session is not None and self.session.running:
-            self.session.stop(HANGUP_SIGNALS[signal.SIGHUP] if terminal_hung_up() else "quit")
+            self.session.stop(HANGUP_SIGNALS[signal.SIGHUP] if hung_up else "quit")
             self.session.wait(STOP_TIMEOUT)
         self._watch_signals(False)
 
