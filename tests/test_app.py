@@ -52,6 +52,19 @@ async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "conditi
         await pilot.pause(0.05)
 
 
+async def wait_for_exit(app, timeout: float = 60.0) -> None:
+    """Until the app has exited. Not with pilot.pause: it waits for every widget of the
+    screen to run a callback, and a widget closed by the exit meanwhile never does (the
+    pause then timed out at 30 s now and then, in a full suite run)."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while app.is_running:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for the app to exit")
+        await asyncio.sleep(0.05)
+
+
 def send_key(pilot, key: str) -> None:
     """Deliver a key the way the terminal driver does. ``pilot.press`` then waits until
     the whole process is idle, which never happens while training runs in it."""
@@ -443,7 +456,7 @@ async def test_quit_during_a_run_saves_a_checkpoint_and_marks_it_stopped(runs_di
         await press_live(pilot, "ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the quit confirm")
         await press_live(pilot, "y")
-        await wait_for(pilot, lambda: not app.is_running, timeout=60, what="the app to exit")
+        await wait_for_exit(app)
     assert app.return_value == 0
     session = app.session
     assert session.done.is_set()
@@ -517,7 +530,7 @@ async def test_app_ending_on_a_dead_terminal_stops_the_run_as_a_hangup(runs_dir,
         await wait_for(pilot, lambda: dash.progress.step > 0, what="the first step")
         monkeypatch.setattr(app_module, "terminal_hung_up", lambda fd=None: True)
         app.exit()  # as Textual's panic on the input thread's error does
-        await wait_for(pilot, lambda: not app.is_running, timeout=60, what="the app to exit")
+        await wait_for_exit(app)
     session = app.session
     assert isinstance(session.result, ev.Stopped) and session.result.reason == "SIGHUP (terminal closed)"
     assert status_of(launch.run) == "stopped" and Path(session.result.checkpoint).exists()
@@ -527,7 +540,7 @@ async def test_quit_when_idle_exits_at_once():
     app = TrainerApp()
     async with app.run_test(size=SIZE) as pilot:
         await press_live(pilot, "ctrl+q")
-        await wait_for(pilot, lambda: not app.is_running, what="the app to exit")
+        await wait_for_exit(app)
 
 
 async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_path):
