@@ -377,15 +377,19 @@ class RunSummary:
         return {**asdict(self), "path": str(self.path)}
 
 
+def _run_folders(runs_dir: Path) -> list[Path]:
+    """The run folders in ``runs_dir`` (those with a status file), newest first."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and (p / STATUS).exists()),
+                  key=lambda p: p.name, reverse=True)
+
+
 def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Runs in a folder, newest first."""
     out = []
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return out
-    for p in root.iterdir():
-        if not p.is_dir() or not (p / STATUS).exists():
-            continue
+    for p in _run_folders(runs_dir):
         s = Run(p).status()
         s.setdefault("started", s.get("created"))
         out.append(
@@ -397,39 +401,32 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
                 time_to_target=s.get("time_to_target"),
             )
         )
-    return sorted(out, key=lambda r: r.id, reverse=True)
+    return out
 
 
-def find_run(name: str, runs_dir: Path) -> Run:
+def find_run(name: str, runs_dir: Path, what: str = "run folder or run id") -> Run:
     """A run by path, by id, or by a part of its id that is unique within ``runs_dir``: a
-    prefix or suffix first (the date, the preset), then any part (the time, 043017)."""
+    prefix or suffix first (the date, the preset), then any part (the time, 043017).
+    Only folder names are compared: no status file is read, no process looked up."""
     p = Path(name).expanduser()
     if p.is_dir():
         return Run.open(p)
-    runs = list_runs(runs_dir)
-    candidates = [r for r in runs if r.id == name]
+    folders = _run_folders(runs_dir)
+    candidates = [f for f in folders if f.name == name]
     if not candidates:
-        candidates = [r for r in runs if r.id.startswith(name) or r.id.endswith(name)]
+        candidates = [f for f in folders if f.name.startswith(name) or f.name.endswith(name)]
     if not candidates and name:
-        candidates = [r for r in runs if name in r.id]
+        candidates = [f for f in folders if name in f.name]
     if len(candidates) == 1:
-        return Run(candidates[0].path)
+        return Run(candidates[0])
     if len(candidates) > 1:
-        raise CheckpointError(f"run '{name}' is ambiguous: {', '.join(r.id for r in candidates[:5])}")
-    raise CheckpointError(f"{name}: no such run folder or run id in {runs_dir} (see `tui-trainer runs`)")
+        raise CheckpointError(f"run '{name}' is ambiguous: {', '.join(f.name for f in candidates[:5])}")
+    raise CheckpointError(f"{name}: no such {what} in {runs_dir} (see `tui-trainer runs`)")
 
 
 def checkpoint_or_run(name: str, runs_dir: Path) -> Path:
     """What `--resume` and `eval` take: a checkpoint file or run folder as a path, else a
     run id (or a unique part of one) in ``runs_dir``, as its folder."""
     p = Path(name).expanduser()
-    if p.exists():
-        return p
-    try:
-        return find_run(name, runs_dir).dir
-    except CheckpointError as exc:
-        if "ambiguous" in str(exc):
-            raise
-        raise CheckpointError(f"{name}: no such checkpoint, run folder or run id in {runs_dir} "
-                              "(see `tui-trainer runs`)") from None
+    return p if p.exists() else find_run(name, runs_dir, what="checkpoint, run folder or run id").dir
 

@@ -81,4 +81,3 @@ def run_title(preset: str, run_id: str) -> str:
     if not run_id:
         return preset
     return run_id if not preset or run_id.endswith(preset) else f"{preset} · {run_id}"
-
