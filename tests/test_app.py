@@ -916,6 +916,18 @@ async def test_warnings_and_printed_text_go_to_the_log_pane():
         assert "a library says hello" in lines
 
 
+async def test_a_line_printed_while_the_app_closes_is_dropped_not_a_crash():
+    """A print() reaching the app while it exits found the dashboard mounted and its log
+    pane gone (NoMatches ended a full test run once)."""
+    app = FedApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        dash = app.screen
+        await dash.query_one("#log").remove()
+        dash.log_line("info", "printed at the last moment")
+        assert app.is_running
+
+
 async def test_panes_follow_the_terminal_size():
     app = FedApp()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -241,8 +241,10 @@ class DashboardScreen(Screen):
 
     def log_line(self, level: str, message: str) -> None:
         """A line from the app itself (warnings, evaluation results)."""
-        if self.is_mounted:
+        try:
             self.query_one(LogPane).add(level, message)
+        except NoMatches:
+            pass  # the app is closing (a print during its exit): the panes are gone already
 
     # -- watch mode ----------------------------------------------------------------------------
     @work(thread=True, group="watch-history", exit_on_error=False)
