@@ -74,6 +74,12 @@ def test_recipe_numbers_of_the_other_presets():
         ({"train": {"epochs": True}}, ["train.epochs", "an integer"]),
         ({"optim": {"lr": float("nan")}}, ["optim.lr", "finite"]),
         ({"schedule": {"name": "multistep"}}, ["schedule.milestones"]),
+        # The right key under the wrong section names its section.
+        ({"train": {"lr": 0.1}}, ["unknown key 'train.lr'", "did you mean 'optim.lr'", "allowed in [train]: epochs"]),
+        ({"train": {"batch_size": 64}}, ["did you mean 'data.batch_size'"]),
+        ({"train": {"lrr": 0.1}}, ["did you mean 'optim.lr'"]),
+        ({"model": {"arch": "resnet", "momentum": 0.9}}, ["did you mean 'optim.momentum'", "allowed in [model]: arch, block"]),
+        ({"model": {"arch": "resnet"}, "optim": {"block": "basic"}}, ["did you mean 'model.block'"]),
     ],
 )
 def test_config_errors_are_one_line_and_helpful(data, fragments):
@@ -83,6 +89,13 @@ def test_config_errors_are_one_line_and_helpful(data, fragments):
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message, (fragment, message)
+
+
+@pytest.mark.parametrize("section, key", [("train", "dropout"), ("train", "zzz"), ("data", "depth")])
+def test_no_other_section_is_suggested_for_a_key_that_is_nowhere(section, key):
+    with pytest.raises(ConfigError) as err:  # a resnet has no dropout; nothing is close to "zzz"
+        RunConfig.from_dict({"model": {"arch": "resnet"}, section: {key: 1}})
+    assert "did you mean" not in str(err.value), str(err.value)
 
 
 def test_overrides_apply_with_toml_syntax():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -171,6 +172,7 @@ class RunConfig:
                 )
             if not isinstance(value, dict):
                 raise ConfigError(f"'{key}' must be a section ([{key}]), got {schema.fmt(value)}")
+        _check_sections_of_keys(data)
         sections = {s: schema.parse(c, data.get(s, {}), s) for s, c in SECTIONS.items()}
         config = cls(name=name, model=parse_model(data.get("model", {})), **sections)
         validate(config)
@@ -194,6 +196,37 @@ class RunConfig:
 
     def to_toml(self) -> str:
         return dump_toml(self.to_dict())
+
+
+def _check_sections_of_keys(data: dict[str, Any]) -> None:
+    """A key put in the wrong section (``train.lr``, ``train.batch_size``) names the right one.
+
+    schema.parse knows one section and can only suggest its own keys; the common mistake is
+    the right key under another section, which it would answer with a list of unrelated keys.
+    """
+    keys: dict[str, Any] = {s: schema.fields_of(c) for s, c in SECTIONS.items()}
+    model = data.get("model", {})
+    arch = model.get("arch", ModelConfig.arch) if isinstance(model, dict) else None
+    if isinstance(arch, str):
+        from .models import options_class  # imports torch: see parse_model
+
+        try:
+            keys["model"] = {"arch": None, **schema.fields_of(options_class(arch))}
+        except ConfigError:
+            pass  # parse_model says what is wrong with the arch
+    for section, known in keys.items():
+        for key in data.get(section, {}):
+            if key in known:
+                continue
+            homes = [f"{s}.{key}" for s, names in keys.items() if key in names]
+            if not homes and not did_you_mean(key, known):
+                close = difflib.get_close_matches(key, [k for names in keys.values() for k in names], n=1, cutoff=0.75)
+                homes = [f"{s}.{k}" for s, names in keys.items() for k in close if k in names]
+            if homes:
+                raise ConfigError(
+                    f"unknown key '{section}.{key}' (did you mean '{homes[0]}'?); "
+                    f"allowed in [{section}]: {one_of(known)}"
+                )
 
 
 def parse_model(data: Any) -> ModelConfig:
