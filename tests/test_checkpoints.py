@@ -59,15 +59,24 @@ def test_crash_during_write_leaves_previous_files_intact(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("epoch_002*"))
 
 
-@pytest.mark.parametrize("kind", ["truncated", "garbage", "not_a_dict", "foreign", "empty"])
-def test_bad_files_are_one_line_errors(tmp_path, kind):
+@pytest.mark.parametrize("kind, says", [
+    ("truncated", "truncated or corrupted"),
+    ("garbage", "not a file saved by PyTorch"),
+    ("text", "not a file saved by PyTorch"),
+    ("not_a_dict", "not a tui-trainer checkpoint"),
+    ("foreign", "not a tui-trainer checkpoint"),
+    ("empty", "not a file saved by PyTorch"),
+])
+def test_bad_files_are_one_line_errors(tmp_path, kind, says):
     path = tmp_path / "x.pt"
     if kind == "truncated":
         atomic_save(state(1), path)
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
     elif kind == "garbage":
-        path.write_bytes(os.urandom(1000))
+        path.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(1000))  # a JPEG's first bytes, say
+    elif kind == "text":
+        path.write_text("root:x:0:0:root:/root:/bin/bash\n")
     elif kind == "not_a_dict":
         torch.save([1, 2, 3], path)
     elif kind == "foreign":
@@ -77,6 +86,7 @@ def test_bad_files_are_one_line_errors(tmp_path, kind):
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
+    assert says in str(err.value)
 
 
 def test_random_bytes_never_escape_as_other_errors(tmp_path):

@@ -230,10 +230,10 @@ def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):
     from tui_trainer.cli import main
 
     bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"\x00" * 100)
+    bad.write_bytes(b"\x00" * 100)  # not even a zip
     code = main(["eval", str(bad)])
     out, err = capsys.readouterr()
-    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "not a readable checkpoint")
+    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "not a checkpoint (not a file saved by PyTorch)")
 
 
 @pytest.mark.parametrize("width", [80, 160])

@@ -117,6 +117,12 @@ def test_model_options_can_be_overridden():
     assert c.model.options["layers"] == [1, 1, 1]
 
 
+@pytest.mark.parametrize("path", ["/data/cifar-10", "./data", "~/data/cifar10.tar.xz", "data/imgs+more"])
+def test_a_plain_path_needs_no_toml_quotes(path):
+    c = presets.load("digits-cnn").with_overrides(["data.dataset=imagefolder", f"data.root={path}"])
+    assert c.data.root == path
+
+
 @pytest.mark.parametrize(
     "text, fragment",
     [
@@ -124,6 +130,8 @@ def test_model_options_can_be_overridden():
         ("lr=0.1", "section.key"),
         ("optimm.lr=0.1", "did you mean 'optim'"),
         ("optim.lr=[1,", "not a TOML value"),
+        ("data.root=my data", """strings in quotes: --set 'data.root="my data"'"""),
+        ('data.augment=[hflip', 'lists in [ ] with their strings quoted'),
         ("optim.lr={a=1}", "tables are not allowed"),
         # One item where a list belongs: the message shows the list it would be.
         ("data.augment=crop", 'expected a list of strings, e.g. ["crop"]'),

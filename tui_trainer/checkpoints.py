@@ -56,6 +56,16 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return p
 
 
+def _looks_like_torch_save(path: Path) -> bool:
+    """torch.save writes a zip archive (a legacy one, a pickle starting with protocol 2+)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and sanity-check a checkpoint (file or run folder) onto the CPU."""
     p = resolve_checkpoint(path)
@@ -66,6 +76,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - garbage raises anything: Unpickling, Index, Key, Unicode errors
         if isinstance(exc, IsADirectoryError | PermissionError):
             raise CheckpointError(f"{path}: cannot read: {exc.strerror}") from None
+        if not _looks_like_torch_save(p):
+            # What torch.load says of a text file or a JPEG ("174812789", "list index out of
+            # range") tells the user nothing; what the file is not does.
+            raise CheckpointError(
+                f"{path}: not a checkpoint (not a file saved by PyTorch); expected a .pt file or run folder written by tui-trainer"
+            ) from None
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {reason}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

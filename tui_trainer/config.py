@@ -278,7 +278,9 @@ def validate(config: RunConfig) -> None:
 
 # -- overrides ------------------------------------------------------------------------
 
-_BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-/]*$")
+# Taken as a string without TOML quotes: names (adam, imagefolder, torchvision:resnet18)
+# and plain paths (/data/cifar, ./data, ~/data), which a shell makes awkward to quote.
+_BARE_WORD = re.compile(r"^[A-Za-z_/.~][A-Za-z0-9_.:\-/~+]*$")
 
 
 def parse_override(text: str) -> tuple[tuple[str, str], Any]:
@@ -303,9 +305,11 @@ def parse_override(text: str) -> tuple[tuple[str, str], Any]:
         if _BARE_WORD.match(raw) and raw.lower() not in ("true", "false"):
             value = raw  # `--set optim.name=adam` without TOML quotes
         else:
-            raise ConfigError(
-                f"--set {text!r}: {raw!r} is not a TOML value (strings in quotes, lists in [ ])"
-            ) from None
+            if raw.startswith("["):
+                how = 'lists in [ ] with their strings quoted, e.g. data.augment=["crop", "hflip"]'
+            else:
+                how = "strings in quotes: --set '" + path + '="' + raw.strip("\"'") + "\"'"
+            raise ConfigError(f"--set {text!r}: {raw!r} is not a TOML value ({how})") from None
     if isinstance(value, dict):
         raise ConfigError(f"--set {text!r}: tables are not allowed here; set one key at a time")
     return (section, key), value
