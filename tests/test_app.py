@@ -164,7 +164,7 @@ def test_bridge_never_blocks_the_training_thread():
 
 
 def test_the_run_title_names_the_preset_once():
-    from tui_trainer.app.format import run_title
+    from tui_trainer.format import run_title
 
     assert run_title("resnet-small-cifar10", "20261202-043017-resnet-small-cifar10") == \
         "20261202-043017-resnet-small-cifar10"

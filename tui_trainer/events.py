@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from . import format as fmt
+
 
 @dataclass(frozen=True)
 class Event:
@@ -171,14 +173,26 @@ class Failed(Event):
 END_EVENTS = (Finished, Stopped, Failed)
 
 
+def start_line(e: RunStarted) -> str:
+    """A run's start in one line, for the plain printer and the app's log (the data's
+    summary is not in it: the loader's line just before says it)."""
+    resumed = f", resumed at epoch {e.start_epoch}" if e.start_epoch else ""
+    return (
+        f"run {e.run_id or '(no folder)'}: {e.preset} on {e.device_name} ({e.precision}), {e.param_count:,} params, "
+        f"{fmt.plural(e.epochs, 'epoch')} x {fmt.plural(e.steps_per_epoch, 'step')}{resumed}"
+    )
+
+
 def end_line(e: Event) -> str:
-    """A run's end in one line: what the headless printers and the app's exit print."""
+    """A run's end in one line: what the headless printers, the app's log and progress
+    panes, and the app's exit print (one wording, so each says what the others do)."""
     if isinstance(e, Finished):
-        best = f"{e.best_acc:.2f}%" if e.best_acc is not None else "n/a"
-        return f"finished: {e.epochs} epochs in {e.seconds:.1f}s, best test accuracy {best}{e.target_note()}"
+        best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
+        return (f"finished: {fmt.plural(e.epochs, 'epoch')} in {fmt.elapsed(e.seconds)}, "
+                f"best test accuracy {best}{e.target_note()}")
     if isinstance(e, Stopped):
         tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint else ""
-        return f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"
+        return f"stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {e.step:,}{tail}"
     if isinstance(e, Failed):
         tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint else ""
         return f"failed: {e.reason}{tail}"

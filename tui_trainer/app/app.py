@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from .. import events as ev
+from .. import format as fmt
 from .. import paths
 from ..errors import UserError
 from ..runs import Run
@@ -336,7 +337,7 @@ class TrainerApp(App[int]):
                 self.notify(e.reason, title="Training failed", severity="error", timeout=15)
             elif isinstance(e, ev.Finished):
                 best = f", best test accuracy {e.best_acc:.2f}%" if e.best_acc is not None else ""
-                self.notify(f"Finished {e.epochs} epochs{best}", title="Training finished")
+                self.notify(f"Finished {fmt.plural(e.epochs, 'epoch')}{best}", title="Training finished")
             elif isinstance(e, ev.Stopped):
                 self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step}", title="Training stopped")
         if any(isinstance(e, ev.END_EVENTS) for e in events):

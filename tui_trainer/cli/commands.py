@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import paths, presets
-from ..app.format import duration  # pure text (no textual): the dashboard's format
+from .. import format as fmt
 from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
 from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
@@ -119,7 +119,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
             console.print(head)
             console.print(Padding(Text(f"invalid: {exc}", style="red"), (0, 0, 0, 2)))
             continue
-        facts = [c.model.arch, c.data.dataset, f"{c.train.epochs} epochs"]
+        facts = [c.model.arch, c.data.dataset, fmt.plural(c.train.epochs, "epoch")]
         if c.meta.reported_acc is not None:
             facts.append(f"reported {c.meta.reported_acc:.2f}%")
         if c.meta.target_acc is not None:
@@ -163,7 +163,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "id": Text(r.id), "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
             "epochs": f"{r.epoch}/{r.epochs}", "best acc": f"{r.best_acc:.2f}%" if r.best_acc is not None else "",
             "preset": Text(r.preset),
-            "trained": duration(r.train_seconds) if r.train_seconds is not None else "",
+            "trained": fmt.duration(r.train_seconds) if r.train_seconds is not None else "",
             "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
         }
         table.add_row(*(cells[c] for c in columns))

@@ -56,10 +56,7 @@ class PlainPrinter(_Quiet):
 
     def show(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
-            line = (
-                f"run {e.run_id}: {e.preset} on {e.device_name} ({e.precision}), {e.param_count:,} params, "
-                f"{e.epochs} epochs x {e.steps_per_epoch} steps"  # the data: the line before said it
-            )
+            line = ev.start_line(e)
         elif isinstance(e, ev.EpochEnd):
             line = fmt_epoch_line(e)
         elif isinstance(e, ev.Log):

@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from .. import schema
+from ..format import count as format_count
 from ..data.info import DataInfo
 from ..errors import ConfigError, did_you_mean, one_of
 from .cifar_resnet import ResNetOptions
@@ -95,14 +96,6 @@ def build_model(model_cfg: Any, info: DataInfo) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters (frozen ones, like speedrun's whitening filters, excluded)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def format_count(n: int) -> str:
-    """23_528_522 -> "23.5M"; 850 -> "850"."""
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            return f"{n / size:.1f}{suffix}"
-    return str(n)
 
 
 def describe_model(model: nn.Module) -> str:

@@ -31,7 +31,7 @@ from textual.widgets import Footer, Tab, Tabs
 from ... import events as ev
 from ...errors import UserError
 from ...runs import Run
-from .. import format as fmt
+from ... import format as fmt
 from ..pacing import RenderPacer
 from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine

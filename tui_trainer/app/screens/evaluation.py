@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from .. import format as fmt
+from ... import format as fmt
 
 if TYPE_CHECKING:
     from ...evaluate import EvalResult

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual_plot import PlotWidget
 
 from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
-from .. import format as fmt
+from ... import format as fmt
 from ..widgets.epoch_chart import SERIES, draw, make_plot
 
 METRICS = (

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from ... import events as ev
-from .. import format as fmt
+from ... import format as fmt
 
 # The file name last: it is the longest (and repeats epoch and accuracy), so a narrow
 # pane cuts it rather than the columns that tell the checkpoints apart.

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from ... import events as ev
-from .. import format as fmt
+from ... import format as fmt
 
 COLUMNS = (
     ("ep", "epoch"), ("tr loss", "train_loss"), ("tr acc", "train_acc"), ("te loss", "test_loss"),

@@ -10,10 +10,11 @@ from textual.events import Resize
 from textual.widgets import RichLog
 
 from ... import events as ev
-from .. import format as fmt
+from ... import format as fmt
 
 MAX_LINES = 2000  # bounded: a long run must not grow the UI's memory
 LEVEL_STYLES = {"info": "", "warning": "bold yellow", "error": "bold red"}
+END_LEVELS = {ev.Finished: "info", ev.Stopped: "warning", ev.Failed: "error"}
 
 
 def describe(e: ev.Event) -> tuple[str, str] | None:
@@ -21,11 +22,7 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
     if isinstance(e, ev.Log):
         return e.level, e.message.rstrip()
     if isinstance(e, ev.RunStarted):
-        resumed = f", resumed at epoch {e.start_epoch}" if e.start_epoch else ""
-        return "info", (
-            f"run {e.run_id or '(no folder)'}: {e.preset} on {e.device_name} ({e.precision}), "
-            f"{e.param_count:,} params, {e.epochs} epochs x {e.steps_per_epoch} steps{resumed}"
-        )
+        return "info", ev.start_line(e)
     if isinstance(e, ev.CheckpointSaved):
         best = ev.BEST_SAVED if e.best else ""
         return "info", f"checkpoint saved ({e.reason}): {Path(e.path).name}, {fmt.size(e.size)}{best}"
@@ -38,15 +35,8 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
         return "info", f"paused at epoch {e.epoch}, step {e.step}"
     if isinstance(e, ev.Resumed):
         return "info", f"resumed at epoch {e.epoch}, step {e.step}"
-    if isinstance(e, ev.Finished):
-        best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
-        return "info", f"finished: {e.epochs} epochs in {fmt.duration(e.seconds)}, best test accuracy {best}{e.target_note()}"
-    if isinstance(e, ev.Stopped):
-        tail = f"; resume from {e.checkpoint}" if e.checkpoint else ""
-        return "warning", f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{tail}"
-    if isinstance(e, ev.Failed):
-        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint else ""
-        return "error", f"failed: {e.reason}{tail}"
+    if isinstance(e, ev.END_EVENTS):
+        return END_LEVELS[type(e)], ev.end_line(e)
     return None
 
 

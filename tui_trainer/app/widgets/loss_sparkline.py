@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..format import loss as fmt_loss
+from ...format import loss as fmt_loss
 
 RECENT = 240  # Step events shown in "recent" view (about a minute at 4 per second)
 BARS = "▁▂▃▄▅▆▇█"

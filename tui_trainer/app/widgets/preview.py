@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...config import RunConfig
-from .. import format as fmt
+from ... import format as fmt
 
 # dataset -> (channels, classes, image side); None: unknown until the data is read.
 KNOWN_SHAPES: dict[str, tuple[int, int, int] | None] = {
@@ -99,7 +99,7 @@ def recipe_lines(config: RunConfig) -> list[tuple[str, str]]:
     aug = ", ".join(d.augment) or "no augmentation"
     return [
         ("optim", optim),
-        ("schedule", f"{sched} · {t.epochs} epochs"),
+        ("schedule", f"{sched} · {fmt.plural(t.epochs, 'epoch')}"),
         ("batch", f"{d.batch_size} · {aug} · {t.precision} · {t.device}"),
     ]
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ... import events as ev
-from .. import format as fmt
+from ... import format as fmt
 
 STATES = {
     "waiting": ("…", "dim"),
@@ -95,17 +95,9 @@ class ProgressPane(Widget):
                 self.paused_s += e.time - self._paused_at
                 self._paused_at = None
             self._window.clear()  # the pause is not part of the step rate
-        elif isinstance(e, ev.Finished):
-            self.state = "finished"
-            best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
-            self.message = f"finished: {e.epochs} epochs in {fmt.duration(e.seconds)}, best test accuracy {best}"
-        elif isinstance(e, ev.Stopped):
-            self.state = "stopped"
-            where = f"; checkpoint {e.checkpoint}" if e.checkpoint else ""
-            self.message = f"stopped ({e.reason}) after {e.epoch} epochs, step {e.step}{where}"
-        elif isinstance(e, ev.Failed):
-            self.state = "failed"
-            self.message = f"failed: {e.reason}"
+        elif isinstance(e, ev.END_EVENTS):
+            self.state = {ev.Finished: "finished", ev.Stopped: "stopped", ev.Failed: "failed"}[type(e)]
+            self.message = ev.end_line(e)
 
     def message_lines(self, width: int) -> list[str]:
         """The end message, wrapped to at most two lines (the log pane has it whole)."""

@@ -1,4 +1,5 @@
-"""Small text formatters shared by the panes (pure functions, easy to test)."""
+"""Small text formatters: one wording for the panes, the headless printers and the CLI
+(pure functions of the standard library, so every layer can import them)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,16 @@ def duration(seconds: float | None) -> str:
     h, rest = divmod(s, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def elapsed(seconds: float) -> str:
+    """A run's length: "12.3s" under a minute (short runs differ in tenths), else "1:02:05"."""
+    return f"{seconds:.1f}s" if 0 <= seconds < 59.95 else duration(seconds)
+
+
+def plural(n: int, noun: str) -> str:
+    """(1, "epoch") -> "1 epoch"; (3, "epoch") -> "3 epochs"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def size(n: int | None) -> str:
@@ -57,7 +68,7 @@ def rate(value: float | None) -> str:
 
 
 def count(n: int | None) -> str:
-    """53_098 -> "53.1K" (the core's format_count, without importing torch)."""
+    """53_098 -> "53.1K"; 850 -> "850"."""
     if n is None:
         return "?"
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
