@@ -79,23 +79,64 @@ def test_out_of_memory_is_a_clear_resumable_failure(runs_dir, monkeypatch):
     assert launch.resume["epoch"] == 1 and launch.config.data.batch_size == 16
 
 
-def test_disk_full_stops_cleanly_and_keeps_earlier_checkpoints(runs_dir, monkeypatch):
+class _FullDisk:
+    """A file on a disk that fills up after ``room`` bytes, as the kernel reports it."""
+
+    def __init__(self, f, room: int) -> None:
+        self.f, self.room = f, room
+
+    def write(self, data) -> int:
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.f.close()
+
+
+@pytest.mark.parametrize("where", ["torch.save", "the file"])
+def test_disk_full_stops_cleanly_and_keeps_earlier_checkpoints(runs_dir, monkeypatch, where):
     config = tiny_config(train={"epochs": 3})
     saves = {"n": 0}
-    original = torch.save
+    if where == "torch.save":
+        original = torch.save
 
-    def save(obj, f, *a, **k):
-        saves["n"] += 1
-        if saves["n"] == 2:
-            f.write(b"half a checkpoint")
-            raise OSError(errno.ENOSPC, "No space left on device", str(getattr(f, "name", "")))
-        return original(obj, f, *a, **k)
+        def save(obj, f, *a, **k):
+            saves["n"] += 1
+            if saves["n"] == 2:
+                f.write(b"half a checkpoint")
+                raise OSError(errno.ENOSPC, "No space left on device", str(getattr(f, "name", "")))
+            return original(obj, f, *a, **k)
 
-    monkeypatch.setattr(torch, "save", save)
+        monkeypatch.setattr(torch, "save", save)
+    else:
+        # The real thing: the disk fills while torch.save writes the second checkpoint, and
+        # torch answers with "[enforce fail at inline_container.cc] unexpected pos".
+        from tui_trainer import fileio
+
+        fdopen = os.fdopen
+
+        def full_after_one_checkpoint(fd, *a, **k):
+            f = fdopen(fd, *a, **k)
+            if "/checkpoints/" in os.readlink(f"/proc/self/fd/{fd}"):
+                saves["n"] += 1
+                if saves["n"] == 2:
+                    return _FullDisk(f, room=10_000)
+            return f
+
+        monkeypatch.setattr(fileio.os, "fdopen", full_after_one_checkpoint)
     trainer, run, col, end = train(runs_dir, config)
     monkeypatch.undo()
-    assert isinstance(end, ev.Failed)
+    assert isinstance(end, ev.Failed) and end.error == "OSError", end
     assert "No space left on device" in end.reason and "\n" not in end.reason
+    assert "inline_container" not in end.reason and "epoch_002" in end.reason, end.reason
     assert run.status()["status"] == "failed"
     assert load_checkpoint(run.checkpoints_dir / checkpoints.LAST)["epoch"] == 1
     assert not list(run.checkpoints_dir.glob(".*.tmp"))

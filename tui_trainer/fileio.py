@@ -56,7 +56,16 @@ def atomic_writer(path: Path, mode: str = "wb", durable: bool = True) -> Iterato
 def atomic_torch_save(obj: Any, path: Path) -> int:
     """``torch.save`` atomically; returns the file's size in bytes."""
     with atomic_writer(path) as f:
-        torch.save(obj, f)
+        try:
+            torch.save(obj, f)
+        except (OSError, RuntimeError) as exc:
+            # A full disk reaches us as torch's "[enforce fail at inline_container.cc] unexpected
+            # pos" with the OSError (ENOSPC) as its context: raise that, naming the checkpoint
+            # (not the temporary file, whose name means nothing to the user).
+            error = exc if isinstance(exc, OSError) else exc.__cause__ or exc.__context__
+            if isinstance(error, OSError) and error.errno is not None:
+                raise OSError(error.errno, error.strerror, str(path)) from exc
+            raise
         size = f.tell()
     return size
 

@@ -16,8 +16,10 @@ totals cost four ops a step): on a GPU each op is a kernel launch.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import math
+import shutil
 import threading
 import time
 import traceback
@@ -29,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import checkpoints, events as ev
+from .. import format as fmt
 from ..checkpoints import CheckpointSaver
 from ..config import RunConfig
 from ..data import DeviceData, ImageData, LoadCancelled, load_data
@@ -196,7 +199,11 @@ class Trainer:
             # Disk full, folder removed or made read-only: training stops; what was
             # written before stays valid (checkpoints are replaced atomically).
             where = f" {exc.filename}" if exc.filename else ""
-            reason = f"cannot write{where}: {exc.strerror}; training stopped, earlier checkpoints are intact"
+            free = ""
+            if exc.errno == errno.ENOSPC and exc.filename:
+                with contextlib.suppress(OSError):
+                    free = f" ({fmt.size(shutil.disk_usage(Path(exc.filename).parent).free)} free there)"
+            reason = f"cannot write{where}: {exc.strerror}{free}; training stopped, earlier checkpoints are intact"
         else:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             try:
