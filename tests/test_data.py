@@ -453,6 +453,32 @@ def test_not_an_archive(tmp_path):
     assert "cannot read the archive" in one_line_error(err)
 
 
+@pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
+def test_a_full_cache_disk_is_not_called_a_bad_archive(tmp_path, cache, monkeypatch, suffix):
+    import errno
+
+    from tui_trainer.data import sources
+
+    write_folder(tmp_path / "src")
+    archive = make_archive(tmp_path / "src", tmp_path / f"data{suffix}")
+    real = sources.shutil.copyfileobj
+    copied = {"n": 0}
+
+    def fills_up(src, dst, length=0):
+        copied["n"] += 1
+        if copied["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, length)
+
+    monkeypatch.setattr(sources.shutil, "copyfileobj", fills_up)
+    with pytest.raises(DataError) as err:
+        load(dataset="imagefolder", root=str(archive))
+    message = one_line_error(err)
+    assert f"cannot extract {archive.name} into {cache}: No space left on device" in message, message
+    assert "TUI_TRAINER_CACHE" in message and "cannot read" not in message
+    assert not [p for p in (cache / "extracted").iterdir()], "the half-extracted folder is removed"
+
+
 @pytest.mark.parametrize("name", ["../evil.png", "train/../../evil.png", "/tmp/evil.png"])
 def test_tar_path_traversal_is_rejected(tmp_path, cache, name):
     archive = tar_with(

@@ -41,6 +41,7 @@ those of the training images that are kept, after resizing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import math
 import os
@@ -60,6 +61,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import format as fmt
 from ..config import DataConfig
 from ..errors import DataError
 from ..paths import cache_dir
@@ -80,6 +82,8 @@ ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".
 TEST_SPLIT_NAMES = ("test", "val", "valid", "validation")
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
+# Errors only writing raises: the disk written to is at fault, not the file read.
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 _LAYOUT_HINT = (
     "expected train/<class>/<image> and test/<class>/<image> (or val/ instead of test/), "
     "or a .tar/.tar.gz/.tgz/.tar.xz/.zip archive of such a folder"
@@ -842,7 +846,17 @@ def extract_archive(archive: Path, cache: Path, log: Log = _nolog) -> Path:
             n = _extract_into(archive, tmp, log)
         except DataError:
             raise
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        except OSError as exc:
+            writing = exc.errno in _FULL_ERRNOS or str(exc.filename or "").startswith(str(tmp))
+            if not writing:
+                raise DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {_first_line(exc)}") from None
+            # The archive is fine; the cache's disk is not (full, quota, read-only).
+            raise DataError(
+                f"imagefolder: cannot extract {archive.name} into {cache}: {exc.strerror} "
+                f"(extracted it takes several times the archive's {fmt.size(st.st_size)}); move the cache "
+                "to a disk with room (TUI_TRAINER_CACHE=DIR) or extract it yourself and give the folder with --data-root"
+            ) from None
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as exc:
             raise DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {_first_line(exc)}") from None
         except Exception as exc:  # lzma/zlib errors and the like
             raise DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {_first_line(exc)}") from None
