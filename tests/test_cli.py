@@ -99,7 +99,10 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         (["train", "digits-cnn", "--headless", "--device", "tpu"], ["train.device"]),
         (["train", "--headless", "--resume", "/nonexistent/run"], ["/nonexistent/run: no such checkpoint, run folder or run id"]),
         (["eval", "/nonexistent.pt"], ["no such checkpoint"]),
-        (["bogus"], ["invalid choice"]),
+        (["bogus"], ["unknown command 'bogus'", "allowed: train, control"]),
+        (["trian", "digits-cnn"], ["did you mean 'train'"]),
+        (["stop", "0713"], ["control command: tui-trainer control 0713 stop"]),
+        (["digits-cnn", "--epochs", "3"], ["is a preset, not a command: tui-trainer train digits-cnn --epochs 3"]),
         (["presets", "show", "nope"], ["unknown preset"]),
         (["watch", "/"], ["not a run folder"]),
         (["control", "no-such-run", "stop"], ["no such run folder or run id"]),
@@ -127,7 +130,14 @@ def test_bad_input_exits_2_with_one_line(args, fragments, capsys):
 
 def test_bad_input_in_a_real_process(env):
     assert_one_line_error(cli(["train", "digits-cnn", "--headless", "--set", "optim.lr=-1"], env), "optim.lr")
-    assert_one_line_error(cli(["bogus"], env), "invalid choice")
+    assert_one_line_error(cli(["bogus"], env), "unknown command 'bogus'")
+
+
+def test_version(env):
+    from importlib.metadata import version
+
+    r = cli(["--version"], env)
+    assert r.returncode == 0 and r.stdout.strip() == f"tui-trainer {version('tui-trainer')}", r
 
 
 def test_missing_data_is_bad_input(env, runs_dir, tmp_path):

@@ -171,12 +171,16 @@ def test_a_run_is_found_by_any_unique_part_of_its_id(runs_dir):
     assert find_run("20261203", runs_dir).id == "20261203-043017-digits-cnn"  # prefix
     assert find_run("051500", runs_dir).id == "20261202-051500-digits-cnn"  # the time, from the middle
     assert find_run(str(runs_dir / "20261202-051500-digits-cnn"), runs_dir).id == "20261202-051500-digits-cnn"
-    with pytest.raises(CheckpointError, match="ambiguous: 20261203-043017-digits-cnn, 20261202-043017"):
+    with pytest.raises(CheckpointError, match="ambiguous: it matches 20261203-043017-digits-cnn, 20261202-043017"):
         find_run("043017", runs_dir)
+    for hour in range(10, 16):
+        write_run_folder(runs_dir, f"20261204-{hour}0000-vgg16", "vgg16", "finished", [50.0], 1)
+    with pytest.raises(CheckpointError, match=r"20261204-110000-vgg16 and 1 more; give more of the id$"):
+        find_run("20261204", runs_dir)
     with pytest.raises(CheckpointError, match="ambiguous"):
         find_run("digits-cnn", runs_dir)  # two suffixes: the middle is not looked at
     with pytest.raises(CheckpointError, match="no such run folder or run id"):
-        find_run("vgg", runs_dir)
+        find_run("resnet18", runs_dir)
 
 
 def test_stale_running_status_is_shown_as_dead(runs_dir):

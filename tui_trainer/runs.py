@@ -420,7 +420,11 @@ def find_run(name: str, runs_dir: Path, what: str = "run folder or run id") -> R
     if len(candidates) == 1:
         return Run(candidates[0])
     if len(candidates) > 1:
-        raise CheckpointError(f"run '{name}' is ambiguous: {', '.join(f.name for f in candidates[:5])}")
+        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
+        raise CheckpointError(
+            f"run '{name}' is ambiguous: it matches {', '.join(f.name for f in candidates[:5])}{more}; "
+            "give more of the id"
+        )
     raise CheckpointError(f"{name}: no such {what} in {runs_dir} (see `tui-trainer runs`)")
 
 

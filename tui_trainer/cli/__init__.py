@@ -7,12 +7,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, did_you_mean, one_of
 
 PROG = "tui-trainer"
+CONTROL_ACTIONS = ("pause", "resume", "stop", "save")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed(PROG)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -36,6 +48,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog=PROG, description="Train image classifiers with PyTorch from the terminal. Without a command: "
         "the app (pick a preset, edit its hyperparameters and data, train, watch; f3 lists past runs).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
 
     train = sub.add_parser("train", help="train a preset (opens the dashboard unless --headless)")
@@ -48,7 +61,7 @@ def build_parser() -> ArgumentParser:
 
     control = sub.add_parser("control", help="send pause/resume/stop/save to the process training a run")
     control.add_argument("run", help="run folder, run id, or a unique part of one (e.g. its time)")
-    control.add_argument("action", metavar="COMMAND", choices=["pause", "resume", "stop", "save"],
+    control.add_argument("action", metavar="COMMAND", choices=CONTROL_ACTIONS,
                          help="pause, resume, stop or save")
     control.add_argument("--runs-dir", type=Path)
     control.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the acknowledgement")
@@ -107,10 +120,31 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(parser: ArgumentParser, argv: list[str]) -> int:
     from . import commands
 
+    _check_command(parser, argv)
     args = parser.parse_args(argv)
     if args.command is None:
         return commands.open_app(args)
     return getattr(commands, f"cmd_{args.command}")(args)
+
+
+def _check_command(parser: ArgumentParser, argv: list[str]) -> None:
+    """A mistyped command gets a "did you mean" (argparse lists the choices alone), and
+    `tui-trainer stop RUN` the control command it meant."""
+    if not argv or argv[0].startswith("-"):
+        return
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    word = argv[0]
+    if word in commands:
+        return
+    if word in CONTROL_ACTIONS:
+        run = argv[1] if len(argv) > 1 else "RUN"
+        raise UserError(f"'{word}' is a control command: tui-trainer control {run} {word}")
+    from .. import presets
+
+    if word.endswith(".toml") or word in presets.available():
+        raise UserError(f"'{word}' is a preset, not a command: {PROG} train {shlex.join(argv)}")
+    raise UserError(f"unknown command '{word}'{did_you_mean(word, commands)}; allowed: {one_of(commands)} "
+                    f"(see `{PROG} --help`)")
 
 
 if __name__ == "__main__":
