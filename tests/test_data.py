@@ -17,7 +17,7 @@ from PIL import Image
 
 from tui_trainer.config import DataConfig
 from tui_trainer.data import DataInfo, ImageData, load_data, resize_images
-from tui_trainer.data import sources
+from tui_trainer.data import archives, builtin, imagefolder, sources
 from tui_trainer.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/datasets"
@@ -146,7 +146,7 @@ def test_synthetic_is_deterministic_and_learnable():
     a = load(dataset="synthetic", synthetic_size=400, synthetic_classes=5, synthetic_image=12, synthetic_channels=2)
     b = load(dataset="synthetic", synthetic_size=400, synthetic_classes=5, synthetic_image=12, synthetic_channels=2)
     assert a.train_x.shape == (400, 2, 12, 12)
-    assert a.test_x.shape == (sources.synthetic_test_size(400, 5), 2, 12, 12) == (100, 2, 12, 12)
+    assert a.test_x.shape == (builtin.synthetic_test_size(400, 5), 2, 12, 12) == (100, 2, 12, 12)
     assert a.info == DataInfo(channels=2, num_classes=5, image_size=12, classes=a.classes)
     for name in ("train_x", "train_y", "test_x", "test_y"):
         assert torch.equal(getattr(a, name), getattr(b, name))
@@ -315,8 +315,8 @@ def test_cache_hit_corrupt_rebuild_and_invalidation(tmp_path, cache, monkeypatch
     assert len(files) == 1
 
     calls = []
-    real_decode = sources._decode_one
-    monkeypatch.setattr(sources, "_decode_one", lambda p, s: calls.append(p) or real_decode(p, s))
+    real_decode = imagefolder._decode_one
+    monkeypatch.setattr(imagefolder, "_decode_one", lambda p, s: calls.append(p) or real_decode(p, s))
     log: list[str] = []
     second = load(log, dataset="imagefolder", root=str(root))
     assert "(cache hit)" in second.source and any("cache hit" in line for line in log)
@@ -365,9 +365,9 @@ def test_a_load_cancelled_from_its_progress_callback_leaves_no_partial_cache(tmp
     write_folder(tmp_path / "src", n_train=20)
     archive = make_archive(tmp_path / "src", tmp_path / "data.tar.gz")
     clock = iter(range(0, 10**6, 3))
-    monkeypatch.setattr(sources.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(archives.time, "monotonic", lambda: float(next(clock)))
     if phase == "decoded":  # the extraction done and kept; the decode cancelled
-        sources.extract_archive(archive, cache)
+        archives.extract_archive(archive, cache)
     seen = []
 
     def log(message: str) -> None:
@@ -457,11 +457,9 @@ def test_not_an_archive(tmp_path):
 def test_a_full_cache_disk_is_not_called_a_bad_archive(tmp_path, cache, monkeypatch, suffix):
     import errno
 
-    from tui_trainer.data import sources
-
     write_folder(tmp_path / "src")
     archive = make_archive(tmp_path / "src", tmp_path / f"data{suffix}")
-    real = sources.shutil.copyfileobj
+    real = archives.shutil.copyfileobj
     copied = {"n": 0}
 
     def fills_up(src, dst, length=0):
@@ -470,7 +468,7 @@ def test_a_full_cache_disk_is_not_called_a_bad_archive(tmp_path, cache, monkeypa
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(src, dst, length)
 
-    monkeypatch.setattr(sources.shutil, "copyfileobj", fills_up)
+    monkeypatch.setattr(archives.shutil, "copyfileobj", fills_up)
     with pytest.raises(DataError) as err:
         load(dataset="imagefolder", root=str(archive))
     message = one_line_error(err)

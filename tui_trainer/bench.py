@@ -97,7 +97,8 @@ def _tutorial_dataset(config: RunConfig, data: ImageData, cache: Path | None):
     from torchvision import transforms as T
 
     from . import paths
-    from .data.sources import extract_archive, is_archive, scan_imagefolder
+    from .data.archives import extract_archive, is_archive
+    from .data.imagefolder import scan_imagefolder
 
     size = data.info.image_size
     steps = []

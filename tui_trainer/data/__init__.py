@@ -11,7 +11,8 @@ from __future__ import annotations
 from .augment import normalize, random_crop, random_hflip
 from .batches import DeviceData
 from .info import DataInfo
-from .sources import DATASETS, ImageData, LoadCancelled, channel_stats, extract_archive, load_data, resize_images
+from .archives import extract_archive
+from .sources import DATASETS, ImageData, LoadCancelled, channel_stats, load_data, resize_images
 
 __all__ = [
     "DATASETS",

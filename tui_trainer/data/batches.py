@@ -36,7 +36,7 @@ from ..config import AUGMENTATIONS, CROP_FILLS, FLIP_MODES, DataConfig
 from ..errors import DataError
 from .augment import apply_normalization, crop_at, crop_offsets, flip_mask, hflip_where, normalization
 from .info import DataInfo
-from .sources import ImageData
+from .raw import ImageData
 
 _FLIP_SALT = 0x9E3779B97F4A7C15
 
