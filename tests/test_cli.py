@@ -66,6 +66,16 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     r = cli(["eval", run_dir.name.split("-")[1], "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 0, r.stderr
     assert "epoch_003" in r.stdout and "test accuracy" in r.stdout
+    # The checkpoint's path whole on its line (as a table title it wrapped at the table's width).
+    assert any(l.startswith(str(run_dir / "checkpoints" / "epoch_003")) and l.endswith("(epoch 3)")
+               for l in r.stdout.splitlines()), r.stdout
+    table_acc = next(l for l in r.stdout.splitlines() if l.startswith("test accuracy")).split()[2]
+    r = cli(["eval", run_dir.name, "--json", "--runs-dir", str(runs_dir)], env)
+    result = json.loads(r.stdout)
+    assert result["epoch"] == 3 and f"{result['acc']:.2f}%" == table_acc
+    assert [c["name"] for c in result["classes"]] == [str(d) for d in range(10)]
+    assert sum(c["correct"] for c in result["classes"]) / sum(c["total"] for c in result["classes"]) * 100 == (
+        pytest.approx(result["acc"]))
     assert_one_line_error(cli(["eval", "no-such-run", "--runs-dir", str(runs_dir)], env),
                           "no-such-run: no such checkpoint, run folder or run id in")
 

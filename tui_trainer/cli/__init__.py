@@ -85,6 +85,7 @@ def build_parser() -> ArgumentParser:
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ev.add_argument("--data-root")
     ev.add_argument("--device", default="auto")
+    ev.add_argument("--json", action="store_true", help="print one JSON object (accuracy, loss, per class) instead of a table")
     bench = sub.add_parser("bench", help="images/s: the tutorials' loop vs the engine vs the engine under the app")
     bench.add_argument("preset")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

@@ -177,8 +177,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     overrides = list(args.overrides) + shorthand_overrides(data_root=args.data_root)
     target = checkpoint_or_run(args.checkpoint, args.runs_dir or paths.runs_dir())
     result = evaluate_checkpoint(target, overrides, device=args.device)
+    if args.json:
+        import dataclasses
+        import json
+
+        print(json.dumps({**dataclasses.asdict(result), "classes": [
+            {**dataclasses.asdict(c), "acc": c.acc} for c in result.classes]}, indent=1))
+        return 0
     console = _console()
-    table = Table(title=Text(f"{result.checkpoint} (epoch {result.epoch})"), title_justify="left")
+    # The path on a line of its own: as the table's title it wrapped to the table's width.
+    console.print(f"{result.checkpoint} (epoch {result.epoch})", markup=False, highlight=False, soft_wrap=True)
+    table = Table()
     for col in ("class", "correct", "total", "accuracy"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in result.classes:
