@@ -109,6 +109,7 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         (["train", "digits-cnn", "--headless", "--device", "tpu"], ["train.device"]),
         (["train", "--headless", "--resume", "/nonexistent/run"], ["/nonexistent/run: no such checkpoint, run folder or run id"]),
         (["eval", "/nonexistent.pt"], ["no such checkpoint"]),
+        (["eval", "/nonexistent.pt", "--device", "banana"], ['--device: unknown device "banana"', "auto, cpu, cuda"]),
         (["bogus"], ["unknown command 'bogus'", "allowed: train, control"]),
         (["trian", "digits-cnn"], ["did you mean 'train'"]),
         (["stop", "0713"], ["control command: tui-trainer control 0713 stop"]),

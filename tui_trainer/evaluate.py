@@ -43,7 +43,7 @@ def evaluate_checkpoint(
 ) -> EvalResult:
     state = load_checkpoint(path)
     config = RunConfig.from_dict(state["config"], name=state.get("preset", "checkpoint")).with_overrides(list(overrides))
-    dev = resolve_device(device)
+    dev = resolve_device(device, what="--device")
     data = load_data(config.data, cache_dir)
     model = build_model(config.model, data.info)
     weights = state.get("ema") or state["model"]

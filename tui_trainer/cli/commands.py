@@ -174,6 +174,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate_checkpoint
 
+    from ..engine.device import resolve_device
+
+    resolve_device(args.device, what="--device")  # a typo is said before a checkpoint is looked for
     overrides = list(args.overrides) + shorthand_overrides(data_root=args.data_root)
     target = checkpoint_or_run(args.checkpoint, args.runs_dir or paths.runs_dir())
     result = evaluate_checkpoint(target, overrides, device=args.device)

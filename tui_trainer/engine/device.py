@@ -6,11 +6,15 @@ import os
 
 import torch
 
+from ..config import DEVICE_PATTERN
 from ..errors import ConfigError
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist."""
+def resolve_device(name: str, what: str = "train.device") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist. ``what``
+    names the setting in errors (``eval --device`` is not train.device)."""
+    if not DEVICE_PATTERN.match(name):
+        raise ConfigError(f'{what}: unknown device "{name}"; allowed: auto, cpu, cuda, cuda:N, mps')
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -20,13 +24,11 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"train.device: \"{name}\" asked for, but no CUDA GPU is available; use cpu or auto")
+            raise ConfigError(f"{what}: \"{name}\" asked for, but no CUDA GPU is available; use cpu or auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(
-                f"train.device: \"{name}\" does not exist; this machine has {torch.cuda.device_count()} GPU(s)"
-            )
+            raise ConfigError(f"{what}: \"{name}\" does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("train.device: \"mps\" asked for, but MPS is not available; use cpu or auto")
+        raise ConfigError(f"{what}: \"mps\" asked for, but MPS is not available; use cpu or auto")
     return device
 
 
