@@ -340,6 +340,33 @@ async def test_save_as_preset_writes_a_user_preset(isolated_dirs):
         options = screen.query_one(OptionList)
         assert options.get_option("my-digits") is not None
 
+        # Saving another preset's edits under that name asks before the file is replaced.
+        async def save_as(name: str, epochs: str) -> None:
+            screen.query_one("#hp-train-epochs", Input).value = epochs
+            await pilot.pause()
+            await press_live(pilot, "ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen), what="the name prompt")
+            app.screen.query_one(Input).value = name
+            await press_live(pilot, "enter")
+
+        screen.select("digits-cnn")
+        await pilot.pause()
+        await save_as("my-digits", "5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the replace question")
+        assert "Replace the user preset my-digits?" in str(app.screen.query_one(".dialog-title").content)
+        await press_live(pilot, "n")
+        await wait_for(pilot, lambda: app.screen is screen, what="the question to close")
+        assert presets.load("my-digits").train.epochs == 3, "kept"
+        await save_as("my-digits", "6")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the replace question")
+        await press_live(pilot, "y")
+        await wait_for(pilot, lambda: presets.load("my-digits").train.epochs == 6, what="the preset replaced")
+        # The preset being edited saved under its own name is the ordinary save: no question.
+        assert screen.current == "my-digits"
+        await save_as("my-digits", "7")
+        await wait_for(pilot, lambda: presets.load("my-digits").train.epochs == 7, what="the preset saved")
+        assert not isinstance(app.screen, ConfirmScreen)
+
 
 async def test_broken_user_preset_is_shown_and_cannot_start(isolated_dirs):
     folder = Path(isolated_dirs["TUI_TRAINER_PRESETS"])

@@ -26,7 +26,7 @@ from ...config import RunConfig
 from ...errors import UserError
 from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
-from .confirm import PromptScreen
+from .confirm import ConfirmScreen, PromptScreen
 
 
 def quick_description(entry: presets.PresetEntry) -> str:
@@ -281,6 +281,18 @@ class PickerScreen(Screen):
         def answered(name: str | None) -> None:
             if not name:
                 return
+            entry = self.entries.get(name)
+            if entry is not None and entry.source == "user" and name != self.current:
+                # Another user preset of that name would be lost: ask (saving the preset
+                # being edited under its own name is the ordinary save, and asks nothing).
+                self.app.push_screen(
+                    ConfirmScreen(f"Replace the user preset {name}?", f"{entry.path} is overwritten.",
+                                  yes="Replace", no="Keep it"),
+                    lambda yes: save(name) if yes else None)
+                return
+            save(name)
+
+        def save(name: str) -> None:
             try:
                 path = presets.save_user_preset(name, config)
             except (UserError, OSError) as exc:
