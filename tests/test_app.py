@@ -795,6 +795,24 @@ async def test_runs_chart_shows_the_cursor_run_until_runs_are_marked_and_follows
         await wait_for(pilot, lambda: len(screen.curves["20240102-000000-b"]) == 2, what="the new epoch")
 
 
+async def test_the_runs_chart_says_why_a_run_failed(runs_dir):
+    import json
+
+    from helpers import write_run_folder
+
+    failed = write_run_folder(runs_dir, "20240103-000000-c", "digits-cnn", "failed", [], 5)
+    status = json.loads((failed / "status.json").read_text())
+    (failed / "status.json").write_text(json.dumps({**status, "reason": "imagefolder: /data/x does not exist"}))
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: "20240103-000000-c" in screen.curves, what="the failed run's chart")
+        legend = str(screen.query_one("#compare-legend").content)
+        assert "failed: imagefolder: /data/x does not exist" in legend and "no epochs yet" not in legend, legend
+
+
 async def test_watch_a_finished_run_shows_its_history(runs_dir):
     run = train_tiny(runs_dir, epochs=2)
     app = TrainerApp(watch=run)

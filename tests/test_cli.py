@@ -244,6 +244,9 @@ def test_a_failed_run_says_its_error_once_on_one_terminal(env, runs_dir, tmp_pat
     apart = cli(args, env)
     assert apart.returncode == 2 and "failed:" in apart.stdout
     assert_one_line_error(apart, str(tmp_path / "nothing"))
+    # And the runs list says why, for scripts.
+    listed = json.loads(cli(["runs", "--json", "--runs-dir", str(runs_dir)], env).stdout)
+    assert listed[0]["status"] == "failed" and str(tmp_path / "nothing") in listed[0]["reason"]
 
 
 def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):

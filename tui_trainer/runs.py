@@ -372,6 +372,7 @@ class RunSummary:
     train_seconds: float | None = None  # without evaluation and pauses
     target_acc: float | None = None
     time_to_target: float | None = None  # seconds of training until target_acc was first reached
+    reason: str = ""  # why a stopped or failed run ended
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -398,7 +399,7 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
                 epoch=int(s.get("epoch") or 0), epochs=int(s.get("epochs") or 0), best_acc=s.get("best_acc"),
                 started=s.get("started"), device=s.get("device") or "", last_acc=s.get("last_acc"),
                 train_seconds=s.get("train_seconds"), target_acc=s.get("target_acc"),
-                time_to_target=s.get("time_to_target"),
+                time_to_target=s.get("time_to_target"), reason=s.get("reason") or "",
             )
         )
     return out

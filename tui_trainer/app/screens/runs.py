@@ -184,6 +184,7 @@ class RunsScreen(Screen):
         plot = self.query_one("#compare-plot", PlotWidget)
         legend = self.query_one("#compare-legend", Static)
         ids = [i for i in self.charted() if i in self.curves]
+        summaries = {r.id: r for r in self.runs}
         series, lines, last = [], Text(), 2
         for n, run_id in enumerate(ids):
             style, marker = SERIES[n % len(SERIES)]
@@ -195,7 +196,13 @@ class RunsScreen(Screen):
             if lines:
                 lines.append("\n")
             lines.append(f"─{marker}─ {run_id}", style)
-            lines.append(f"  best {fmt.pct(best)}" if best is not None else "  no epochs yet", "dim")
+            run = summaries.get(run_id)
+            failed = run is not None and run.status == "failed" and run.reason
+            if best is not None or not failed:
+                lines.append(f"  best {fmt.pct(best)}" if best is not None else "  no epochs yet", "dim")
+            if failed:
+                # Why it failed, where the user looks at it (else only in its folder's files).
+                lines.append(f"  failed: {run.reason}", STATUS_COLORS.get("failed", ""))
         draw(plot, label, series, last)
         self.query_one("#compare").border_title = f"Compare: {label} per epoch  (t: metric)"
         if ids and not self.marked:
