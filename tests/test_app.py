@@ -349,8 +349,13 @@ async def test_save_as_preset_writes_a_user_preset(isolated_dirs):
             app.screen.query_one(Input).value = name
             await press_live(pilot, "enter")
 
-        screen.select("digits-cnn")
-        await pilot.pause()
+        # Through the list, as a user picks it (a highlight still queued from the save
+        # would undo a direct screen.select under load).
+        options.highlighted = options.get_option_index("digits-cnn")
+        await wait_for(pilot, lambda: screen.current == "digits-cnn" and
+                       screen.query_one("#hp-train-epochs", Input).value == "15", what="digits-cnn picked")
+        await pilot.pause(0.2)
+        assert screen.current == "digits-cnn"
         await save_as("my-digits", "5")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the replace question")
         assert "Replace the user preset my-digits?" in str(app.screen.query_one(".dialog-title").content)

@@ -138,8 +138,7 @@ def _check_command(parser: ArgumentParser, argv: list[str]) -> None:
     if word in commands:
         return
     if word in CONTROL_ACTIONS:
-        run = argv[1] if len(argv) > 1 else "RUN"
-        raise UserError(f"'{word}' is a control command: tui-trainer control {run} {word}")
+        raise UserError(f"'{word}' is a control command: {PROG} control {shlex.join(argv[1:]) or 'RUN'} {word}")
     from .. import presets
 
     if word.endswith(".toml") or word in presets.available():

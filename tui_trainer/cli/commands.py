@@ -144,7 +144,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     console = _console()
     if not found:
-        console.print(f"No runs in {runs_dir}", markup=False)
+        missing = "" if runs_dir.is_dir() else " (the folder does not exist yet)"
+        console.print(f"No runs in {runs_dir}{missing}; start one with `tui-trainer train`", markup=False)
         return 0
     # What tells runs apart first; at 80 columns the table had room for the id alone (the
     # rest was "…"). A run id starts with its date and time and ends with its preset, so
