@@ -309,7 +309,7 @@ def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
                       checkpoint=f"{where}/checkpoints/last.pt"))
     assert not printer.broken
     text = out.getvalue()
-    for shown in ("run run [bold]1", "CPU [red]", "/data/[/]", f"checkpoint {where}/checkpoints/last.pt (best saved)",
+    for shown in (f"run folder {where}", "CPU [red]", "/data/[/]", "checkpoint last.pt (best saved)",
                   "failed: data.root: [/] is odd; last good checkpoint: " + where):
         assert shown in text, (shown, text)
 
@@ -343,7 +343,10 @@ def test_the_headless_printers_say_each_thing_once_and_leave_no_bar_for_an_epoch
     assert text.count(summary) == 1, text
     assert "epoch 3" not in text, text
     if terminal:
-        assert "epoch_002.pt (best saved)" in text and "(best)" not in text
+        # The run's folder once; each checkpoint by its file's name (full paths wrapped
+        # over three lines at 80 columns).
+        assert "checkpoint epoch_002.pt (best saved)" in text and "(best)" not in text
+        assert text.count("/runs/r1") == 1 and "run folder /runs/r1" in text, text
 
 
 def test_with_only_stderr_redirected_the_app_does_not_draw_into_it(env, runs_dir, tmp_path):

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -96,10 +97,11 @@ class RichPrinter(_Quiet):
         p = self.progress
         if isinstance(e, ev.RunStarted):
             self._first_epoch = e.start_epoch + 1
-            self.console.print(
-                f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {e.param_count:,} params · "
-                f"run {escape(e.run_id)}"  # the data's summary: the loader's line just before
+            self.console.print(  # the data's summary: the loader's line just before
+                f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {e.param_count:,} params"
             )
+            if e.run_dir:  # once, so that each checkpoint line can name its file alone
+                self.console.print(f"[dim]run folder {escape(e.run_dir)}[/]", soft_wrap=True)
             p.start()
             self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
             self.epoch_task = p.add_task(f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, info="")
@@ -114,7 +116,8 @@ class RichPrinter(_Quiet):
             else:  # no "epoch N+1  0/…" bar left on screen after the last one
                 p.update(self.epoch_task, visible=False)
         elif isinstance(e, ev.CheckpointSaved):
-            p.console.print(f"[dim]checkpoint {escape(e.path)}{ev.BEST_SAVED if e.best else ''}[/]")
+            # The file's name: its full path wrapped over three lines at 80 columns, each epoch.
+            p.console.print(f"[dim]checkpoint {escape(Path(e.path).name)}{ev.BEST_SAVED if e.best else ''}[/]")
         elif isinstance(e, ev.Log):
             style = {"info": "dim", "warning": "yellow", "error": "red"}.get(e.level, "dim")
             p.console.print(f"[{style}]{escape(e.message)}[/]")

@@ -522,9 +522,9 @@ class Trainer:
             if best:
                 self.best_acc = test_acc
             target = cfg.meta.target_acc
-            if target is not None and self.time_to_target is None and test_acc >= target:
+            reached = target is not None and self.time_to_target is None and test_acc >= target
+            if reached:
                 self.time_to_target = self.train_seconds
-                self.log(f"Reached {target:.2f}% test accuracy after {self.train_seconds:.1f} s of training (epoch {epoch})")
             loss_sum, correct, seen = totals.epoch_totals()
             end = ev.EpochEnd(
                 epoch=epoch, epochs=epochs, step=self.step,
@@ -534,6 +534,8 @@ class Trainer:
             )
             self.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
             self.emit(end)
+            if reached:  # after the epoch's row, which it speaks of
+                self.log(f"Reached {target:.2f}% test accuracy after {self.train_seconds:.1f} s of training (epoch {epoch})")
             every = cfg.checkpoint.every
             if (every > 0 and epoch % every == 0) or epoch == epochs:
                 self._save("epoch" if epoch < epochs else "final", test_acc)
