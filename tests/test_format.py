@@ -46,4 +46,6 @@ def test_the_log_and_progress_panes_end_a_run_in_the_headless_words():
                 ev.Failed(reason="boom", error="RuntimeError", epoch=1, step=3, checkpoint=None)):
         pane = ProgressPane()
         pane.apply(end)
-        assert describe(end)[1] == pane.message == ev.end_line(end)
+        assert describe(end)[1] == ev.end_line(end)
+        assert pane.message == ev.end_line(end, where=False)
+        assert "/r/x.pt" not in pane.message  # two lines of a pane: no path to be cut

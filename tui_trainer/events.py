@@ -183,18 +183,20 @@ def start_line(e: RunStarted) -> str:
     )
 
 
-def end_line(e: Event) -> str:
+def end_line(e: Event, where: bool = True) -> str:
     """A run's end in one line: what the headless printers, the app's log and progress
-    panes, and the app's exit print (one wording, so each says what the others do)."""
+    panes, and the app's exit print (one wording, so each says what the others do).
+    ``where=False`` leaves out the checkpoint to resume from, for the two lines of the
+    progress pane (the checkpoints pane beside it lists them, and r resumes)."""
     if isinstance(e, Finished):
         best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
         return (f"finished: {fmt.plural(e.epochs, 'epoch')} in {fmt.elapsed(e.seconds)}, "
                 f"best test accuracy {best}{e.target_note()}")
     if isinstance(e, Stopped):
-        tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint else ""
+        tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint and where else ""
         return f"stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {e.step:,}{tail}"
     if isinstance(e, Failed):
-        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint else ""
+        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint and where else ""
         return f"failed: {e.reason}{tail}"
     return ""
 

@@ -339,7 +339,7 @@ class TrainerApp(App[int]):
                 best = f", best test accuracy {e.best_acc:.2f}%" if e.best_acc is not None else ""
                 self.notify(f"Finished {fmt.plural(e.epochs, 'epoch')}{best}", title="Training finished")
             elif isinstance(e, ev.Stopped):
-                self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step}", title="Training stopped")
+                self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step:,}", title="Training stopped")
         if any(isinstance(e, ev.END_EVENTS) for e in events):
             try:
                 self.refresh_bindings()

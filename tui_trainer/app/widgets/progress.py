@@ -97,13 +97,13 @@ class ProgressPane(Widget):
             self._window.clear()  # the pause is not part of the step rate
         elif isinstance(e, ev.END_EVENTS):
             self.state = {ev.Finished: "finished", ev.Stopped: "stopped", ev.Failed: "failed"}[type(e)]
-            self.message = ev.end_line(e)
+            self.message = ev.end_line(e, where=False)
 
     def message_lines(self, width: int) -> list[str]:
         """The end message, wrapped to at most two lines (the log pane has it whole)."""
         if not self.message:
             return []
-        lines = textwrap.wrap(self.message, max(10, width)) or [""]
+        lines = textwrap.wrap(self.message, max(10, width), break_on_hyphens=False) or [""]
         if len(lines) > 2:
             lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), max(10, width), placeholder=" …")]
         return lines
