@@ -92,6 +92,7 @@ def test_bench_prints_rows_and_ratios(capsys):
     assert code == 0, err
     assert "plain PyTorch loop" in out and "tui-trainer engine, headless" in out and "engine + app" in out
     assert "b/a engine vs plain:" in out and "c/b app vs engine:" in out
+    assert "digits-cnn on CPU" in out.splitlines()[0] and out.splitlines()[0].endswith("60 steps x 1 round (median)")
 
 
 def test_bench_json(capsys):

@@ -189,7 +189,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             {**dataclasses.asdict(c), "acc": c.acc} for c in result.classes]}, indent=1))
         return 0
     console = _console()
-    # The path on a line of its own: as the table's title it wrapped to the table's width.
+    # The path on a line of its own: as the table's title it wrapped at the table's width.
     console.print(f"{result.checkpoint} (epoch {result.epoch})", markup=False, highlight=False, soft_wrap=True)
     table = Table()
     for col in ("class", "correct", "total", "accuracy"):
@@ -226,8 +226,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
         return 0
     console = _console()
-    table = Table(title=f"{result.preset} on {result.device_name}, batch {result.batch_size}, "
-                        f"{result.steps} steps x {result.rounds} rounds (median)", title_justify="left")
+    console.print(f"{result.preset} on {result.device_name}, batch {result.batch_size}, "  # not a title: see eval
+                  f"{fmt.plural(result.steps, 'step')} x {fmt.plural(result.rounds, 'round')} (median)",
+                  markup=False, highlight=False)
+    table = Table()
     for col in ("variant", "images/s", "rounds"):
         table.add_column(col, justify="left" if col == "variant" else "right")
     labels = {"plain": "a  plain PyTorch loop (tutorial style)", "engine": "b  tui-trainer engine, headless",
