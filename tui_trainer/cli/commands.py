@@ -228,7 +228,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     console = _console()
     console.print(f"{result.preset} on {result.device_name}, batch {result.batch_size}, "  # not a title: see eval
                   f"{fmt.plural(result.steps, 'step')} x {fmt.plural(result.rounds, 'round')} (median)",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
     table = Table()
     for col in ("variant", "images/s", "rounds"):
         table.add_column(col, justify="left" if col == "variant" else "right")
