@@ -41,6 +41,18 @@ def test_keep_last_and_best_with_pointers(tmp_path):
     assert load_checkpoint(tmp_path)["epoch"] == 5  # a folder resolves to last.pt
 
 
+def test_a_tie_is_not_a_new_best_and_keeps_the_first_best(tmp_path):
+    saver = CheckpointSaver(tmp_path, keep_last=2, keep_best=1)
+    # As the trainer reports them: unrounded (8 of 9 test images ... 358 of 360).
+    accs = [98.0555, 99.4444, 99.1666, 99.4444, 99.4444, 99.1666]
+    bests = [saver.save(state(epoch), epoch, acc)[2] for epoch, acc in enumerate(accs, 1)]
+    assert bests == [True, True, False, False, False, False]
+    assert os.readlink(tmp_path / "best.pt") == "epoch_002_acc_99.44.pt", "the first to reach 99.44%"
+    names = sorted(p.name for p in tmp_path.glob("epoch_*.pt"))
+    assert names == ["epoch_002_acc_99.44.pt", "epoch_005_acc_99.44.pt", "epoch_006_acc_99.17.pt"]
+    assert saver.save(state(7), 7, 99.72)[2] is True
+
+
 def test_crash_during_write_leaves_previous_files_intact(tmp_path, monkeypatch):
     saver = CheckpointSaver(tmp_path, keep_last=5, keep_best=5)
     saver.save(state(1), 1, 50.0)

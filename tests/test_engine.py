@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -52,6 +53,14 @@ def test_events_in_order_and_run_folder(runs_dir):
     state = load_checkpoint(run.dir)
     assert state["epoch"] == 2 and state["config"] == trainer.config.to_dict() and len(state["metrics"]) == 2
     assert [r.id for r in list_runs(runs_dir)] == [run.id]
+
+
+def test_a_pruned_checkpoint_is_reported_after_the_save_that_pruned_it(runs_dir):
+    _, run, col, _ = run_tiny(runs_dir, tiny_config(train={"epochs": 4}, checkpoint={"keep_last": 1, "keep_best": 0}))
+    files = [(e.kind, Path(e.path).name) for e in col.events if isinstance(e, (ev.CheckpointSaved, ev.CheckpointRemoved))]
+    assert [k for k, _ in files] == ["checkpoint_saved"] + ["checkpoint_saved", "checkpoint_removed"] * 3, files
+    for (_, saved), (_, removed) in zip(files[1::2], files[2::2]):
+        assert saved > removed  # epoch_00N+1 saved, then epoch_00N pruned
 
 
 def test_step_events_are_throttled(runs_dir):

@@ -140,6 +140,11 @@ def list_checkpoints(folder: Path) -> list[SavedCheckpoint]:
     return sorted(found, key=lambda c: (c.epoch, c.step, c.path.stat().st_mtime if c.path.exists() else 0))
 
 
+def _by_accuracy(saved: list[SavedCheckpoint]) -> list[SavedCheckpoint]:
+    """Scored checkpoints, most accurate first; of equal accuracy, the earliest first."""
+    return sorted((c for c in saved if c.acc is not None), key=lambda c: (-c.acc, c.epoch, c.step))
+
+
 class CheckpointSaver:
     """Writes checkpoints into one folder and prunes to keep-last-N ∪ keep-best-N.
 
@@ -154,8 +159,10 @@ class CheckpointSaver:
         self.keep_best = keep_best
 
     def best(self) -> SavedCheckpoint | None:
-        scored = [c for c in list_checkpoints(self.folder) if c.acc is not None]
-        return max(scored, key=lambda c: (c.acc, c.epoch, c.step)) if scored else None
+        """The most accurate; of equals, the first to get there (as the trainer's best
+        epoch is: a later tie does not take best.pt, nor push the first out)."""
+        scored = _by_accuracy(list_checkpoints(self.folder))
+        return scored[0] if scored else None
 
     def save(
         self, state: dict[str, Any], epoch: int, acc: float | None, step: int | None = None
@@ -166,7 +173,9 @@ class CheckpointSaver:
         path = self.folder / checkpoint_name(epoch, step, acc)
         size = atomic_save(state, path)
         _atomic_link(self.folder / LAST, path.name)
-        is_best = acc is not None and (previous_best is None or acc > previous_best.acc)
+        # Against the accuracy in the file name, which has two decimals: 99.4444 is no
+        # better than the 99.44 saved before it.
+        is_best = acc is not None and (previous_best is None or round(acc, 2) > previous_best.acc)
         best = self.best()
         if best is not None and self.keep_best > 0:
             _atomic_link(self.folder / BEST, best.path.name)
@@ -177,8 +186,7 @@ class CheckpointSaver:
         saved = list_checkpoints(self.folder)
         keep = {newest}
         keep.update(c.path for c in saved[-self.keep_last :] if self.keep_last > 0)
-        scored = sorted((c for c in saved if c.acc is not None), key=lambda c: (c.acc, c.epoch), reverse=True)
-        keep.update(c.path for c in scored[: self.keep_best])
+        keep.update(c.path for c in _by_accuracy(saved)[: self.keep_best])
         removed = []
         for c in saved:
             if c.path not in keep:

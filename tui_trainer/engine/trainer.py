@@ -398,14 +398,14 @@ class Trainer:
             acc=None if mid_epoch else acc,
             step=self.step if mid_epoch or reason != "epoch" else None,
         )
-        for p in removed:
-            self.emit(ev.CheckpointRemoved(path=str(p)))
         self.emit(
             ev.CheckpointSaved(
                 path=str(path), epoch=self.epoch, step=self.step, test_acc=None if mid_epoch else acc, size=size,
                 best=best, reason=reason,
             )
         )
+        for p in removed:  # after the save that made room: the log reads "saved X", then "pruned W"
+            self.emit(ev.CheckpointRemoved(path=str(p)))
         self._last_saved_step = self.step
         return str(path)
 
