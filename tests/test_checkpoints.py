@@ -139,3 +139,14 @@ def test_weights_mismatch_names_the_first_problem_in_one_short_line():
         torch.nn.Sequential(gray).load_state_dict(rgb.state_dict())
     text = checkpoints.weights_mismatch(err.value)
     assert text.startswith("Missing key(s) in state_dict:") and "\n" not in text and len(text) <= 200
+
+
+def test_the_dashboard_marks_the_checkpoint_best_pt_points_to():
+    from tui_trainer import events as ev
+    from tui_trainer.app.widgets.checkpoints import CheckpointsTable
+
+    pane = CheckpointsTable()
+    for epoch, acc in [(2, 99.4444), (5, 99.4444), (6, 99.1666)]:
+        pane.apply(ev.CheckpointSaved(path=f"/r/checkpoints/{checkpoint_name(epoch, None, acc)}", epoch=epoch,
+                                      step=10 * epoch, test_acc=acc, size=1, best=epoch == 2, reason="epoch"))
+    assert pane.best_path() == "/r/checkpoints/epoch_002_acc_99.44.pt"

@@ -64,9 +64,10 @@ class CheckpointsTable(DataTable):
                 self._dirty = True
 
     def best_path(self) -> str | None:
-        """The checkpoint with the highest test accuracy among those still on disk."""
+        """The checkpoint with the highest test accuracy among those still on disk; of
+        equals, the first (the one best.pt points to: see CheckpointSaver.best)."""
         scored = [r for r in self.entries.values() if r.acc is not None and r.acc == r.acc]
-        return max(scored, key=lambda r: (r.acc, r.step)).path if scored else None
+        return max(scored, key=lambda r: (round(r.acc, 2), -r.step)).path if scored else None
 
     def flush(self) -> None:
         # A few rows at most (keep_last + keep_best): rebuilding them is simplest.
