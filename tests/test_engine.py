@@ -187,6 +187,8 @@ def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
     run, end = run_until_step(runs_dir, config, 11)
     assert isinstance(end, ev.Stopped) and end.checkpoint and end.step == 11
     assert run.status()["status"] == "stopped"
+    trained = run.status()["train_seconds"]  # at epoch 1's end: `runs` says it of a stopped run too
+    assert trained > 0 and [r.train_seconds for r in list_runs(runs_dir) if r.id == run.id] == [trained]
     launch = prepare(None, [], resume=end.checkpoint, runs_dir=runs_dir)
     assert launch.resume["batch_in_epoch"] == 3
     resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
@@ -194,6 +196,7 @@ def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
     for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), "resumed run must land on the same weights"
     assert resumed.history[-1]["train_loss"] == pytest.approx(straight.history[-1]["train_loss"], rel=1e-5)
+    assert run.status()["train_seconds"] == end2.train_seconds > trained
 
 
 def test_pause_resume_and_save_now_from_another_thread(runs_dir):

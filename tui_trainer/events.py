@@ -72,6 +72,7 @@ class EpochEnd(Event):
     seconds: float  # wall time of this epoch, evaluation included
     images_per_s: float  # training images per second of training time
     best: bool  # best test accuracy so far
+    train_seconds: float | None = None  # training time of the run so far, resumes included (Finished's)
 
 
 @dataclass(frozen=True)

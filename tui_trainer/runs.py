@@ -325,6 +325,8 @@ class RunRecorder:
             self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
             s["epoch"] = event.epoch
             s["last_acc"] = event.test_acc
+            if event.train_seconds is not None:  # so a running or stopped run says it too
+                s["train_seconds"] = event.train_seconds
             if s.get("best_acc") is None or event.test_acc > s["best_acc"]:
                 s["best_acc"] = event.test_acc
         elif isinstance(event, ev.CheckpointSaved):
@@ -368,8 +370,8 @@ class RunSummary:
     started: float | None
     device: str = ""
     last_acc: float | None = None  # test accuracy of the last epoch trained
+    train_seconds: float | None = None  # so far (each epoch's end), without evaluation and pauses
     # Set when the run finished (status.json of older runs lacks them):
-    train_seconds: float | None = None  # without evaluation and pauses
     target_acc: float | None = None
     time_to_target: float | None = None  # seconds of training until target_acc was first reached
     reason: str = ""  # why a stopped or failed run ended

@@ -531,6 +531,7 @@ class Trainer:
                 train_loss=loss_sum / max(1, seen), train_acc=100.0 * correct / max(1, seen),
                 test_loss=test_loss, test_acc=test_acc, lr=self.scheduler.get_last_lr()[0],
                 seconds=seconds, images_per_s=epoch_images / max(1e-9, train_time), best=best,
+                train_seconds=self.train_seconds,
             )
             self.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
             self.emit(end)
