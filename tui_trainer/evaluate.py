@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -35,6 +35,10 @@ class EvalResult:
     loss: float
     acc: float
     classes: list[ClassResult]
+
+    def to_json(self) -> dict:
+        """Plain data for `eval --json`, each class with its accuracy."""
+        return {**asdict(self), "classes": [{**asdict(c), "acc": c.acc} for c in self.classes]}
 
 
 @torch.inference_mode()

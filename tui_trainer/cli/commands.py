@@ -173,20 +173,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate_checkpoint
-
     from ..engine.device import resolve_device
+    from ..evaluate import evaluate_checkpoint
 
     resolve_device(args.device, what="--device")  # a typo is said before a checkpoint is looked for
     overrides = list(args.overrides) + shorthand_overrides(data_root=args.data_root)
     target = checkpoint_or_run(args.checkpoint, args.runs_dir or paths.runs_dir())
     result = evaluate_checkpoint(target, overrides, device=args.device)
     if args.json:
-        import dataclasses
         import json
 
-        print(json.dumps({**dataclasses.asdict(result), "classes": [
-            {**dataclasses.asdict(c), "acc": c.acc} for c in result.classes]}, indent=1))
+        print(json.dumps(result.to_json(), indent=1))
         return 0
     console = _console()
     # The path on a line of its own: as the table's title it wrapped at the table's width.

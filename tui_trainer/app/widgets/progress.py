@@ -96,7 +96,7 @@ class ProgressPane(Widget):
                 self._paused_at = None
             self._window.clear()  # the pause is not part of the step rate
         elif isinstance(e, ev.END_EVENTS):
-            self.state = {ev.Finished: "finished", ev.Stopped: "stopped", ev.Failed: "failed"}[type(e)]
+            self.state = e.kind  # finished, stopped or failed
             self.message = ev.end_line(e, where=False)
 
     def message_lines(self, width: int) -> list[str]:
