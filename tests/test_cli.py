@@ -54,6 +54,8 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     assert r.returncode == 0, r.stderr
     assert [l.split()[1] for l in r.stdout.splitlines() if l.startswith("epoch ")] == ["3/3"]
     assert len(list(runs_dir.iterdir())) == 1, "resume continues in the same run folder"
+    assert "epochs = 3" in (run_dir / "config.toml").read_text(), "the resume's --epochs is the run's now"
+    assert json.loads((run_dir / "config.json").read_text())["train"]["epochs"] == 3
 
     # Resuming a finished run without more epochs is bad input.
     r = cli(["train", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)], env)
@@ -163,6 +165,7 @@ def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):
 
     assert main(["train", "digits-cnn", "--headless", "--epochs", "1", "--device", "cpu", "--runs-dir", str(runs_dir)]) == 0
     (run_dir,) = runs_dir.iterdir()
+    config_before = (run_dir / "config.json").read_text(), (run_dir / "config.toml").read_text()
     capsys.readouterr()
     code = main(["train", "--headless", "--resume", str(run_dir), "--epochs", "2", "--set", "model.widths=[8, 8]",
                  "--runs-dir", str(runs_dir)])
@@ -172,6 +175,8 @@ def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["epoch"] == 1, status
     assert status["last_attempt"]["status"] == "failed" and "does not fit" in status["last_attempt"]["reason"]
+    # ... and its config: the overrides of an attempt that never trained are not the run's.
+    assert ((run_dir / "config.json").read_text(), (run_dir / "config.toml").read_text()) == config_before
     code = main(["train", "resnet50-cifar10", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)])
     out, err = capsys.readouterr()
     assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "trained preset 'digits-cnn'")

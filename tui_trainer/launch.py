@@ -91,7 +91,8 @@ def prepare(
         run = Run.create(runs_dir, config)
     else:
         _refuse_if_live(run, resume)
-        run.write_config(config)  # overrides given on resume (epochs, lr) are part of the run now
+        # Its config.toml/json are rewritten when the resume starts (RunRecorder, at
+        # RunStarted), not here: a resume that fails to load leaves them as they were.
         run.reset_control()
     return Launch(config, run, state)
 

@@ -162,7 +162,7 @@ class Run:
         return run
 
     def write_config(self, config: RunConfig) -> None:
-        """The resolved config, as TOML for people and JSON for programs (rewritten on resume)."""
+        """The resolved config, as TOML for people and JSON for programs (rewritten when a resume starts)."""
         write_text_atomic(self.dir / CONFIG_TOML, f"# preset: {config.name}\n" + config.to_toml())
         write_json_atomic(self.dir / CONFIG_JSON, {"preset": config.name, **config.to_dict()})
 
@@ -317,6 +317,8 @@ class RunRecorder:
             return
         if isinstance(event, ev.RunStarted):
             self._started = True
+            # Overrides given on a resume (epochs, lr) are part of the run from now on.
+            self.run.write_config(RunConfig.from_dict(event.config, name=event.preset))
             s.update(
                 status="running", preset=event.preset, epochs=event.epochs, epoch=event.start_epoch,
                 started=event.time, device=event.device_name,
