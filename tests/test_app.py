@@ -668,9 +668,12 @@ async def test_evaluate_and_resume_from_a_checkpoint(runs_dir, size):
             await press_live(pilot, "3")
             assert table.has_focus and dash.query_one("#pane-checkpoints").display
         await press_live(pilot, "e")
-        await wait_for(pilot, lambda: isinstance(app.screen, EvalScreen), timeout=60, what="the evaluation")
+        assert isinstance(app.screen, EvalScreen), "the dialog opens at once, saying it is evaluating"
+        await wait_for(pilot, lambda: not app.screen.waiting, timeout=60, what="the evaluation")
         result = app.screen.result
         assert 0 <= result.acc <= 100 and len(result.classes) == 4
+        assert app.screen.query_one("#eval-table").row_count == 4 and not app.screen.query_one("#eval-loading").display
+        assert not [n for n in app._notifications if "valuat" in n.message + n.title], "no toast beside the result"
         await press_live(pilot, "escape")
         await wait_for(pilot, lambda: app.screen is dash, what="the dialog to close")
 
@@ -685,6 +688,37 @@ async def test_evaluate_and_resume_from_a_checkpoint(runs_dir, size):
         await wait_for(pilot, lambda: resumed.query_one("#epochs").row_count == 3, what="three epoch rows")
         assert app.session.run.dir == launch.run.dir  # the same run folder, continued
         assert status_of(launch.run) == "finished"
+
+
+async def test_evaluation_errors_in_its_dialog_and_a_closed_dialog_gets_a_toast(runs_dir, tmp_path):
+    config = tiny_config(train={"epochs": 1})
+    launch = Launch(config, Run.create(runs_dir, config))
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
+        await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+        app.clear_notifications()
+        bad = tmp_path / "notes.pt"
+        bad.write_text("not a checkpoint")
+        app.evaluate_checkpoint(str(bad))
+        assert isinstance(app.screen, EvalScreen)
+        await wait_for(pilot, lambda: not app.screen.waiting, timeout=60, what="the failed evaluation")
+        screen = app.screen
+        assert screen.result is None and str(bad) in screen.error
+        assert "failed:" in str(screen.query_one("#eval-summary").content) and not screen.query_one("#eval-table").display
+        await press_live(pilot, "escape")
+        await wait_for(pilot, lambda: app.screen is dash, what="the dialog to close")
+
+        # Closed before the result came: the result is a toast instead of lost.
+        path = next(iter(dash.query_one("#checkpoints").entries))
+        app.evaluate_checkpoint(path)
+        app.pop_screen()
+        await wait_for(pilot, lambda: any(n.title == "Evaluated" for n in app._notifications), timeout=60,
+                       what="the result as a toast")
+        (note,) = [n for n in app._notifications if n.title == "Evaluated"]
+        assert Path(path).name in note.message and "test accuracy" in note.message
+        assert app.screen is dash
 
 
 async def test_resume_refused_with_the_core_message_when_nothing_is_left(runs_dir):

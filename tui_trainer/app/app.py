@@ -108,8 +108,9 @@ class AppWarning(Message):
 
 
 class Evaluated(Message):
-    def __init__(self, result: Any = None, error: str | None = None) -> None:
+    def __init__(self, path: str, result: Any = None, error: str | None = None) -> None:
         super().__init__()
+        self.path = path
         self.result = result
         self.error = error
 
@@ -369,7 +370,7 @@ class TrainerApp(App[int]):
         if not Path(path).exists():
             self.notify(f"{path}: the file is gone (pruned or moved)", severity="error")
             return
-        self.notify(f"Evaluating {Path(path).name}…")
+        self.push_screen(EvalScreen(path))  # "evaluating…" until on_evaluated fills it in
         self._evaluate(path)
 
     @work(thread=True, group="evaluate", exclusive=True, exit_on_error=False)
@@ -379,18 +380,26 @@ class TrainerApp(App[int]):
         try:
             result = evaluate_checkpoint(path)
         except UserError as exc:
-            self.post_message(Evaluated(error=str(exc)))
+            self.post_message(Evaluated(path, error=str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - show it; the app keeps running
-            self.post_message(Evaluated(error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            self.post_message(Evaluated(path, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
             return
-        self.post_message(Evaluated(result))
+        self.post_message(Evaluated(path, result))
 
     def on_evaluated(self, message: Evaluated) -> None:
-        if message.error:
+        screen = next((s for s in self.screen_stack if isinstance(s, EvalScreen) and s.waiting
+                       and s.checkpoint == message.path), None)
+        if screen is not None:
+            if message.error:
+                screen.show_error(message.error)
+            else:
+                screen.show_result(message.result)
+        elif message.error:  # the dialog was closed before it ended: say how it went anyway
             self.notify(message.error, title="Evaluation failed", severity="error", timeout=10)
         else:
-            self.push_screen(EvalScreen(message.result))
+            r = message.result
+            self.notify(f"{Path(r.checkpoint).name}: test accuracy {fmt.pct(r.acc)}", title="Evaluated")
 
     # -- navigation ------------------------------------------------------------------------------
     def open_run(self, path: Path) -> None:
