@@ -29,6 +29,7 @@ SERIES = [
     ("bright_cyan", "o"), ("bright_magenta", "x"), ("bright_yellow", "+"), ("bright_green", "*"),
     ("bright_red", "#"), ("bright_blue", "@"), ("white", "%"), ("cyan", "&"),
 ]
+MARKER_SPACING = 3  # columns between a series' markers, at the least
 LEGEND = f"[{TRAIN_STYLE}]─{TRAIN_MARKER}─ train[/]  [{TEST_STYLE}]─{TEST_MARKER}─ test[/]"
 
 
@@ -90,11 +91,20 @@ def draw(plot: PlotWidget, label: str, series: Sequence[tuple[list[float], list[
     plot.set_yticks(nice_ticks(lo, hi, max(2, rows // 2)))
     plot.set_xticks(epoch_ticks(max(2, x_last), max(2, cols // 6)))
     plot.set_y_formatter(NumericAxisFormatter())
+    every = marker_stride(max(2, x_last), cols)
     for x, y, style, marker in series:
         if len(x) >= 2:
             plot.plot(x, y, line_style=style, hires_mode=HiResMode.BRAILLE)
         if x:
-            plot.scatter(x, y, marker=marker, marker_style=style)
+            keep = range((len(x) - 1) % every, len(x), every)  # counted so that the newest has its marker
+            plot.scatter([x[i] for i in keep], [y[i] for i in keep], marker=marker, marker_style=style)
+
+
+def marker_stride(x_last: int, cols: int) -> int:
+    """Mark every n-th point so markers stand about 3 columns apart: one per epoch of a
+    200-epoch run in 60 columns would be a solid bar of markers hiding the lines."""
+    columns_per_epoch = cols / max(1, x_last - 1)
+    return max(1, math.ceil(MARKER_SPACING / columns_per_epoch))
 
 
 class EpochChart(Container):
