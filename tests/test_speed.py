@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import REPO, shared_dataset
 from helpers import Collector, tiny_config
@@ -39,6 +41,21 @@ def test_compile_reports_its_warmup_separately():
     assert any("torch.compile warm-up" in m for m in logs), logs
     # 200 images at batch 64: the partial batch is skipped so the compiled graph is reused
     assert col.of(ev.RunStarted)[0].steps_per_epoch == 3
+
+
+@pytest.mark.parametrize("device, quiet", [("cpu", True), ("cuda", False)])
+def test_compile_on_the_cpu_drops_torch_s_no_cuda_runtime_note(tmp_path, device, quiet):
+    """torch warns "No CUDA runtime is found, using CUDA_HOME" when torch.compile imports
+    cpp_extension on a machine without a GPU but with CUDA_HOME set; a CPU run drops
+    the line (a fresh process: this one has imported cpp_extension already)."""
+    code = ("import torch; from tui_trainer.engine.device import quiet_cuda_home_note; "
+            f"quiet_cuda_home_note(torch.device({device!r})); import torch.utils.cpp_extension")
+    env = {**os.environ, "CUDA_HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    if torch.cuda.is_available():
+        pytest.skip("torch warns only without a GPU")
+    assert ("No CUDA runtime is found" in r.stderr) is not quiet, r.stderr
 
 
 def test_drop_last_trains_full_batches_only():

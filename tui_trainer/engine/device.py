@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import torch
@@ -60,3 +61,19 @@ def memory_line(device: torch.device) -> str | None:
         return None
     free, total = torch.cuda.mem_get_info(device)
     return f"{(total - free) / 2**30:.1f}/{total / 2**30:.1f} GiB"
+
+
+class _NoCudaRuntimeNote(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No CUDA runtime is found")
+
+
+def quiet_cuda_home_note(device: torch.device) -> None:
+    """torch.compile imports torch.utils.cpp_extension, which warns "No CUDA runtime is
+    found, using CUDA_HOME=..." on a machine with a CUDA build of torch, CUDA_HOME set
+    and no GPU: a line that reads like a fault in the middle of a CPU run's output (and
+    in the app's log pane), about a toolkit the CPU compiler never uses. Kept on a GPU run."""
+    if device.type == "cpu":
+        log = logging.getLogger("torch.utils.cpp_extension")
+        if not any(isinstance(f, _NoCudaRuntimeNote) for f in log.filters):
+            log.addFilter(_NoCudaRuntimeNote())

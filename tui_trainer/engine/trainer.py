@@ -38,7 +38,7 @@ from ..data import DeviceData, ImageData, LoadCancelled, load_data
 from ..errors import UserError
 from ..models import build_model, count_parameters, describe_model
 from ..runs import Run
-from .device import AUTOCAST_DTYPES, device_name, resolve_device, resolve_precision
+from .device import AUTOCAST_DTYPES, device_name, quiet_cuda_home_note, resolve_device, resolve_precision
 from .lookahead import Lookahead
 from .optim import build_optimizer, build_scheduler
 from .totals import StepTotals
@@ -277,6 +277,8 @@ class Trainer:
         if self.resume_state is not None:
             self._restore(self.resume_state)
 
+        if cfg.train.compile:
+            quiet_cuda_home_note(self.device)
         self.forward = torch.compile(self.model) if cfg.train.compile else self.model
         self._compile_warmup = cfg.train.compile
         self.emit(
