@@ -650,18 +650,29 @@ async def test_ui_stays_responsive_while_training(runs_dir):
 # -- checkpoints: evaluate and resume ------------------------------------------------------------------
 
 
+def app_training(runs_dir, epochs: int) -> tuple[Launch, TrainerApp]:
+    """An app that opens on the dashboard of a new tiny run, training at once."""
+    config = tiny_config(train={"epochs": epochs})
+    launch = Launch(config, Run.create(runs_dir, config))
+    return launch, TrainerApp(launch=launch)
+
+
+async def until_trained(pilot, app: TrainerApp) -> DashboardScreen:
+    """The dashboard, once its run has ended and its checkpoints pane has rows."""
+    dash = app.screen
+    await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
+    await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+    return dash
+
+
 @pytest.mark.parametrize("size", [SIZE, (120, 40)], ids=["narrow", "roomy"])
 async def test_evaluate_and_resume_from_a_checkpoint(runs_dir, size):
     """e and r act on the checkpoints pane's row from anywhere on the dashboard: narrow,
     after 3 shows (and focuses) the pane; roomy, where the pane is always on screen, at
     once (they did nothing there until the table was clicked or tabbed to)."""
-    config = tiny_config(train={"epochs": 2})
-    launch = Launch(config, Run.create(runs_dir, config))
-    app = TrainerApp(launch=launch)
+    launch, app = app_training(runs_dir, epochs=2)
     async with app.run_test(size=size) as pilot:
-        dash = app.screen
-        await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
-        await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+        dash = await until_trained(pilot, app)
         table = dash.query_one("#checkpoints")
         assert dash.roomy == (size != SIZE) and not table.has_focus
         if not dash.roomy:
@@ -691,13 +702,9 @@ async def test_evaluate_and_resume_from_a_checkpoint(runs_dir, size):
 
 
 async def test_evaluation_errors_in_its_dialog_and_a_closed_dialog_gets_a_toast(runs_dir, tmp_path):
-    config = tiny_config(train={"epochs": 1})
-    launch = Launch(config, Run.create(runs_dir, config))
-    app = TrainerApp(launch=launch)
+    _, app = app_training(runs_dir, epochs=1)
     async with app.run_test(size=SIZE) as pilot:
-        dash = app.screen
-        await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
-        await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+        dash = await until_trained(pilot, app)
         app.clear_notifications()
         bad = tmp_path / "notes.pt"
         bad.write_text("not a checkpoint")
@@ -722,13 +729,9 @@ async def test_evaluation_errors_in_its_dialog_and_a_closed_dialog_gets_a_toast(
 
 
 async def test_resume_refused_with_the_core_message_when_nothing_is_left(runs_dir):
-    config = tiny_config(train={"epochs": 1})
-    launch = Launch(config, Run.create(runs_dir, config))
-    app = TrainerApp(launch=launch)
+    _, app = app_training(runs_dir, epochs=1)
     async with app.run_test(size=SIZE) as pilot:
-        dash = app.screen
-        await wait_for(pilot, lambda: app.session.done.is_set(), what="training")
-        await wait_for(pilot, lambda: dash.query_one("#checkpoints").row_count >= 1, what="checkpoint rows")
+        dash = await until_trained(pilot, app)
         session = app.session
         path = next(iter(dash.query_one("#checkpoints").entries))
         app.resume_from(path, ["train.epochs=1"])
