@@ -30,7 +30,7 @@ from .. import format as fmt
 from .. import paths
 from ..errors import UserError
 from ..runs import Run
-from .bridge import EngineUpdate, TrainingSession
+from .bridge import HOLD_S, EngineUpdate, EventBridge, TrainingSession
 from .screens.confirm import ConfirmScreen
 from .screens.dashboard import DashboardScreen
 from .screens.evaluation import EvalScreen
@@ -153,6 +153,7 @@ class TrainerApp(App[int]):
             self.runs_dir = paths.runs_dir()
         self.session: TrainingSession | None = None
         self.session_options: dict[str, Any] = {}  # extra TrainingSession arguments (the bench)
+        self.event_hold_s = HOLD_S  # the most an engine event waits to be taken (bridge.py)
         self.launch_session: TrainingSession | None = None
         self.live_mode: str | None = None
         self._sessions = 0
@@ -327,8 +328,12 @@ class TrainerApp(App[int]):
             self.start_session(message.launch, message.history)
 
     def on_engine_update(self, message: EngineUpdate) -> None:
-        events, losses = message.bridge.drain()
-        session = message.bridge.session
+        self._take_events(message.bridge)
+
+    def _take_events(self, bridge: EventBridge) -> None:
+        events, losses = bridge.drain(hold=True)
+        self.set_timer(self.event_hold_s, lambda: self._take_events(bridge) if bridge.release() else None)
+        session = bridge.session
         if session is not None:
             session.screen.feed(events, losses)
         for e in events:
