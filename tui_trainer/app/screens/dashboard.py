@@ -49,7 +49,8 @@ WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
 PANES = ("epochs", "chart", "checkpoints", "log")
 NOT_LIVE = "this run is not training any more: nothing to control"
 # Rendered at once, whatever the pacer says: the state changes a user waits to see.
-URGENT = (ev.RunStarted, ev.Paused, ev.Resumed, ev.ControlAck, *ev.END_EVENTS)
+STATE_EVENTS = (ev.RunStarted, ev.Paused, ev.Resumed, *ev.END_EVENTS)  # what the footer's keys depend on
+URGENT = (*STATE_EVENTS, ev.ControlAck)
 
 
 class HistoryLoaded(Message):
@@ -192,9 +193,10 @@ class DashboardScreen(Screen):
         self._epoch_shown = self._epoch_shown or first_epoch
         urgent = first_epoch or any(isinstance(e, URGENT) for e in events)
         self.render_waiting(force=urgent)
-        # Footer keys depend on the run's state only; recomposing the footer per Step
-        # would cost the UI thread (and, through the GIL, the engine) for nothing.
-        if urgent:
+        # Footer keys depend on the run's state only; recomposing the footer (a relayout
+        # of the screen) per Step, or for the first epoch, would cost the UI thread
+        # (and, through the GIL, the engine) for nothing.
+        if any(isinstance(e, STATE_EVENTS) for e in events):
             self.refresh_bindings()
 
     def render_waiting(self, force: bool = False) -> None:
