@@ -22,6 +22,19 @@ def test_count(n, text):
     assert fmt.count(n) == text
 
 
+def test_an_epoch_s_time_reads_the_same_in_the_headless_line_and_the_table():
+    from tui_trainer.app.widgets.epoch_table import EpochTable
+    from tui_trainer.cli.headless import fmt_epoch_line
+
+    def epoch(seconds: float) -> ev.EpochEnd:
+        return ev.EpochEnd(epoch=3, epochs=6, step=300, train_loss=0.5, train_acc=80.0, test_loss=0.6, test_acc=75.0,
+                           lr=0.01, seconds=seconds, images_per_s=45.0, best=True)
+
+    for seconds, text in ((12.34, "12.3s"), (1100.3, "18:20"), (4000, "1:06:40")):
+        assert f"  {text}  45 img/s" in fmt_epoch_line(epoch(seconds))
+        assert text in [c.plain for c in EpochTable._cells(epoch(seconds), best=True)]
+
+
 def finished(epochs: int, seconds: float) -> ev.Finished:
     return ev.Finished(epochs=epochs, best_acc=91.5, final_acc=91.5, seconds=seconds)
 

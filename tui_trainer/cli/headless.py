@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import events as ev
+from .. import format as fmt
 from ..engine import Trainer
 from ..errors import UserError
 from ..launch import Launch
@@ -30,7 +31,7 @@ def fmt_epoch_line(e: ev.EpochEnd) -> str:
     return (
         f"epoch {e.epoch}/{e.epochs}  train_loss {e.train_loss:.4f}  train_acc {e.train_acc:6.2f}%  "
         f"test_loss {e.test_loss:.4f}  test_acc {e.test_acc:6.2f}%  lr {e.lr:.3g}  "
-        f"{e.seconds:.1f}s  {e.images_per_s:,.0f} img/s{'  *best' if e.best else ''}"
+        f"{fmt.elapsed(e.seconds)}  {e.images_per_s:,.0f} img/s{'  *best' if e.best else ''}"
     )
 
 
@@ -88,7 +89,7 @@ class RichPrinter(_Quiet):
             table.add_column(name, width=width, justify="right")
         table.add_row(
             f"{e.epoch}/{e.epochs}", f"{e.train_loss:.4f}", f"{e.train_acc:.2f}%", f"{e.test_loss:.4f}",
-            f"{e.test_acc:.2f}%", f"{e.lr:.3g}", f"{e.seconds:.1f}s", f"{e.images_per_s:,.0f}",
+            f"{e.test_acc:.2f}%", f"{e.lr:.3g}", fmt.elapsed(e.seconds), f"{e.images_per_s:,.0f}",
             "[green]best[/]" if e.best else "",
         )
         return table

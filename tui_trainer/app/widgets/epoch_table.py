@@ -10,7 +10,7 @@ from ... import format as fmt
 
 COLUMNS = (
     ("ep", "epoch"), ("tr loss", "train_loss"), ("tr acc", "train_acc"), ("te loss", "test_loss"),
-    ("te acc", "test_acc"), ("lr", "lr"), ("sec", "seconds"), ("img/s", "images_per_s"), ("best", "best"),
+    ("te acc", "test_acc"), ("lr", "lr"), ("time", "seconds"), ("img/s", "images_per_s"), ("best", "best"),
 )
 
 
@@ -56,7 +56,7 @@ class EpochTable(DataTable):
     def _cells(e: ev.EpochEnd, best: bool) -> list[Text]:
         values = (
             str(e.epoch), fmt.loss(e.train_loss), fmt.pct(e.train_acc), fmt.loss(e.test_loss),
-            fmt.pct(e.test_acc), fmt.lr(e.lr), f"{e.seconds:.1f}", fmt.rate(e.images_per_s),
+            fmt.pct(e.test_acc), fmt.lr(e.lr), fmt.elapsed(e.seconds), fmt.rate(e.images_per_s),
         )
         cells = [Text(v, justify="right") for v in values]
         cells.append(Text(fmt.BEST_MARK, style="bold green", justify="center") if best else Text(""))
