@@ -464,6 +464,38 @@ async def test_start_from_picker_trains_and_fills_the_dashboard(runs_dir):
 # -- the live dashboard's controls ------------------------------------------------------------------
 
 
+async def test_the_footer_follows_the_run_s_state_and_nothing_else(runs_dir, monkeypatch):
+    """Each refresh_bindings recomposes the footer (a relayout of the screen): p shows
+    "Unpause" at once, the Paused event that follows changes no key, epochs none."""
+    from textual.screen import Screen
+
+    calls: list[Screen] = []
+    base = Screen.refresh_bindings
+    monkeypatch.setattr(Screen, "refresh_bindings", lambda self: (calls.append(self), base(self))[1])
+    launch = long_launch(runs_dir)
+    app = TrainerApp(launch=launch)
+    async with app.run_test(size=SIZE) as pilot:
+        dash = app.screen
+        await wait_for(pilot, lambda: dash.query_one("#epochs").row_count >= 1, what="the first epoch")
+        label = lambda: dash.active_bindings["p"].binding.description  # noqa: E731
+        assert label() == "Pause"
+        calls.clear()
+        await pilot.pause(0.5)  # epochs go by
+        assert calls == [], "epochs and Steps change no key"
+        await press_live(pilot, "p")
+        await wait_for(pilot, lambda: status_of(launch.run) == "paused", what="the pause")
+        await pilot.pause(0.3)  # the Paused event is taken
+        assert label() == "Unpause"
+        assert len(calls) == 1, "the key changed when p was pressed; the Paused event changed none"
+        await press_live(pilot, "p")
+        await wait_for(pilot, lambda: status_of(launch.run) == "running", what="the resume")
+        assert label() == "Pause"
+        app.session.stop("test over")
+        await wait_for(pilot, lambda: app.session.done.is_set(), what="the stop")
+        await pilot.pause(0.3)
+        assert dash.check_action("start", ()) is True and len(calls) >= 3, "the end changed keys: s starts again"
+
+
 async def test_pause_resume_and_stop_with_confirm(runs_dir):
     launch = long_launch(runs_dir)
     app = TrainerApp(launch=launch)
@@ -720,7 +752,7 @@ async def test_evaluate_and_resume_from_a_checkpoint(runs_dir, size):
             await press_live(pilot, "3")
             assert table.has_focus and dash.query_one("#pane-checkpoints").display
         await press_live(pilot, "e")
-        assert isinstance(app.screen, EvalScreen), "the dialog opens at once, saying it is evaluating"
+        await wait_for(pilot, lambda: isinstance(app.screen, EvalScreen), what="the evaluation dialog")
         await wait_for(pilot, lambda: not app.screen.waiting, timeout=60, what="the evaluation")
         result = app.screen.result
         assert 0 <= result.acc <= 100 and len(result.classes) == 4

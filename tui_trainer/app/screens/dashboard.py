@@ -100,6 +100,7 @@ class DashboardScreen(Screen):
         self._pace_timer = None
         self._pace_due: float | None = None
         self._epoch_shown = False  # has this run's first EpochEnd been rendered
+        self._keys_shown: tuple[bool | None, ...] | None = None  # check_action of the footer's keys, last refresh
 
     @property
     def mode(self) -> str:
@@ -197,7 +198,7 @@ class DashboardScreen(Screen):
         # of the screen) per Step, or for the first epoch, would cost the UI thread
         # (and, through the GIL, the engine) for nothing.
         if any(isinstance(e, STATE_EVENTS) for e in events):
-            self.refresh_bindings()
+            self._refresh_keys_if_changed()
 
     def render_waiting(self, force: bool = False) -> None:
         """Flush the panes whose events wait, as far as the pacer allows (all of them
@@ -281,6 +282,21 @@ class DashboardScreen(Screen):
             self.refresh_bindings()  # p's label follows the run's pause
 
     # -- controls -----------------------------------------------------------------------------
+    def _keys(self) -> tuple[bool | None, ...]:
+        return tuple(self.check_action(a, ()) for a in ("start", "pause", "unpause", "stop", "checkpoint"))
+
+    def refresh_bindings(self) -> None:
+        # Every refresh, the app's and the actions' too, so that the keys last shown are known.
+        self._keys_shown = self._keys()
+        super().refresh_bindings()
+
+    def _refresh_keys_if_changed(self) -> None:
+        """The footer recomposes on every refresh_bindings, a relayout of the screen:
+        only when a key's state did change (a run's start changes none: its keys are
+        live while it loads)."""
+        if self._keys() != self._keys_shown:
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("pause", "unpause"):
             if action != ("unpause" if self._shows_paused() else "pause"):
