@@ -36,7 +36,7 @@ from ..config import AUGMENTATIONS, CROP_FILLS, FLIP_MODES, DataConfig
 from ..errors import DataError
 from .augment import apply_normalization, crop_at, crop_offsets, flip_mask, hflip_where, normalization
 from .info import DataInfo
-from .raw import ImageData
+from .raw import ImageData, SplitSizes
 
 _FLIP_SALT = 0x9E3779B97F4A7C15
 
@@ -45,7 +45,7 @@ _FLIP_SALT = 0x9E3779B97F4A7C15
 BLOCK_BYTES = 64 * 2**20
 
 
-class DeviceData:
+class DeviceData(SplitSizes):
     """The data set on the training device: uint8 tensors, moved once."""
 
     def __init__(self, data: ImageData, device: torch.device | str, cfg: DataConfig, channels_last: bool = False):
@@ -82,14 +82,6 @@ class DeviceData:
         self.block_bytes = BLOCK_BYTES
 
     # -- facts ------------------------------------------------------------------------
-    @property
-    def num_train(self) -> int:
-        return int(self.train_x.shape[0])
-
-    @property
-    def num_test(self) -> int:
-        return int(self.test_x.shape[0])
-
     @property
     def info(self) -> DataInfo:
         return self._info

@@ -34,8 +34,21 @@ class LoadCancelled(BaseException):
     turns it into a data error; what was half written is removed as on any error."""
 
 
+class SplitSizes:
+    """``num_train`` / ``num_test`` of what holds ``train_x`` and ``test_x`` (N first),
+    on the host (ImageData) or on the training device (DeviceData)."""
+
+    @property
+    def num_train(self) -> int:
+        return int(self.train_x.shape[0])
+
+    @property
+    def num_test(self) -> int:
+        return int(self.test_x.shape[0])
+
+
 @dataclass
-class ImageData:
+class ImageData(SplitSizes):
     """A whole data set in memory: uint8 ``[N, C, H, W]`` images, int64 labels (CPU)."""
 
     train_x: torch.Tensor
@@ -55,14 +68,6 @@ class ImageData:
             image_size=int(self.train_x.shape[-1]),
             classes=tuple(self.classes),
         )
-
-    @property
-    def num_train(self) -> int:
-        return int(self.train_x.shape[0])
-
-    @property
-    def num_test(self) -> int:
-        return int(self.test_x.shape[0])
 
 
 @dataclass
