@@ -1,6 +1,6 @@
 """The UI thread's CPU share while the app shows a fast run: the UI's cost to training.
 
-    python3 benchmarks/ui_share.py [--epochs N] [--size 120x40] [--settle S]
+    python3 benchmarks/ui_share.py [--epochs N] [--size 120x40] [--settle S] [--set KEY=VALUE ...]
 
 Trains digits-cnn on the CPU under the live dashboard (headless Textual, as the bench's
 app variant does) with epochs a tenth of a second apart, a harder load than a GPU run
@@ -31,10 +31,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=300, help="digits-cnn epochs (default 300, about 30 s here)")
     ap.add_argument("--size", default="120x40", help="terminal size (default 120x40: all four panes shown)")
     ap.add_argument("--settle", type=float, default=10.0, help="seconds before the steady state (default 10)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override, as for `tui-trainer train` (e.g. data.synthetic_size=16000 "
+                         "with data.dataset=synthetic: epochs a second apart)")
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="tui-trainer-ui-share-") as tmp:
-        launch = prepare("digits-cnn", [f"train.epochs={args.epochs}", "train.device=cpu"], runs_dir=Path(tmp))
+        launch = prepare("digits-cnn", [f"train.epochs={args.epochs}", "train.device=cpu", *args.set], runs_dir=Path(tmp))
         app = TrainerApp(launch=launch)
         marks: list[tuple[float, float]] = []
 

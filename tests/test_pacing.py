@@ -13,7 +13,7 @@ from helpers import demo_events
 
 from tui_trainer import events as ev
 from tui_trainer.app.app import TrainerApp
-from tui_trainer.app.pacing import MAX_STEP, RenderPacer
+from tui_trainer.app.pacing import LIVE_STEADY, MAX_STEP, RenderPacer
 from tui_trainer.app.screens.dashboard import DashboardScreen
 
 
@@ -51,26 +51,31 @@ def test_a_tier_waits_its_interval_after_rendering():
     assert p.due(live=False, epoch=True) == (True, True)
 
 
-def test_over_budget_slows_the_epoch_tier_first_then_the_live_tier():
+def test_over_budget_slows_the_live_tier_to_a_second_then_the_epoch_tier_then_the_live_tier():
     t = FakeTime()
     p = pacer_with(t)
     live0, epoch0 = p.live.interval, p.epoch.interval
     p.steer(p.budget * 10)
-    assert p.epoch.interval == pytest.approx(epoch0 * MAX_STEP)  # bounded step
-    assert p.live.interval == live0
+    assert p.live.interval == pytest.approx(live0 * MAX_STEP)  # bounded step
+    assert p.epoch.interval == epoch0
+    for _ in range(3):
+        p.steer(p.budget * 10)
+    assert p.live.interval == LIVE_STEADY, "the progress still moves once a second"
+    assert p.epoch.interval > epoch0, "then the epoch tier slows"
     for _ in range(20):
         p.steer(p.budget * 10)
     assert p.epoch.interval == p.epoch.max_interval
-    assert p.live.interval == p.live.max_interval  # slowed only once the epoch tier was at its longest
+    assert p.live.interval == p.live.max_interval  # below a second only once the epoch tier was at its longest
 
 
-def test_under_budget_speeds_the_live_tier_first_then_the_epoch_tier():
+def test_under_budget_speeds_up_the_same_rungs_in_reverse():
     t = FakeTime()
     p = pacer_with(t)
     p.live.interval, p.epoch.interval = p.live.max_interval, p.epoch.max_interval
     p.steer(0.0)
-    assert p.live.interval == pytest.approx(p.live.max_interval / MAX_STEP)
-    assert p.epoch.interval == p.epoch.max_interval
+    assert p.live.interval == LIVE_STEADY and p.epoch.interval == p.epoch.max_interval
+    p.steer(0.0)
+    assert p.live.interval == LIVE_STEADY and p.epoch.interval == pytest.approx(p.epoch.max_interval / MAX_STEP)
     for _ in range(20):
         p.steer(0.0)
     assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
@@ -118,6 +123,14 @@ def test_the_ui_settles_within_its_budget_and_stays_live(epoch_s):
     if epoch_s >= 30:
         # Epochs far apart: every one is shown as it ends (the budget allows it).
         assert p.epoch.interval <= epoch_s
+
+
+def test_with_epochs_a_second_apart_the_budget_goes_to_the_epoch_table_too():
+    """Epochs 0.6 s apart, as a small net's on a GPU: the progress moves once a second
+    and the epoch table follows within seconds, not the epoch tier's 15 s at most."""
+    p, share = simulate(render_live=0.006, render_epoch=0.03, epoch_s=0.6)
+    assert share <= p.budget * 1.15
+    assert p.live.interval == LIVE_STEADY and p.epoch.interval < 5.0, (p.live.interval, p.epoch.interval)
 
 
 def test_a_cheap_ui_renders_everything_at_once():

@@ -16,11 +16,14 @@ themselves dirty, and Textual lays out and composes the screen later, in several
 steps (a table that grew relayouts the screen from its idle handler). So the pacer
 does not time renders; it measures the UI thread's whole CPU share
 (``time.thread_time`` over wall time) and steers the intervals between renders until
-that share is within ``budget``: over it, the epoch tier waits longer (the live tier
-only once the epoch tier is at its longest); well under it, the live tier speeds up
-first, then the epoch tier. A window of measurement runs from one epoch render to the
-next, or 2 s at most; windows are averaged over about ``SMOOTHING_S`` seconds, so that
-an epoch render every 15 s is paid for over those 15 s, not in the window it fell in.
+that share is within ``budget``, along one ladder of intervals: over budget, the live
+tier slows to once a second (``LIVE_STEADY``), then the epoch tier slows, up to its
+longest, then the live tier again; well under budget, the same rungs in reverse. (The
+epoch tier used to take all the slowing first: with epochs 0.6 s apart, the progress
+rendered 4 times a second and the epoch table every 15 s.) A window of measurement
+runs from one epoch render to the next, or 2 s at most; windows are averaged over
+about ``SMOOTHING_S`` seconds, so that an epoch render every 15 s is paid for over
+those 15 s, not in the window it fell in.
 
 What the user waits for is not paced: a run starting, pausing, resuming or ending, its
 first epoch, and a pane the user turns to (see ``DashboardScreen.render_waiting``).
@@ -37,6 +40,7 @@ MIN_WINDOW = 0.5  # shorter windows are too noisy to steer by
 MAX_STEP = 2.0  # the most an interval changes by at once (either way)
 SLACK = 0.7  # below budget x SLACK, renders speed up
 SMOOTHING_S = 6.0  # time constant of the averaged share
+LIVE_STEADY = 1.0  # the live tier's interval that the epoch tier's slowing waits for (s)
 
 
 @dataclass
@@ -50,13 +54,6 @@ class Tier:
 
     def due_at(self) -> float:
         return float("-inf") if self.last is None else self.last + self.interval
-
-    def scale(self, factor: float) -> bool:
-        """Multiply the interval (within bounds); False if it was already at the bound."""
-        new = min(self.max_interval, max(self.min_interval, self.interval * factor))
-        changed = new != self.interval
-        self.interval = new
-        return changed
 
 
 @dataclass
@@ -108,15 +105,28 @@ class RenderPacer:
         if epoch:
             self.epoch.last = now
 
+    def ladder(self) -> list[tuple[Tier, float, float]]:
+        """The rungs, in the order they slow down: (tier, from, to) intervals."""
+        steady = min(max(LIVE_STEADY, self.live.min_interval), self.live.max_interval)
+        return [
+            (self.live, self.live.min_interval, steady),
+            (self.epoch, self.epoch.min_interval, self.epoch.max_interval),
+            (self.live, steady, self.live.max_interval),
+        ]
+
     def steer(self, share: float) -> None:
-        """Adjust the intervals to the UI thread's (averaged) CPU share."""
+        """Adjust the intervals to the UI thread's (averaged) CPU share: one rung at a time."""
         self.share = share
         ratio = share / self.budget
         if ratio > 1:
             factor = min(ratio, MAX_STEP)
-            if not self.epoch.scale(factor):  # the epoch tier is at its longest already
-                self.live.scale(factor)
+            for tier, _, top in self.ladder():
+                if tier.interval < top:
+                    tier.interval = min(top, tier.interval * factor)
+                    return
         elif ratio < SLACK:
             factor = max(ratio / SLACK, 1 / MAX_STEP)
-            if not self.live.scale(factor):  # the live tier is at its fastest already
-                self.epoch.scale(factor)
+            for tier, bottom, _ in reversed(self.ladder()):
+                if tier.interval > bottom:
+                    tier.interval = max(bottom, tier.interval * factor)
+                    return
