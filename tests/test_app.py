@@ -167,7 +167,7 @@ def test_bridge_holds_its_messages_between_the_ui_s_takes():
 async def test_the_app_takes_held_events_on_its_timer(runs_dir):
     """Events that arrive while the bridge is held reach the dashboard on the app's
     timer, with no further event to post a message."""
-    launch, app = app_training(runs_dir, epochs=1)
+    _, app = app_training(runs_dir, epochs=1)
     app.event_hold_s = 1.0  # long enough that the second line surely comes during the hold
     async with app.run_test(size=SIZE) as pilot:
         dash = await until_trained(pilot, app)

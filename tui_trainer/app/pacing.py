@@ -20,7 +20,7 @@ that share is within ``budget``, along one ladder of intervals: over budget, the
 tier slows to once a second (``LIVE_STEADY``), then the epoch tier slows, up to its
 longest, then the live tier again; well under budget, the same rungs in reverse. (The
 epoch tier used to take all the slowing first: with epochs 0.6 s apart, the progress
-rendered 4 times a second and the epoch table every 15 s.) A window of measurement
+rendered twice a second and the epoch table every 15 s.) A window of measurement
 runs from one epoch render to the next, or 2 s at most; windows are averaged over
 about ``SMOOTHING_S`` seconds, so that an epoch render every 15 s is paid for over
 those 15 s, not in the window it fell in.
