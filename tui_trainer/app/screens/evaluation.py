@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 class EvalScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,enter,q", "close", "Close", id="eval.close")]
 
-    def __init__(self, checkpoint: str, result: "EvalResult | None" = None) -> None:
+    def __init__(self, checkpoint: str) -> None:
         super().__init__()
         self.checkpoint = checkpoint
-        self.result = result
+        self.result: "EvalResult | None" = None
         self.error: str | None = None
 
     @property
@@ -46,10 +46,6 @@ class EvalScreen(ModalScreen[None]):
             table.display = False
             yield table
             yield Static("esc / enter: close", classes="dialog-detail")
-
-    def on_mount(self) -> None:
-        if self.result is not None:
-            self.show_result(self.result)
 
     def show_result(self, r: "EvalResult") -> None:
         self.result = r
