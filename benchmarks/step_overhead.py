@@ -31,19 +31,32 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: launches, not arithmetic)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    config = RunConfig.from_dict({
-        "model": {"arch": "small_cnn", "widths": [8, 16], "hidden": 32},
-        "data": {"dataset": "synthetic", "synthetic_size": 32 * args.steps, "synthetic_image": 16,
-                 "synthetic_classes": 4, "batch_size": 32, "augment": ["crop", "hflip"], "crop_padding": 2},
-        "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
-        "schedule": {"name": "cosine"},
-        "train": {"epochs": 2, "device": args.device, "seed": 1, "precision": "fp32"},
-        "checkpoint": {"every": 0},
-    }, name="step-overhead")
+    config = RunConfig.from_dict(
+        {
+            "model": {"arch": "small_cnn", "widths": [8, 16], "hidden": 32},
+            "data": {
+                "dataset": "synthetic",
+                "synthetic_size": 32 * args.steps,
+                "synthetic_image": 16,
+                "synthetic_classes": 4,
+                "batch_size": 32,
+                "augment": ["crop", "hflip"],
+                "crop_padding": 2,
+            },
+            "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+            "schedule": {"name": "cosine"},
+            "train": {"epochs": 2, "device": args.device, "seed": 1, "precision": "fp32"},
+            "checkpoint": {"every": 0},
+        },
+        name="step-overhead",
+    )
     ends: list[ev.EpochEnd] = []
     with tempfile.TemporaryDirectory() as runs:
-        trainer = Trainer(config, run=Run.create(runs, config),
-                          subscribers=[lambda e: ends.append(e) if isinstance(e, ev.EpochEnd) else None])
+        trainer = Trainer(
+            config,
+            run=Run.create(runs, config),
+            subscribers=[lambda e: ends.append(e) if isinstance(e, ev.EpochEnd) else None],
+        )
         trainer.run()
     engine_s = 32 / ends[-1].images_per_s  # the second epoch: warm
 
@@ -63,8 +76,15 @@ def main() -> None:
     t0 = time.perf_counter()
     bare()
     bare_s = (time.perf_counter() - t0) / len(batches)
-    print(json.dumps({"engine_us": round(1e6 * engine_s, 1), "bare_us": round(1e6 * bare_s, 1),
-                      "overhead_us": round(1e6 * (engine_s - bare_s), 1)}))
+    print(
+        json.dumps(
+            {
+                "engine_us": round(1e6 * engine_s, 1),
+                "bare_us": round(1e6 * bare_s, 1),
+                "overhead_us": round(1e6 * (engine_s - bare_s), 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -31,13 +31,20 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=300, help="digits-cnn epochs (default 300, about 30 s here)")
     ap.add_argument("--size", default="120x40", help="terminal size (default 120x40: all four panes shown)")
     ap.add_argument("--settle", type=float, default=10.0, help="seconds before the steady state (default 10)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="a config override, as for `tui-trainer train` (e.g. data.synthetic_size=16000 "
-                         "with data.dataset=synthetic: epochs a second apart)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override, as for `tui-trainer train` (e.g. data.synthetic_size=16000 "
+        "with data.dataset=synthetic: epochs a second apart)",
+    )
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="tui-trainer-ui-share-") as tmp:
-        launch = prepare("digits-cnn", [f"train.epochs={args.epochs}", "train.device=cpu", *args.set], runs_dir=Path(tmp))
+        launch = prepare(
+            "digits-cnn", [f"train.epochs={args.epochs}", "train.device=cpu", *args.set], runs_dir=Path(tmp)
+        )
         app = TrainerApp(launch=launch)
         marks: list[tuple[float, float]] = []
 
@@ -64,14 +71,18 @@ def main() -> None:
     settled = next((m for m in marks if m[0] - t0 >= args.settle), None)
     if settled is None or marks[-1][0] - settled[0] < 5:
         raise SystemExit(f"the run lasted {marks[-1][0] - t0:.0f} s: raise --epochs for a steady state after --settle")
-    print(json.dumps({
-        "seconds": round(marks[-1][0] - t0, 1),
-        "first_second": round(share(marks[0], first), 4),
-        "steady": round(share(settled, marks[-1]), 4),
-        "whole_run": round(share(marks[0], marks[-1]), 4),
-        "live_interval": round(pacer.live.interval, 2),
-        "epoch_interval": round(pacer.epoch.interval, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": round(marks[-1][0] - t0, 1),
+                "first_second": round(share(marks[0], first), 4),
+                "steady": round(share(settled, marks[-1]), 4),
+                "whole_run": round(share(marks[0], marks[-1]), 4),
+                "live_interval": round(pacer.live.interval, 2),
+                "epoch_interval": round(pacer.epoch.interval, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -133,8 +133,21 @@ def test_bridge_coalesces_steps_and_posts_once():
     bridge = EventBridge(target)
     for i in range(1, 1001):
         bridge(ev.Step(epoch=1, step=i, batch=i, batches=1000, loss=1.0 / i, lr=0.1, images_per_s=1.0))
-    bridge(ev.EpochEnd(epoch=1, epochs=2, step=1000, train_loss=1, train_acc=1, test_loss=1, test_acc=1, lr=0.1,
-                       seconds=1, images_per_s=1, best=True))
+    bridge(
+        ev.EpochEnd(
+            epoch=1,
+            epochs=2,
+            step=1000,
+            train_loss=1,
+            train_acc=1,
+            test_loss=1,
+            test_acc=1,
+            lr=0.1,
+            seconds=1,
+            images_per_s=1,
+            best=True,
+        )
+    )
     bridge(ev.Step(epoch=2, step=1001, batch=1, batches=1000, loss=0.5, lr=0.1, images_per_s=1.0))
     assert len(target.messages) == 1 and isinstance(target.messages[0], EngineUpdate)
     events, losses = bridge.drain()
@@ -205,8 +218,10 @@ def test_bridge_never_blocks_the_training_thread():
 def test_the_run_title_names_the_preset_once():
     from tui_trainer.format import run_title
 
-    assert run_title("resnet-small-cifar10", "20261202-043017-resnet-small-cifar10") == \
-        "20261202-043017-resnet-small-cifar10"
+    assert (
+        run_title("resnet-small-cifar10", "20261202-043017-resnet-small-cifar10")
+        == "20261202-043017-resnet-small-cifar10"
+    )
     assert run_title("my-preset", "20261202-043017-resumed") == "my-preset · 20261202-043017-resumed"
     assert run_title("digits-cnn", "") == "digits-cnn"
 
@@ -321,8 +336,7 @@ async def test_data_set_and_folder_are_chosen_in_the_picker_and_the_run_trains_o
         assert editor.config.data.dataset == "imagefolder" and editor.config.data.root == str(data)
         screen.query_one(OptionList).focus()
         await press_live(pilot, "s")
-        await wait_for(pilot, lambda: app.session is not None and app.session.done.is_set(), timeout=90,
-                       what="the run")
+        await wait_for(pilot, lambda: app.session is not None and app.session.done.is_set(), timeout=90, what="the run")
         assert status_of(app.session.run) == "finished"
         config = app.session.run.config()
         assert (config.data.dataset, config.data.root) == ("imagefolder", str(data))
@@ -391,8 +405,11 @@ async def test_save_as_preset_writes_a_user_preset(isolated_dirs):
         # Through the list, as a user picks it (a highlight still queued from the save
         # would undo a direct screen.select under load).
         options.highlighted = options.get_option_index("digits-cnn")
-        await wait_for(pilot, lambda: screen.current == "digits-cnn" and
-                       screen.query_one("#hp-train-epochs", Input).value == "15", what="digits-cnn picked")
+        await wait_for(
+            pilot,
+            lambda: screen.current == "digits-cnn" and screen.query_one("#hp-train-epochs", Input).value == "15",
+            what="digits-cnn picked",
+        )
         await pilot.pause(0.2)
         assert screen.current == "digits-cnn"
         await save_as("my-digits", "5")
@@ -519,9 +536,11 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         assert p_label() == "Pause"
 
         await press_live(pilot, "c")
+
         # In the run's events: the pane may have pruned it already (epochs here are milliseconds).
-        manual = lambda: any(isinstance(e, ev.CheckpointSaved) and e.reason == "manual"  # noqa: E731
-                             for e in launch.run.read_events(0)[0])
+        def manual():
+            return any(isinstance(e, ev.CheckpointSaved) and e.reason == "manual" for e in launch.run.read_events(0)[0])
+
         await wait_for(pilot, manual, what="a manual checkpoint")
 
         # Stop asks first; "no" keeps training.
@@ -649,8 +668,11 @@ async def test_quit_when_idle_exits_at_once():
 
 
 async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_path):
-    launch = prepare("digits-cnn", ['data.dataset="imagefolder"', f'data.root="{tmp_path / "nowhere"}"',
-                                    'train.device="cpu"'], runs_dir=runs_dir)
+    launch = prepare(
+        "digits-cnn",
+        ['data.dataset="imagefolder"', f'data.root="{tmp_path / "nowhere"}"', 'train.device="cpu"'],
+        runs_dir=runs_dir,
+    )
     app = TrainerApp(launch=launch)
     async with app.run_test(size=SIZE) as pilot:
         dash = app.screen
@@ -714,8 +736,10 @@ async def test_ui_stays_responsive_while_training(runs_dir):
             switches.append(await latency(key, lambda w=widget: w.display and w.region.height > 0))
             await asyncio.sleep(0.05)
         assert app.session.running and app.session.bridge.posted > 0
-        print(f"key latency while training: toggle median {statistics.median(toggles) * 1000:.0f} ms, "
-              f"pane switch median {statistics.median(switches) * 1000:.0f} ms")
+        print(
+            f"key latency while training: toggle median {statistics.median(toggles) * 1000:.0f} ms, "
+            f"pane switch median {statistics.median(switches) * 1000:.0f} ms"
+        )
         assert statistics.median(toggles) < 0.1, toggles
         assert statistics.median(switches) < 0.25, switches
 
@@ -786,7 +810,9 @@ async def test_evaluation_errors_in_its_dialog_and_a_closed_dialog_gets_a_toast(
         await wait_for(pilot, lambda: not app.screen.waiting, timeout=60, what="the failed evaluation")
         screen = app.screen
         assert screen.result is None and str(bad) in screen.error
-        assert "failed:" in str(screen.query_one("#eval-summary").content) and not screen.query_one("#eval-table").display
+        assert (
+            "failed:" in str(screen.query_one("#eval-summary").content) and not screen.query_one("#eval-table").display
+        )
         await press_live(pilot, "escape")
         await wait_for(pilot, lambda: app.screen is dash, what="the dialog to close")
 
@@ -794,8 +820,12 @@ async def test_evaluation_errors_in_its_dialog_and_a_closed_dialog_gets_a_toast(
         path = next(iter(dash.query_one("#checkpoints").entries))
         app.evaluate_checkpoint(path)
         app.pop_screen()
-        await wait_for(pilot, lambda: any(n.title == "Evaluated" for n in app._notifications), timeout=60,
-                       what="the result as a toast")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == "Evaluated" for n in app._notifications),
+            timeout=60,
+            what="the result as a toast",
+        )
         (note,) = [n for n in app._notifications if n.title == "Evaluated"]
         assert Path(path).name in note.message and "test accuracy" in note.message
         assert app.screen is dash
@@ -899,8 +929,9 @@ async def test_runs_chart_shows_the_cursor_run_until_runs_are_marked_and_follows
         assert len(screen.curves["20240101-000000-a"]) == 2
         # Marked runs replace the preview; moving the cursor no longer changes the chart.
         await press_live(pilot, "space", "up", "space")
-        await wait_for(pilot, lambda: set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"},
-                       what="both curves")
+        await wait_for(
+            pilot, lambda: set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"}, what="both curves"
+        )
         await press_live(pilot, "down")
         await pilot.pause(0.2)
         assert set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"}
@@ -966,8 +997,11 @@ async def test_watch_tails_a_run_trained_by_someone_else(runs_dir):
             await wait_for(pilot, lambda: trainer.paused, what="the trainer to pause")
             await wait_for(pilot, lambda: dash.watch_status == "paused", what="the paused status")
             await pilot.press("c")
-            await wait_for(pilot, lambda: any("save acknowledged" in m for _, m in dash.query_one("#log").lines_kept),
-                           what="the save acknowledgement in the log pane")
+            await wait_for(
+                pilot,
+                lambda: any("save acknowledged" in m for _, m in dash.query_one("#log").lines_kept),
+                what="the save acknowledgement in the log pane",
+            )
             await pilot.press("p")
             await wait_for(pilot, lambda: not trainer.paused, what="the trainer to resume")
             await pilot.press("x")
@@ -1017,8 +1051,15 @@ async def test_controls_are_in_the_command_palette(runs_dir):
         await app.push_screen(DashboardScreen())
         await pilot.pause()
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Start training", "Pause / resume", "Stop", "Save a checkpoint now",
-                      "Evaluate the selected checkpoint", "Resume from the selected checkpoint", "Quit"):
+        for title in (
+            "Start training",
+            "Pause / resume",
+            "Stop",
+            "Save a checkpoint now",
+            "Evaluate the selected checkpoint",
+            "Resume from the selected checkpoint",
+            "Quit",
+        ):
             assert title in titles
         # The bindings have ids (keymaps can rebind them) and show in the footer.
         ids = {b.id for b in DashboardScreen.BINDINGS if getattr(b, "id", None)}
@@ -1141,8 +1182,11 @@ async def test_nan_loss_offers_to_resume_with_a_lower_lr(runs_dir):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the NaN question")
         assert "NaN" in app.screen.question and "lr 10" in app.screen.detail
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.session is not None and app.session.launch.config.optim.lr == 10,
-                       what="the resumed session")
+        await wait_for(
+            pilot,
+            lambda: app.session is not None and app.session.launch.config.optim.lr == 10,
+            what="the resumed session",
+        )
         assert app.session.launch.resume["epoch"] == 1
         app.session.stop("test over")
         await wait_for(pilot, lambda: app.session.done.is_set(), what="the resumed run to end")

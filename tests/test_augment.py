@@ -87,7 +87,7 @@ def test_reflect_crop_is_a_window_of_the_reflect_padded_image(p):
     every = torch.tensor([(dy, dx) for dy in range(2 * p + 1) for dx in range(2 * p + 1)])
     for i in range(len(x)):
         out = crop_at(x[i : i + 1].expand(len(every), -1, -1, -1), p, every, fill="reflect")
-        for (dy, dx), img in zip(every.tolist(), out):
+        for (dy, dx), img in zip(every.tolist(), out, strict=False):
             assert torch.equal(img, padded[i, :, dy : dy + h, dx : dx + w]), (i, dy, dx)
     # random_crop draws its offsets as the zero-filled crop does; only the fill differs.
     y = random_crop(x, p, gen(2), fill="reflect")
@@ -129,13 +129,17 @@ def test_normalize_matches_the_formula_and_statistics():
     x[:, 1] //= 2  # give the channels different statistics
     mean, std = (0.4, 0.3, 0.6), (0.2, 0.25, 0.5)
     y = normalize(x, mean, std)
-    ref = (x.double() / 255 - torch.tensor(mean).view(1, 3, 1, 1).double()) / torch.tensor(std).view(1, 3, 1, 1).double()
+    ref = (x.double() / 255 - torch.tensor(mean).view(1, 3, 1, 1).double()) / torch.tensor(std).view(
+        1, 3, 1, 1
+    ).double()
     assert y.dtype == torch.float32 and torch.allclose(y.double(), ref, atol=1e-5)
     # With the data's own statistics: mean 0, std 1 per channel.
     m, s = channel_stats(x)
     z = normalize(x, m, s).double()
     assert torch.allclose(z.mean(dim=(0, 2, 3)), torch.zeros(3, dtype=torch.float64), atol=1e-5)
-    assert torch.allclose(z.transpose(0, 1).reshape(3, -1).std(1, unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-5)
+    assert torch.allclose(
+        z.transpose(0, 1).reshape(3, -1).std(1, unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-5
+    )
     # None: just x / 255; dtype honoured; memory format kept.
     assert torch.equal(normalize(x), x.float() / 255)
     assert normalize(x, mean, std, dtype=torch.float64).dtype == torch.float64
@@ -210,7 +214,7 @@ def test_augmented_batches_are_crops_and_flips_of_the_right_images():
     flips = 0
     for x, y in dd.train_batches(64, gen(9), ["crop", "hflip"], p):
         u8 = (x * 255).round().to(torch.uint8)
-        for img, idx in zip(u8, y.tolist()):
+        for img, idx in zip(u8, y.tolist(), strict=False):
             src = data.train_x[idx]
             if window_offsets(img, src, p):
                 continue
@@ -241,8 +245,10 @@ def test_batches_augmented_in_blocks_are_the_batch_by_batch_ones():
         for start in (5, 15, 16):
             tail = epoch_batches(dd, block, start=start)
             assert len(tail) == 16 - start
-            assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-                       for a, b in zip(one_per_batch[start:], tail, strict=True))
+            assert all(
+                torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+                for a, b in zip(one_per_batch[start:], tail, strict=True)
+            )
         capped = epoch_batches(dd, block, max_steps=10)  # a cap ends the last block early
         assert [len(y) for _, y in capped] == [64] * 10 and torch.equal(capped[-1][1], one_per_batch[9][1])
     with pytest.raises(ValueError, match="start"):
@@ -284,10 +290,13 @@ def test_reflect_crops_in_batches_and_bad_fill_or_mode():
     p = 3
     for x, y in dd.train_batches(50, gen(1), ["crop"], p, crop_fill="reflect"):
         u8 = (x * 255).round().to(torch.uint8)
-        for img, idx in zip(u8, y.tolist()):
+        for img, idx in zip(u8, y.tolist(), strict=False):
             padded = F.pad(data.train_x[idx].float(), (p, p, p, p), mode="reflect").to(torch.uint8)
-            assert any(torch.equal(img, padded[:, dy : dy + 8, dx : dx + 8])
-                       for dy in range(2 * p + 1) for dx in range(2 * p + 1)), idx
+            assert any(
+                torch.equal(img, padded[:, dy : dy + 8, dx : dx + 8])
+                for dy in range(2 * p + 1)
+                for dx in range(2 * p + 1)
+            ), idx
     with pytest.raises(DataError) as err:
         list(dd.train_batches(50, gen(), ["crop"], 8, crop_fill="reflect"))
     assert "smaller than the images (8 pixels)" in str(err.value) and "\n" not in str(err.value)
@@ -307,7 +316,9 @@ def test_test_batches_in_order_and_normalized():
     # "auto" normalisation: the training images have mean 0 and std 1 per channel.
     train = torch.cat([x for x, _ in dd.train_batches(1000, gen(), [], 0)]).double()
     assert torch.allclose(train.mean(dim=(0, 2, 3)), torch.zeros(3, dtype=torch.float64), atol=1e-5)
-    assert torch.allclose(train.transpose(0, 1).reshape(3, -1).std(1, unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-5)
+    assert torch.allclose(
+        train.transpose(0, 1).reshape(3, -1).std(1, unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-5
+    )
 
 
 def test_steps_per_epoch_and_max_steps():

@@ -13,8 +13,14 @@ from tui_trainer.errors import CheckpointError
 
 
 def state(epoch: int) -> dict:
-    return {"format": checkpoints.FORMAT, "version": 1, "config": {}, "model": {"w": torch.full((3,), float(epoch))},
-            "epoch": epoch, "step": epoch * 10}
+    return {
+        "format": checkpoints.FORMAT,
+        "version": 1,
+        "config": {},
+        "model": {"w": torch.full((3,), float(epoch))},
+        "epoch": epoch,
+        "step": epoch * 10,
+    }
 
 
 def test_names_carry_epoch_and_accuracy():
@@ -71,14 +77,17 @@ def test_crash_during_write_leaves_previous_files_intact(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("epoch_002*"))
 
 
-@pytest.mark.parametrize("kind, says", [
-    ("truncated", "truncated or corrupted"),
-    ("garbage", "not a file saved by PyTorch"),
-    ("text", "not a file saved by PyTorch"),
-    ("not_a_dict", "not a tui-trainer checkpoint"),
-    ("foreign", "not a tui-trainer checkpoint"),
-    ("empty", "not a file saved by PyTorch"),
-])
+@pytest.mark.parametrize(
+    "kind, says",
+    [
+        ("truncated", "truncated or corrupted"),
+        ("garbage", "not a file saved by PyTorch"),
+        ("text", "not a file saved by PyTorch"),
+        ("not_a_dict", "not a tui-trainer checkpoint"),
+        ("foreign", "not a tui-trainer checkpoint"),
+        ("empty", "not a file saved by PyTorch"),
+    ],
+)
 def test_bad_files_are_one_line_errors(tmp_path, kind, says):
     path = tmp_path / "x.pt"
     if kind == "truncated":
@@ -134,7 +143,10 @@ def test_weights_mismatch_names_the_first_problem_in_one_short_line():
     rgb, gray = torch.nn.Conv2d(3, 16, 3), torch.nn.Conv2d(1, 16, 3)
     with pytest.raises(RuntimeError) as err:
         gray.load_state_dict(rgb.state_dict())
-    assert checkpoints.weights_mismatch(err.value) == "weight is [16, 3, 3, 3] in the checkpoint, [16, 1, 3, 3] in this model"
+    assert (
+        checkpoints.weights_mismatch(err.value)
+        == "weight is [16, 3, 3, 3] in the checkpoint, [16, 1, 3, 3] in this model"
+    )
     with pytest.raises(RuntimeError) as err:
         torch.nn.Sequential(gray).load_state_dict(rgb.state_dict())
     text = checkpoints.weights_mismatch(err.value)
@@ -147,6 +159,15 @@ def test_the_dashboard_marks_the_checkpoint_best_pt_points_to():
 
     pane = CheckpointsTable()
     for epoch, acc in [(2, 99.4444), (5, 99.4444), (6, 99.1666)]:
-        pane.apply(ev.CheckpointSaved(path=f"/r/checkpoints/{checkpoint_name(epoch, None, acc)}", epoch=epoch,
-                                      step=10 * epoch, test_acc=acc, size=1, best=epoch == 2, reason="epoch"))
+        pane.apply(
+            ev.CheckpointSaved(
+                path=f"/r/checkpoints/{checkpoint_name(epoch, None, acc)}",
+                epoch=epoch,
+                step=10 * epoch,
+                test_acc=acc,
+                size=1,
+                best=epoch == 2,
+                reason="epoch",
+            )
+        )
     assert pane.best_path() == "/r/checkpoints/epoch_002_acc_99.44.pt"

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import subprocess_env
 
 FAST = ["--set", "train.epochs=2", "--device", "cpu"]
@@ -16,8 +15,13 @@ FAST = ["--set", "train.epochs=2", "--device", "cpu"]
 
 def cli(args, env, timeout=180, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "tui_trainer", *args], env=env, capture_output=True, text=True, timeout=timeout,
-        cwd=cwd, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "tui_trainer", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -69,17 +73,22 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     assert r.returncode == 0, r.stderr
     assert "epoch_003" in r.stdout and "test accuracy" in r.stdout
     # The checkpoint's path whole on its line (as a table title it wrapped at the table's width).
-    assert any(l.startswith(str(run_dir / "checkpoints" / "epoch_003")) and l.endswith("(epoch 3)")
-               for l in r.stdout.splitlines()), r.stdout
+    assert any(
+        l.startswith(str(run_dir / "checkpoints" / "epoch_003")) and l.endswith("(epoch 3)")
+        for l in r.stdout.splitlines()
+    ), r.stdout
     table_acc = next(l for l in r.stdout.splitlines() if l.startswith("test accuracy")).split()[2]
     r = cli(["eval", run_dir.name, "--json", "--runs-dir", str(runs_dir)], env)
     result = json.loads(r.stdout)
     assert result["epoch"] == 3 and f"{result['acc']:.2f}%" == table_acc
     assert [c["name"] for c in result["classes"]] == [str(d) for d in range(10)]
     assert sum(c["correct"] for c in result["classes"]) / sum(c["total"] for c in result["classes"]) * 100 == (
-        pytest.approx(result["acc"]))
-    assert_one_line_error(cli(["eval", "no-such-run", "--runs-dir", str(runs_dir)], env),
-                          "no-such-run: no such checkpoint, run folder or run id in")
+        pytest.approx(result["acc"])
+    )
+    assert_one_line_error(
+        cli(["eval", "no-such-run", "--runs-dir", str(runs_dir)], env),
+        "no-such-run: no such checkpoint, run folder or run id in",
+    )
 
     r = cli(["runs", "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 0 and run_dir.name[:15] in r.stdout and "finished" in r.stdout
@@ -91,7 +100,12 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     metrics = map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
     epochs = [m for m in metrics if m["type"] == "epoch"]
     assert (run["id"], run["preset"], run["status"], run["epoch"], run["epochs"]) == (
-        run_dir.name, "digits-cnn", "finished", 3, 3)
+        run_dir.name,
+        "digits-cnn",
+        "finished",
+        3,
+        3,
+    )
     assert run["last_acc"] == epochs[-1]["test_acc"] and run["best_acc"] == max(e["test_acc"] for e in epochs)
     assert run["target_acc"] == 95.0 and run["device"].startswith("CPU")
     # Training time of all three epochs (two processes), less evaluation: below their epoch times' sum.
@@ -109,7 +123,10 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         (["train", "digits-cnn", "--headless", "--epochs", "0"], ["train.epochs", ">= 1"]),
         (["train", "digits-cnn", "--headless", "--epochs", "many"], ["invalid int value"]),
         (["train", "digits-cnn", "--headless", "--device", "tpu"], ["train.device"]),
-        (["train", "--headless", "--resume", "/nonexistent/run"], ["/nonexistent/run: no such checkpoint, run folder or run id"]),
+        (
+            ["train", "--headless", "--resume", "/nonexistent/run"],
+            ["/nonexistent/run: no such checkpoint, run folder or run id"],
+        ),
         (["eval", "/nonexistent.pt"], ["no such checkpoint"]),
         (["eval", "/nonexistent.pt", "--device", "banana"], ['--device: unknown device "banana"', "auto, cpu, cuda"]),
         (["bogus"], ["unknown command 'bogus'", "allowed: train, control"]),
@@ -119,13 +136,26 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         (["presets", "show", "nope"], ["unknown preset"]),
         (["watch", "/"], ["not a run folder"]),
         (["control", "no-such-run", "stop"], ["no such run folder or run id"]),
-        (["train", "digits-cnn", "--headless", "--set", "model.arch=vgg", "--set", "model.cfg=[8, \"M\", 8, \"M\", 8, \"M\", 8, \"M\"]"],
-         ["model.cfg", "max-pools"]),
+        (
+            [
+                "train",
+                "digits-cnn",
+                "--headless",
+                "--set",
+                "model.arch=vgg",
+                "--set",
+                'model.cfg=[8, "M", 8, "M", 8, "M", 8, "M"]',
+            ],
+            ["model.cfg", "max-pools"],
+        ),
         (["train", "resnet-small-adam-cifar10", "--headless", "--epochs", "1"], ["cifar10", "--data-root"]),
         (["bench", "digits-cnn", "--only", "plain,fast"], ["--only", "fast"]),
         # The default preset's digits are embedded: a --data-root given to it is a mistake
         # (the user thinks they train on their files), not something to ignore.
-        (["train", "--headless", "--data-root", "/data/cifar10.tar.xz"], ["data.root", "reads no files", "imagefolder"]),
+        (
+            ["train", "--headless", "--data-root", "/data/cifar10.tar.xz"],
+            ["data.root", "reads no files", "imagefolder"],
+        ),
         (["train", "digits-cnn", "--headless", "--set", "train.seed=-1"], ["train.seed", "<= 4294967295"]),
         (["presets", "show", "digits-cnn", "extra"], ["unrecognized arguments"]),
         (["presets", "frobnicate", "digits-cnn"], ["unknown action 'frobnicate'", "show NAME"]),
@@ -154,8 +184,20 @@ def test_version(env):
 
 
 def test_missing_data_is_bad_input(env, runs_dir, tmp_path):
-    r = cli(["train", "digits-cnn", "--headless", "--set", 'data.dataset="imagefolder"', "--data-root",
-             str(tmp_path / "nothing"), "--runs-dir", str(runs_dir)], env)
+    r = cli(
+        [
+            "train",
+            "digits-cnn",
+            "--headless",
+            "--set",
+            'data.dataset="imagefolder"',
+            "--data-root",
+            str(tmp_path / "nothing"),
+            "--runs-dir",
+            str(runs_dir),
+        ],
+        env,
+    )
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "failed:" in r.stdout and "nothing" in r.stdout and "Traceback" not in r.stdout + r.stderr
 
@@ -163,12 +205,27 @@ def test_missing_data_is_bad_input(env, runs_dir, tmp_path):
 def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):
     from tui_trainer.cli import main
 
-    assert main(["train", "digits-cnn", "--headless", "--epochs", "1", "--device", "cpu", "--runs-dir", str(runs_dir)]) == 0
+    assert (
+        main(["train", "digits-cnn", "--headless", "--epochs", "1", "--device", "cpu", "--runs-dir", str(runs_dir)])
+        == 0
+    )
     (run_dir,) = runs_dir.iterdir()
     config_before = (run_dir / "config.json").read_text(), (run_dir / "config.toml").read_text()
     capsys.readouterr()
-    code = main(["train", "--headless", "--resume", str(run_dir), "--epochs", "2", "--set", "model.widths=[8, 8]",
-                 "--runs-dir", str(runs_dir)])
+    code = main(
+        [
+            "train",
+            "--headless",
+            "--resume",
+            str(run_dir),
+            "--epochs",
+            "2",
+            "--set",
+            "model.widths=[8, 8]",
+            "--runs-dir",
+            str(runs_dir),
+        ]
+    )
     out, err = capsys.readouterr()
     assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "does not fit model")
     # The failed attempt leaves the run's own outcome as it was, and says what happened.
@@ -214,7 +271,7 @@ def test_presets_list_reads_at_80_columns_and_survives_a_broken_user_preset(isol
     assert "digits-cnn (default)  small_cnn · digits · 15 epochs · target 95.00%" in text
     assert "reported 64.86%" in text  # a tutorial's number
     broken = lines.index(next(line for line in lines if line.startswith("broken")))
-    error = next(line for line in lines[broken:broken + 3] if line.strip().startswith("invalid: "))
+    error = next(line for line in lines[broken : broken + 3] if line.strip().startswith("invalid: "))
     assert "optim.lr" in error  # under its name (after the user preset's path), the others listed too
     # The descriptions, whole, under their names (wrapped, indented).
     description = presets.load("vgg16-cifar10").meta.description
@@ -238,11 +295,27 @@ def test_runs_folder_that_cannot_hold_runs_is_bad_input(tmp_path, capsys):
 
 
 def test_a_failed_run_says_its_error_once_on_one_terminal(env, runs_dir, tmp_path):
-    args = ["train", "digits-cnn", "--headless", "--set", 'data.dataset="imagefolder"', "--data-root",
-            str(tmp_path / "nothing"), "--runs-dir", str(runs_dir)]
+    args = [
+        "train",
+        "digits-cnn",
+        "--headless",
+        "--set",
+        'data.dataset="imagefolder"',
+        "--data-root",
+        str(tmp_path / "nothing"),
+        "--runs-dir",
+        str(runs_dir),
+    ]
     # stdout and stderr into one file, as on a terminal: the "failed:" line alone.
-    both = subprocess.run([sys.executable, "-m", "tui_trainer", *args], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    both = subprocess.run(
+        [sys.executable, "-m", "tui_trainer", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
     assert both.returncode == 2
     assert sum(str(tmp_path / "nothing") in line for line in both.stdout.splitlines()) == 1, both.stdout
     # Apart (stdout to a log): each stream says it.
@@ -261,7 +334,9 @@ def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):
     bad.write_bytes(b"\x00" * 100)  # not even a zip
     code = main(["eval", str(bad)])
     out, err = capsys.readouterr()
-    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "not a checkpoint (not a file saved by PyTorch)")
+    assert_one_line_error(
+        subprocess.CompletedProcess([], code, out, err), "not a checkpoint (not a file saved by PyTorch)"
+    )
 
 
 @pytest.mark.parametrize("width", [80, 160])
@@ -273,10 +348,10 @@ def test_runs_table_keeps_status_epochs_and_accuracy_readable_at_80_columns(runs
 
     from tui_trainer.cli import commands, main
 
-    write_run_folder(runs_dir, "20261202-050911-resnet-small-adam-cifar10", "resnet-small-adam-cifar10",
-                     "stopped", [12.0, 16.25], 20)
-    write_run_folder(runs_dir, "20261202-043017-resnet-small-cifar10", "resnet-small-cifar10", "finished",
-                     [41.5], 30)
+    write_run_folder(
+        runs_dir, "20261202-050911-resnet-small-adam-cifar10", "resnet-small-adam-cifar10", "stopped", [12.0, 16.25], 20
+    )
+    write_run_folder(runs_dir, "20261202-043017-resnet-small-cifar10", "resnet-small-cifar10", "finished", [41.5], 30)
     out = io.StringIO()
     monkeypatch.setattr(commands, "_console", lambda: Console(file=out, width=width, color_system=None))
     assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
@@ -306,16 +381,41 @@ def test_the_terminal_printer_shows_paths_and_reasons_as_they_are():
     printer = RichPrinter(Console(file=out, force_terminal=True, width=200, color_system=None))
     where = "/runs/x[/y]/run [bold]1"
     printer(ev.Log(message="imagefolder from /data/[/]"))
-    printer(ev.RunStarted(run_id="run [bold]1", run_dir=where, preset="odd", config={}, model_summary="",
-                          param_count=10, device="cpu", device_name="CPU [red]", precision="fp32",
-                          data_summary="imagefolder from /data/[/]", epochs=1, steps_per_epoch=1))
+    printer(
+        ev.RunStarted(
+            run_id="run [bold]1",
+            run_dir=where,
+            preset="odd",
+            config={},
+            model_summary="",
+            param_count=10,
+            device="cpu",
+            device_name="CPU [red]",
+            precision="fp32",
+            data_summary="imagefolder from /data/[/]",
+            epochs=1,
+            steps_per_epoch=1,
+        )
+    )
     printer(ev.CheckpointSaved(path=f"{where}/checkpoints/last.pt", epoch=1, step=1, test_acc=50.0, size=1, best=True))
-    printer(ev.Failed(reason="data.root: [/] is odd", error="DataError", epoch=1, step=1,
-                      checkpoint=f"{where}/checkpoints/last.pt"))
+    printer(
+        ev.Failed(
+            reason="data.root: [/] is odd",
+            error="DataError",
+            epoch=1,
+            step=1,
+            checkpoint=f"{where}/checkpoints/last.pt",
+        )
+    )
     assert not printer.broken
     text = out.getvalue()
-    for shown in (f"run folder {where}", "CPU [red]", "/data/[/]", "checkpoint last.pt (best saved)",
-                  "failed: data.root: [/] is odd; last good checkpoint: " + where):
+    for shown in (
+        f"run folder {where}",
+        "CPU [red]",
+        "/data/[/]",
+        "checkpoint last.pt (best saved)",
+        "failed: data.root: [/] is odd; last good checkpoint: " + where,
+    ):
         assert shown in text, (shown, text)
 
 
@@ -329,20 +429,52 @@ def test_the_headless_printers_say_each_thing_once_and_leave_no_bar_for_an_epoch
     from tui_trainer.cli.headless import PlainPrinter, RichPrinter
 
     out = io.StringIO()
-    printer = RichPrinter(Console(file=out, force_terminal=True, width=200, color_system=None)) if terminal \
+    printer = (
+        RichPrinter(Console(file=out, force_terminal=True, width=200, color_system=None))
+        if terminal
         else PlainPrinter(out)
+    )
     summary = "digits: 1,437 train / 360 test 8x8x1 images in 10 classes"
     printer(ev.Log(message=summary))  # the loader says it...
-    printer(ev.RunStarted(run_id="r1", run_dir="/runs/r1", preset="p", config={}, model_summary="", param_count=10,
-                          device="cpu", device_name="CPU", precision="fp32", data_summary=summary, epochs=2,
-                          steps_per_epoch=4))  # ...and the run's start carries it too
+    printer(
+        ev.RunStarted(
+            run_id="r1",
+            run_dir="/runs/r1",
+            preset="p",
+            config={},
+            model_summary="",
+            param_count=10,
+            device="cpu",
+            device_name="CPU",
+            precision="fp32",
+            data_summary=summary,
+            epochs=2,
+            steps_per_epoch=4,
+        )
+    )  # ...and the run's start carries it too
     for epoch in (1, 2):
         printer(ev.Step(epoch=epoch, step=4 * epoch, batch=4, batches=4, loss=1.0, lr=0.1, images_per_s=100.0))
-        printer(ev.EpochEnd(epoch=epoch, epochs=2, step=4 * epoch, train_loss=1.0, train_acc=50.0, test_loss=1.0,
-                            test_acc=60.0 - epoch, lr=0.1, seconds=1.0, images_per_s=100.0, best=epoch == 1))
+        printer(
+            ev.EpochEnd(
+                epoch=epoch,
+                epochs=2,
+                step=4 * epoch,
+                train_loss=1.0,
+                train_acc=50.0,
+                test_loss=1.0,
+                test_acc=60.0 - epoch,
+                lr=0.1,
+                seconds=1.0,
+                images_per_s=100.0,
+                best=epoch == 1,
+            )
+        )
     # Saved only at the end (checkpoint.every > 1): the best of the saved, not of the run.
-    printer(ev.CheckpointSaved(path="/runs/r1/checkpoints/epoch_002.pt", epoch=2, step=8, test_acc=58.0, size=1,
-                               best=True, reason="final"))
+    printer(
+        ev.CheckpointSaved(
+            path="/runs/r1/checkpoints/epoch_002.pt", epoch=2, step=8, test_acc=58.0, size=1, best=True, reason="final"
+        )
+    )
     printer(ev.Finished(epochs=2, best_acc=59.0, final_acc=58.0, seconds=2.0))
     text = out.getvalue()
     assert text.count(summary) == 1, text
@@ -366,7 +498,11 @@ def test_with_only_stderr_redirected_the_app_does_not_draw_into_it(env, runs_dir
         with open(log, "w") as err:
             r = subprocess.run(
                 [sys.executable, "-m", "tui_trainer", "train", "digits-cnn", *FAST, "--runs-dir", str(runs_dir)],
-                env=env, stdin=follower, stdout=follower, stderr=err, timeout=180,
+                env=env,
+                stdin=follower,
+                stdout=follower,
+                stderr=err,
+                timeout=180,
             )
         os.close(follower)
         shown = b""
@@ -398,6 +534,8 @@ def test_without_a_terminal_the_app_falls_back_to_headless(env, runs_dir):
     assert r.returncode == 0, r.stderr
     assert "training the default preset digits-cnn headless" in r.stderr
     assert r.stdout.splitlines()[-1].startswith("finished: 15 epochs")
-    assert {p.name.split("-", 2)[-1] for p in runs_dir.iterdir()} == {"digits-cnn"} and len(list(runs_dir.iterdir())) == 2
+    assert {p.name.split("-", 2)[-1] for p in runs_dir.iterdir()} == {"digits-cnn"} and len(
+        list(runs_dir.iterdir())
+    ) == 2
     run = sorted(runs_dir.iterdir())[0]
     assert_one_line_error(cli(["watch", str(run)], env), "needs a terminal", "events.jsonl")

@@ -10,8 +10,13 @@ from tui_trainer.errors import ConfigError
 from tui_trainer.launch import shorthand_overrides
 
 BUILTIN = [
-    "resnet50-cifar10", "resnet-small-cifar10", "resnet-small-adam-cifar10", "cnn-dropout-cifar10",
-    "resnet18-tv-cifar10", "vgg16-cifar10", "digits-cnn",
+    "resnet50-cifar10",
+    "resnet-small-cifar10",
+    "resnet-small-adam-cifar10",
+    "cnn-dropout-cifar10",
+    "resnet18-tv-cifar10",
+    "vgg16-cifar10",
+    "digits-cnn",
 ]
 
 
@@ -44,12 +49,25 @@ def test_recipe_numbers_of_the_resnet50_preset():
 def test_recipe_numbers_of_the_other_presets():
     vgg = presets.load("vgg16-cifar10")
     assert (vgg.optim.lr, vgg.schedule.step_size, vgg.schedule.gamma, vgg.data.batch_size, vgg.train.epochs) == (
-        0.005, 5, 0.9, 512, 50)
+        0.005,
+        5,
+        0.9,
+        512,
+        50,
+    )
     small = presets.load("resnet-small-cifar10")
     assert (small.data.crop_padding, small.data.augment, small.schedule.step_size, small.train.epochs) == (
-        1, ["crop", "hflip"], 50, 300)
+        1,
+        ["crop", "hflip"],
+        50,
+        300,
+    )
     assert small.data.mean == [0.5, 0.5, 0.5]
-    for name, acc in [("resnet-small-adam-cifar10", 73.14), ("cnn-dropout-cifar10", 64.86), ("resnet18-tv-cifar10", 70.31)]:
+    for name, acc in [
+        ("resnet-small-adam-cifar10", 73.14),
+        ("cnn-dropout-cifar10", 64.86),
+        ("resnet18-tv-cifar10", 70.31),
+    ]:
         c = presets.load(name)
         assert c.meta.reported_acc == acc and str(acc) in c.meta.description
         assert (c.optim.name, c.optim.lr, c.data.batch_size, c.data.augment) == ("adam", 1e-3, 64, ["hflip"])
@@ -70,7 +88,7 @@ def test_recipe_numbers_of_the_other_presets():
         ({"data": {"augment": ["flip"]}}, ["data.augment", "did you mean 'hflip'"]),
         ({"data": {"dataset": "cifar"}}, ["data.dataset", "did you mean 'cifar10'"]),
         ({"model": {"arch": "resnt"}}, ["model.arch", "did you mean 'resnet'"]),
-        ({"optim": {"name": "adam", "nesterov": True}}, ["nesterov", "sgd", "\"adam\"", "optim.nesterov = false"]),
+        ({"optim": {"name": "adam", "nesterov": True}}, ["nesterov", "sgd", '"adam"', "optim.nesterov = false"]),
         ({"train": {"epochs": True}}, ["train.epochs", "an integer"]),
         ({"optim": {"lr": float("nan")}}, ["optim.lr", "finite"]),
         ({"schedule": {"name": "multistep"}}, ["schedule.milestones"]),
@@ -78,7 +96,10 @@ def test_recipe_numbers_of_the_other_presets():
         ({"train": {"lr": 0.1}}, ["unknown key 'train.lr'", "did you mean 'optim.lr'", "allowed in [train]: epochs"]),
         ({"train": {"batch_size": 64}}, ["did you mean 'data.batch_size'"]),
         ({"train": {"lrr": 0.1}}, ["did you mean 'optim.lr'"]),
-        ({"model": {"arch": "resnet", "momentum": 0.9}}, ["did you mean 'optim.momentum'", "allowed in [model]: arch, block"]),
+        (
+            {"model": {"arch": "resnet", "momentum": 0.9}},
+            ["did you mean 'optim.momentum'", "allowed in [model]: arch, block"],
+        ),
         ({"model": {"arch": "resnet"}, "optim": {"block": "basic"}}, ["did you mean 'model.block'"]),
     ],
 )
@@ -100,7 +121,7 @@ def test_no_other_section_is_suggested_for_a_key_that_is_nowhere(section, key):
 
 def test_overrides_apply_with_toml_syntax():
     base = presets.load("digits-cnn")
-    c = base.with_overrides(['optim.lr=0.05', 'data.augment=["hflip"]', "optim.name=sgd", "train.seed=none"])
+    c = base.with_overrides(["optim.lr=0.05", 'data.augment=["hflip"]', "optim.name=sgd", "train.seed=none"])
     assert c.optim.lr == 0.05 and c.data.augment == ["hflip"] and c.optim.name == "sgd" and c.train.seed is None
     assert base.optim.lr == 3e-3, "overrides must not change the original"
     # none survives a round trip through TOML
@@ -131,7 +152,7 @@ def test_a_plain_path_needs_no_toml_quotes(path):
         ("optimm.lr=0.1", "did you mean 'optim'"),
         ("optim.lr=[1,", "not a TOML value"),
         ("data.root=my data", """strings in quotes: --set 'data.root="my data"'"""),
-        ('data.augment=[hflip', 'lists in [ ] with their strings quoted'),
+        ("data.augment=[hflip", "lists in [ ] with their strings quoted"),
         ("optim.lr={a=1}", "tables are not allowed"),
         # One item where a list belongs: the message shows the list it would be.
         ("data.augment=crop", 'expected a list of strings, e.g. ["crop"]'),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tui_trainer import presets
 from tui_trainer.config import ALL_SECTIONS, SECTIONS, RunConfig, load_toml_text
@@ -16,8 +17,12 @@ BASE = presets.load("digits-cnn")
 KNOWN_KEYS = sorted({k for cls in SECTIONS.values() for k in fields_of(cls)} | {"arch", "widths", "hidden", "dropout"})
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.sampled_from(["sgd", "adam", "cifar10", "digits", "crop", "hflip", "cpu", "none", "M"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["sgd", "adam", "cifar10", "digits", "crop", "hflip", "cpu", "none", "M"]),
 )
 values = st.one_of(scalars, st.lists(scalars, max_size=5))
 keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(min_size=1, max_size=10))
@@ -47,9 +52,15 @@ def test_any_table_is_a_config_or_a_config_error(data):
 
 override_text = st.one_of(
     st.text(max_size=40),
-    st.builds(lambda s, k, v: f"{s}.{k}={v}", sections, keys,
-              st.one_of(st.text(alphabet=string.printable, max_size=20),
-                        st.sampled_from(["0.1", "-1", "[1,2]", '"x"', "true", "1e999", "nan", "[", "{a=1}", ""]))),
+    st.builds(
+        lambda s, k, v: f"{s}.{k}={v}",
+        sections,
+        keys,
+        st.one_of(
+            st.text(alphabet=string.printable, max_size=20),
+            st.sampled_from(["0.1", "-1", "[1,2]", '"x"', "true", "1e999", "nan", "[", "{a=1}", ""]),
+        ),
+    ),
 )
 
 

@@ -16,8 +16,7 @@ import torch
 from PIL import Image
 
 from tui_trainer.config import DataConfig
-from tui_trainer.data import DataInfo, ImageData, load_data, resize_images
-from tui_trainer.data import archives, builtin, imagefolder, sources
+from tui_trainer.data import DataInfo, ImageData, archives, builtin, imagefolder, load_data, resize_images, sources
 from tui_trainer.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/datasets"
@@ -135,7 +134,7 @@ def test_digits_loads_offline_with_a_stratified_split():
     assert int(d.train_x.max()) == 255 and int(d.train_x.min()) == 0  # 0..16 scaled to 0..255
     train_counts = torch.bincount(d.train_y, minlength=10)
     test_counts = torch.bincount(d.test_y, minlength=10)
-    for tr, te in zip(train_counts.tolist(), test_counts.tolist()):
+    for tr, te in zip(train_counts.tolist(), test_counts.tolist(), strict=False):
         assert abs(te - 0.2 * (tr + te)) <= 1  # every class split 80/20
     again = load(dataset="digits")
     assert torch.equal(again.train_x, d.train_x) and torch.equal(again.test_y, d.test_y)

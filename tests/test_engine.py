@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import Collector, speedrun_config, tiny_config
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from helpers import Collector, speedrun_config, tiny_config
-from tui_trainer import events as ev, presets
+from tui_trainer import events as ev
+from tui_trainer import presets
 from tui_trainer.checkpoints import load_checkpoint
 from tui_trainer.engine import Trainer
 from tui_trainer.launch import prepare
@@ -57,9 +58,11 @@ def test_events_in_order_and_run_folder(runs_dir):
 
 def test_a_pruned_checkpoint_is_reported_after_the_save_that_pruned_it(runs_dir):
     _, run, col, _ = run_tiny(runs_dir, tiny_config(train={"epochs": 4}, checkpoint={"keep_last": 1, "keep_best": 0}))
-    files = [(e.kind, Path(e.path).name) for e in col.events if isinstance(e, (ev.CheckpointSaved, ev.CheckpointRemoved))]
+    files = [
+        (e.kind, Path(e.path).name) for e in col.events if isinstance(e, (ev.CheckpointSaved, ev.CheckpointRemoved))
+    ]
     assert [k for k, _ in files] == ["checkpoint_saved"] + ["checkpoint_saved", "checkpoint_removed"] * 3, files
-    for (_, saved), (_, removed) in zip(files[1::2], files[2::2]):
+    for (_, saved), (_, removed) in zip(files[1::2], files[2::2], strict=False):
         assert saved > removed  # epoch_00N+1 saved, then epoch_00N pruned
 
 
@@ -111,9 +114,11 @@ def test_step_path_adds_few_ops_to_the_model_s_own(runs_dir):
     optimizer step, plus the engine's own ops (the batch, the running totals): before
     the batches were augmented in blocks and the totals kept in slots, 32 of those, for
     74 of the model's; now 4 (argmax, ==, sum and loss x n)."""
+
     def train(size):
-        config = tiny_config(train={"log_interval": 60.0, "epochs": 1}, data={"synthetic_size": size},
-                             checkpoint={"every": 0})
+        config = tiny_config(
+            train={"log_interval": 60.0, "epochs": 1}, data={"synthetic_size": size}, checkpoint={"every": 0}
+        )
         trainer = Trainer(config, run=Run.create(runs_dir, config), subscribers=[])
         with OpCounter() as ops:
             trainer.run()
@@ -153,8 +158,11 @@ def run_until_step(runs_dir, config, step: int):
     Step event reports ``step``; returns the run and its end event."""
     run = Run.create(runs_dir, config)
     box = {}
-    trainer = Trainer(config, run=run, subscribers=[
-        run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= step)])
+    trainer = Trainer(
+        config,
+        run=run,
+        subscribers=[run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= step)],
+    )
     box["trainer"] = trainer
     return run, trainer.run()
 
@@ -165,7 +173,9 @@ def test_resume_from_epoch_checkpoint_is_equivalent(runs_dir):
 
     run = Run.create(runs_dir, config)
     box = {}
-    trainer = Trainer(config, run=run, subscribers=[run.recorder(), stop_when(box, lambda e: isinstance(e, ev.EpochEnd))])
+    trainer = Trainer(
+        config, run=run, subscribers=[run.recorder(), stop_when(box, lambda e: isinstance(e, ev.EpochEnd))]
+    )
     box["trainer"] = trainer
     end = trainer.run()
     assert isinstance(end, ev.Stopped) and end.epoch == 1 and end.checkpoint
@@ -174,7 +184,7 @@ def test_resume_from_epoch_checkpoint_is_equivalent(runs_dir):
     assert launch.run.dir == run.dir and launch.resume["epoch"] == 1
     resumed, _, col, end = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
     assert isinstance(end, ev.Finished) and [e.epoch for e in col.of(ev.EpochEnd)] == [2, 3]
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=False):
         assert torch.equal(a, b)
     assert [h["test_acc"] for h in straight.history] == [h["test_acc"] for h in resumed.history]
     assert resumed.scheduler.get_last_lr() == straight.scheduler.get_last_lr()
@@ -193,7 +203,7 @@ def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
     assert launch.resume["batch_in_epoch"] == 3
     resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
     assert isinstance(end2, ev.Finished)
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=False):
         assert torch.allclose(a, b, atol=1e-6), "resumed run must land on the same weights"
     assert resumed.history[-1]["train_loss"] == pytest.approx(straight.history[-1]["train_loss"], rel=1e-5)
     assert run.status()["train_seconds"] == end2.train_seconds > trained
@@ -249,7 +259,9 @@ def test_stop_while_the_data_loads_ends_the_load(runs_dir):
     # A stop sent from another process (`tui-trainer control`) lands there too.
     run2 = Run.create(runs_dir, config)
     trainer2 = Trainer(config, run=run2, subscribers=[run2.recorder()])
-    trainer2.subscribe(lambda e: isinstance(e, ev.Log) and e.message.startswith("Loading") and run2.send_control("stop"))
+    trainer2.subscribe(
+        lambda e: isinstance(e, ev.Log) and e.message.startswith("Loading") and run2.send_control("stop")
+    )
     end2 = trainer2.run()
     assert isinstance(end2, ev.Stopped) and end2.reason == "stopped from another process", end2
 

@@ -17,15 +17,33 @@ class RecordingPlot:
         self.markers: list[tuple[list[float], list[float], str]] = []
         self.xticks: list[float] = []
 
-    def clear(self): self.lines.clear(); self.markers.clear()
-    def set_ylabel(self, label): pass
-    def set_xlimits(self, lo, hi): pass
-    def set_ylimits(self, lo, hi): pass
-    def set_yticks(self, ticks): pass
-    def set_xticks(self, ticks): self.xticks = list(ticks)
-    def set_y_formatter(self, f): pass
-    def plot(self, x, y, **kw): self.lines.append((list(x), list(y)))
-    def scatter(self, x, y, marker, **kw): self.markers.append((list(x), list(y), marker))
+    def clear(self):
+        self.lines.clear()
+        self.markers.clear()
+
+    def set_ylabel(self, label):
+        pass
+
+    def set_xlimits(self, lo, hi):
+        pass
+
+    def set_ylimits(self, lo, hi):
+        pass
+
+    def set_yticks(self, ticks):
+        pass
+
+    def set_xticks(self, ticks):
+        self.xticks = list(ticks)
+
+    def set_y_formatter(self, f):
+        pass
+
+    def plot(self, x, y, **kw):
+        self.lines.append((list(x), list(y)))
+
+    def scatter(self, x, y, marker, **kw):
+        self.markers.append((list(x), list(y), marker))
 
 
 def test_a_short_run_marks_every_epoch():
@@ -42,10 +60,10 @@ def test_a_long_run_thins_its_markers_but_not_its_line():
     y = [1 / e for e in range(1, 201)]
     draw(plot, "loss", [(x, y, "red", "o"), (x, [v / 2 for v in y], "blue", "+")], x_last=200)
     assert [len(xs) for xs, _ in plot.lines] == [200, 200], "every epoch is on the line"
-    for (mx, my, _), scale in zip(plot.markers, (1, 0.5)):
+    for (mx, my, _), scale in zip(plot.markers, (1, 0.5), strict=False):
         assert mx[-1] == 200.0, "the newest epoch keeps its marker"
         assert my == [scale / e for e in mx], "markers sit on their points"
-        gaps = {b - a for a, b in zip(mx, mx[1:])}
+        gaps = {b - a for a, b in zip(mx, mx[1:], strict=False)}
         assert len(gaps) == 1, "evenly spaced"
         columns_apart = gaps.pop() * 60 / 199
         assert MARKER_SPACING <= columns_apart < 2 * MARKER_SPACING, columns_apart

@@ -14,8 +14,9 @@ SCRIPT = REPO / "benchmarks" / "gpu-check.sh"
 
 def gpu_check(tmp_path, *items: str, budget: int = 300) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     out = tmp_path / "out"
-    env = dict(os.environ, SMOKE="1", DATA=str(shared_dataset("cifar10-mini.tar.xz")), OUT=str(out),
-               BUDGET_S=str(budget))
+    env = dict(
+        os.environ, SMOKE="1", DATA=str(shared_dataset("cifar10-mini.tar.xz")), OUT=str(out), BUDGET_S=str(budget)
+    )
     r = subprocess.run(["bash", str(SCRIPT), *items], env=env, capture_output=True, text=True, timeout=240)
     return r, {p.name: p.read_text() for p in out.iterdir()}
 

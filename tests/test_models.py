@@ -63,7 +63,7 @@ def train_step(model: nn.Module, info: DataInfo, batch: int = 4) -> torch.Tensor
     assert torch.isfinite(loss)
     loss.backward()
     opt.step()
-    assert any(not torch.equal(b, p.detach()) for b, p in zip(before, params))
+    assert any(not torch.equal(b, p.detach()) for b, p in zip(before, params, strict=False))
     return logits
 
 
@@ -100,7 +100,7 @@ def basic_params(in_planes: int, planes: int, stride: int) -> int:
 def resnet_params(block_params, expansion: int, layers, widths, strides, stem: int, channels: int, classes: int) -> int:
     n = 9 * channels * stem + 2 * stem
     in_planes = stem
-    for blocks, planes, stride in zip(layers, widths, strides):
+    for blocks, planes, stride in zip(layers, widths, strides, strict=False):
         for i in range(blocks):
             n += block_params(in_planes, planes, stride if i == 0 else 1)
             in_planes = planes * expansion
@@ -153,7 +153,11 @@ def test_small_resnet_architecture():
     assert isinstance(model.stages[0][0].shortcut, nn.Identity)  # 16 -> 16 at stride 1
     assert model.stages[1][0].shortcut[0].stride == (2, 2)
     # The defaults are this small ResNet.
-    assert schema.to_plain(options_class("resnet")()) == {**SMALL_RESNET, "zero_init_residual": False, "init": "kaiming"}
+    assert schema.to_plain(options_class("resnet")()) == {
+        **SMALL_RESNET,
+        "zero_init_residual": False,
+        "init": "kaiming",
+    }
 
 
 def test_resnet_mismatched_lists_is_one_line_error():
@@ -175,12 +179,21 @@ def test_vgg_recipe_classifier():
     assert all(d.p == 0.5 for d in layers_of(model, nn.Dropout))
     assert len(layers_of(model, nn.Conv2d)) == 13 and len(layers_of(model, nn.MaxPool2d)) == 3
     assert not layers_of(model, nn.BatchNorm2d)
-    convs = sum(9 * a * b + b for a, b in zip([3, 32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 512, 512], [32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 512, 512, 512]))
+    convs = sum(
+        9 * a * b + b
+        for a, b in zip(
+            [3, 32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 512, 512],
+            [32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 512, 512, 512],
+            strict=False,
+        )
+    )
     fcs = 8192 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 10 + 10
     assert count_parameters(model) == convs + fcs
 
 
-@pytest.mark.parametrize(("name", "convs", "tv"), [("A", 8, "vgg11"), ("B", 10, "vgg13"), ("D", 13, "vgg16"), ("E", 16, "vgg19")])
+@pytest.mark.parametrize(
+    ("name", "convs", "tv"), [("A", 8, "vgg11"), ("B", 10, "vgg13"), ("D", 13, "vgg16"), ("E", 16, "vgg19")]
+)
 def test_vgg_named_configs_match_torchvision_features(name, convs, tv):
     import torchvision
 
@@ -232,12 +245,18 @@ def test_dropout_cnn_recipe():
     model = build("dropout_cnn")
     convs = layers_of(model, nn.Conv2d)
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in convs] == [
-        (3, 8, (3, 3), (1, 1)), (8, 16, (3, 3), (1, 1)), (16, 32, (3, 3), (1, 1)), (32, 64, (3, 3), (1, 1)),
+        (3, 8, (3, 3), (1, 1)),
+        (8, 16, (3, 3), (1, 1)),
+        (16, 32, (3, 3), (1, 1)),
+        (32, 64, (3, 3), (1, 1)),
     ]
     assert len(layers_of(model, nn.BatchNorm2d)) == 4 and len(layers_of(model, nn.MaxPool2d)) == 4
     head = list(model.classifier)
     assert [(l.in_features, l.out_features) for l in head if isinstance(l, nn.Linear)] == [
-        (256, 256), (256, 64), (64, 32), (32, 10),  # 64 channels x 2 x 2 after four pools of 32 px
+        (256, 256),
+        (256, 64),
+        (64, 32),
+        (32, 10),  # 64 channels x 2 x 2 after four pools of 32 px
     ]
     # Dropout 0.2 right after the first two hidden layers (after their activation), not the third.
     kinds = [type(m) for m in head]
@@ -245,8 +264,16 @@ def test_dropout_cnn_recipe():
     assert all(d.p == pytest.approx(0.2) for d in layers_of(model, nn.Dropout))
     assert len(layers_of(model.features, nn.Tanh)) == 4
     expected = (
-        9 * (3 * 8 + 8 * 16 + 16 * 32 + 32 * 64) + 2 * (8 + 16 + 32 + 64)
-        + 256 * 256 + 256 + 256 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+        9 * (3 * 8 + 8 * 16 + 16 * 32 + 32 * 64)
+        + 2 * (8 + 16 + 32 + 64)
+        + 256 * 256
+        + 256
+        + 256 * 64
+        + 64
+        + 64 * 32
+        + 32
+        + 32 * 10
+        + 10
     )
     assert count_parameters(model) == expected
 
@@ -344,7 +371,14 @@ def test_speedrun_architecture():
     assert model.scale == pytest.approx(1 / 9)
     groups = list(model.groups)
     assert [(g.conv1.in_channels, g.conv1.out_channels) for g in groups] == [(24, 64), (64, 256), (256, 256)]
-    assert [type(m) for m in groups[0].children()] == [type(groups[0].conv1), nn.MaxPool2d, type(groups[0].norm1), type(groups[0].conv2), type(groups[0].norm2), nn.GELU]
+    assert [type(m) for m in groups[0].children()] == [
+        type(groups[0].conv1),
+        nn.MaxPool2d,
+        type(groups[0].norm1),
+        type(groups[0].conv2),
+        type(groups[0].norm2),
+        nn.GELU,
+    ]
     # airbench: convs start as partial identities; BN scales frozen at 1.
     w = groups[1].conv1.weight
     assert torch.equal(w[:64, :, 1, 1], torch.eye(64)) and w[:64, :, 0].abs().sum() == 0
@@ -407,7 +441,9 @@ FAMILY_BUILDS = [
 ]
 
 
-@pytest.mark.parametrize(("arch", "options", "infos"), FAMILY_BUILDS, ids=[f"{a}-{i}" for i, (a, _, _) in enumerate(FAMILY_BUILDS)])
+@pytest.mark.parametrize(
+    ("arch", "options", "infos"), FAMILY_BUILDS, ids=[f"{a}-{i}" for i, (a, _, _) in enumerate(FAMILY_BUILDS)]
+)
 def test_family_builds_and_trains(arch, options, infos):
     for info in infos:
         model = build(arch, info=info, **options)
@@ -433,7 +469,14 @@ def test_families_registry():
 
 @pytest.mark.parametrize(
     ("arch", "options"),
-    [("resnet", SMALL_RESNET), ("vgg", {"cfg": "A", "classifier": [32]}), ("dropout_cnn", {}), ("small_cnn", {}), ("speedrun", {}), ("torchvision:googlenet", {})],
+    [
+        ("resnet", SMALL_RESNET),
+        ("vgg", {"cfg": "A", "classifier": [32]}),
+        ("dropout_cnn", {}),
+        ("small_cnn", {}),
+        ("speedrun", {}),
+        ("torchvision:googlenet", {}),
+    ],
 )
 def test_same_seed_same_weights(arch, options):
     a = build(arch, seed=3, **options).state_dict()
@@ -447,7 +490,12 @@ def test_same_seed_same_weights(arch, options):
 def test_build_model_accepts_plain_options_and_fills_defaults():
     # What a checkpoint holds: plain data, maybe from before a key existed.
     torch.manual_seed(0)
-    model = build_model(ModelConfig(arch="resnet", options={"block": "bottleneck", "layers": [1, 1]  , "widths": [8, 16], "strides": [1, 2]}), CIFAR)
+    model = build_model(
+        ModelConfig(
+            arch="resnet", options={"block": "bottleneck", "layers": [1, 1], "widths": [8, 16], "strides": [1, 2]}
+        ),
+        CIFAR,
+    )
     assert model.fc.in_features == 64 and model.opts.stem_width == 16
     with pytest.raises(ConfigError):
         build_model(ModelConfig(arch="resnet", options={"layers": [1]}), CIFAR)
@@ -473,7 +521,7 @@ def test_unknown_arch_is_one_line_error_with_hint():
     with pytest.raises(ConfigError) as excinfo:
         options_class("resnt")
     assert one_line_error(excinfo) == (
-        'model.arch: unknown architecture "resnt" (did you mean \'resnet\'?); '
+        "model.arch: unknown architecture \"resnt\" (did you mean 'resnet'?); "
         "allowed: resnet, vgg, dropout_cnn, small_cnn, speedrun, torchvision:NAME"
     )
     with pytest.raises(ConfigError) as excinfo:
@@ -481,7 +529,9 @@ def test_unknown_arch_is_one_line_error_with_hint():
     assert "did you mean 'small_cnn'" in one_line_error(excinfo)
 
 
-@pytest.mark.parametrize("arch", ["torchvision:resnt18", "torchvision:", "torchvision", "torchvision:fasterrcnn_resnet50_fpn"])
+@pytest.mark.parametrize(
+    "arch", ["torchvision:resnt18", "torchvision:", "torchvision", "torchvision:fasterrcnn_resnet50_fpn"]
+)
 def test_unknown_torchvision_name(arch):
     with pytest.raises(ConfigError) as excinfo:
         options_class(arch)
@@ -501,8 +551,18 @@ def test_unknown_option_key_names_the_family_keys():
 # -- torchvision zoo ------------------------------------------------------------------
 
 ZOO = [
-    "alexnet", "vgg16", "squeezenet1_0", "densenet161", "googlenet", "shufflenet_v2_x1_0",
-    "mobilenet_v2", "resnext50_32x4d", "wide_resnet50_2", "mnasnet1_0", "inception_v3", "resnet18",
+    "alexnet",
+    "vgg16",
+    "squeezenet1_0",
+    "densenet161",
+    "googlenet",
+    "shufflenet_v2_x1_0",
+    "mobilenet_v2",
+    "resnext50_32x4d",
+    "wide_resnet50_2",
+    "mnasnet1_0",
+    "inception_v3",
+    "resnet18",
 ]
 
 

@@ -52,7 +52,7 @@ def test_cosine_with_warmup_shape():
     lrs = lrs_per_step(ScheduleConfig(name="cosine", warmup_epochs=1, final_lr_ratio=0.1), 10, 10)
     assert lrs[0] == pytest.approx(0.1 / 10)  # warm-up starts small, not at 0
     assert lrs[9] == pytest.approx(0.1)  # end of warm-up: full lr
-    assert all(a >= b - 1e-12 for a, b in zip(lrs[10:], lrs[11:])), "decays monotonically after warm-up"
+    assert all(a >= b - 1e-12 for a, b in zip(lrs[10:], lrs[11:], strict=False)), "decays monotonically after warm-up"
     assert lrs[-1] == pytest.approx(0.01, rel=0.05)
 
 

@@ -83,8 +83,9 @@ def test_under_budget_speeds_up_the_same_rungs_in_reverse():
     assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
 
 
-def simulate(render_live: float, render_epoch: float, epoch_s: float, seconds: float = 300.0,
-             base: float = 0.005) -> tuple[RenderPacer, float]:
+def simulate(
+    render_live: float, render_epoch: float, epoch_s: float, seconds: float = 300.0, base: float = 0.005
+) -> tuple[RenderPacer, float]:
     """A run whose Steps arrive 4 times a second and epochs every ``epoch_s``, on a UI
     whose renders cost ``render_live``/``render_epoch`` CPU seconds (what the two-core
     build machines measured: about 6 ms and 100 ms) and idles at ``base`` of a core.
@@ -183,8 +184,23 @@ async def test_dashboard_defers_epoch_renders_and_shows_everything_at_the_end():
         dash.render_waiting()
         await pilot.pause()
         assert table.row_count == epochs_fed
-        dash.feed([ev.EpochEnd(epoch=7, epochs=8, step=280, train_loss=0.3, train_acc=90.0, test_loss=0.4,
-                               test_acc=86.0, lr=0.01, seconds=2.0, images_per_s=1000.0, best=True)])
+        dash.feed(
+            [
+                ev.EpochEnd(
+                    epoch=7,
+                    epochs=8,
+                    step=280,
+                    train_loss=0.3,
+                    train_acc=90.0,
+                    test_loss=0.4,
+                    test_acc=86.0,
+                    lr=0.01,
+                    seconds=2.0,
+                    images_per_s=1000.0,
+                    best=True,
+                )
+            ]
+        )
         assert table.row_count == epochs_fed  # just rendered: this one waits
         dash.feed([ev.Finished(epochs=7, best_acc=86.0, final_acc=86.0, seconds=20.0)])  # urgent
         await pilot.pause()
@@ -230,7 +246,7 @@ async def test_the_footer_is_rebuilt_for_state_changes_only(monkeypatch):
         dash.feed(head)  # RunStarted: a fed dashboard's keys are live before and after
         assert calls == []
         first_epoch = next(i for i, e in enumerate(rest) if isinstance(e, ev.EpochEnd)) + 1
-        for e in rest[:first_epoch + 5]:  # Steps, the first epoch (rendered at once), more Steps
+        for e in rest[: first_epoch + 5]:  # Steps, the first epoch (rendered at once), more Steps
             dash.feed([e])
         await pilot.pause()
         assert dash.query_one("#epochs").row_count == 1 and calls == []

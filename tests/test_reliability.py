@@ -12,10 +12,11 @@ import time
 
 import pytest
 import torch
-
 from conftest import subprocess_env
 from helpers import Collector, tiny_config
-from tui_trainer import checkpoints, events as ev
+
+from tui_trainer import checkpoints
+from tui_trainer import events as ev
 from tui_trainer.checkpoints import load_checkpoint
 from tui_trainer.engine import Trainer
 from tui_trainer.errors import CheckpointError
@@ -210,8 +211,9 @@ def test_a_live_run_is_not_resumed_by_a_second_process(runs_dir):
         stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
         try:
             time.sleep(0.2)
-            run.write_status({**run.status(), "status": "running", "pid": stranger.pid, "host": host,
-                              "updated": time.time() - 60})
+            run.write_status(
+                {**run.status(), "status": "running", "pid": stranger.pid, "host": host, "updated": time.time() - 60}
+            )
             assert run.status()["status"] == "dead"
             run.write_status({**run.status(), "status": "running", "updated": time.time()})
             assert run.status()["status"] == "running"
@@ -230,8 +232,12 @@ def test_a_damaged_status_file_spoils_only_its_own_run(runs_dir):
     good = Run.create(runs_dir, tiny_config())
     good.write_status({"status": "finished", "preset": "tiny", "epoch": 2, "epochs": 2, "best_acc": 91.5})
     bad = Run.create(runs_dir, tiny_config())
-    for damage in ['{"status": 5, "epoch": "x", "epochs": null, "best_acc": "high", "pid": -1, "host": 3}',
-                   "[1, 2]", "\x00garbage", '{"epoch": 1e999, "last_acc": NaN}']:
+    for damage in [
+        '{"status": 5, "epoch": "x", "epochs": null, "best_acc": "high", "pid": -1, "host": 3}',
+        "[1, 2]",
+        "\x00garbage",
+        '{"epoch": 1e999, "last_acc": NaN}',
+    ]:
         (bad.dir / "status.json").write_text(damage)
         by_id = {r.id: r for r in list_runs(runs_dir)}
         assert by_id[good.id].status == "finished" and by_id[good.id].best_acc == 91.5
@@ -293,9 +299,25 @@ def read_until(proc, predicate, timeout=120):
 def test_signal_stops_with_a_checkpoint_and_resume_continues(signum, isolated_dirs, runs_dir):
     env = subprocess_env(isolated_dirs)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui_trainer", "train", "digits-cnn", "--headless", "--epochs", "500",
-         "--device", "cpu", "--runs-dir", str(runs_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tui_trainer",
+            "train",
+            "digits-cnn",
+            "--headless",
+            "--epochs",
+            "500",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(runs_dir),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     try:
         read_until(proc, lambda l: l.startswith("epoch 2/"))
@@ -310,8 +332,11 @@ def test_signal_stops_with_a_checkpoint_and_resume_continues(signum, isolated_di
     assert status["status"] == "stopped"
     state = load_checkpoint(run_dir)
     assert state["epoch"] >= 2
-    epochs_in_metrics = [json.loads(l)["epoch"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()
-                         if json.loads(l)["type"] == "epoch"]
+    epochs_in_metrics = [
+        json.loads(l)["epoch"]
+        for l in (run_dir / "metrics.jsonl").read_text().splitlines()
+        if json.loads(l)["type"] == "epoch"
+    ]
     assert epochs_in_metrics == list(range(1, len(epochs_in_metrics) + 1)), "metrics flushed, none lost"
     launch = prepare(None, [], resume=str(run_dir), runs_dir=runs_dir)
     assert launch.resume["step"] == state["step"]
@@ -320,8 +345,25 @@ def test_signal_stops_with_a_checkpoint_and_resume_continues(signum, isolated_di
 def test_detach_then_control_across_processes(isolated_dirs, runs_dir):
     env = subprocess_env(isolated_dirs)
     r = subprocess.run(
-        [sys.executable, "-m", "tui_trainer", "train", "digits-cnn", "--detach", "--epochs", "500", "--device", "cpu",
-         "--runs-dir", str(runs_dir)], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tui_trainer",
+            "train",
+            "digits-cnn",
+            "--detach",
+            "--epochs",
+            "500",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(runs_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert r.returncode == 0, r.stderr
     assert "in the background" in r.stdout and "tui-trainer watch" in r.stdout
@@ -342,8 +384,11 @@ def test_detach_then_control_across_processes(isolated_dirs, runs_dir):
 
         def control(command):
             return subprocess.run(
-                [sys.executable, "-m", "tui_trainer", "control", str(run_dir), command], env=env,
-                capture_output=True, text=True, timeout=60,
+                [sys.executable, "-m", "tui_trainer", "control", str(run_dir), command],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
 
         r = control("pause")

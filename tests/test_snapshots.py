@@ -45,12 +45,13 @@ class RunsApp(TrainerApp):
 @pytest.fixture
 def snapshot_runs():
     shutil.rmtree(SNAPSHOT_RUNS.parent, ignore_errors=True)
-    write_run_folder(SNAPSHOT_RUNS, "20240101-090000-digits-cnn", "digits-cnn", "finished",
-                     [90.0, 95.28, 96.39, 97.1, 97.5], 5)
-    write_run_folder(SNAPSHOT_RUNS, "20240102-100000-digits-cnn", "digits-cnn", "stopped",
-                     [88.5, 93.0, 94.2], 10)
-    write_run_folder(SNAPSHOT_RUNS, "20240103-110000-resnet-small-cifar10", "resnet-small-cifar10", "failed",
-                     [41.2], 300)
+    write_run_folder(
+        SNAPSHOT_RUNS, "20240101-090000-digits-cnn", "digits-cnn", "finished", [90.0, 95.28, 96.39, 97.1, 97.5], 5
+    )
+    write_run_folder(SNAPSHOT_RUNS, "20240102-100000-digits-cnn", "digits-cnn", "stopped", [88.5, 93.0, 94.2], 10)
+    write_run_folder(
+        SNAPSHOT_RUNS, "20240103-110000-resnet-small-cifar10", "resnet-small-cifar10", "failed", [41.2], 300
+    )
     yield SNAPSHOT_RUNS
     shutil.rmtree(SNAPSHOT_RUNS.parent, ignore_errors=True)
 

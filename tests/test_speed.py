@@ -9,9 +9,9 @@ import sys
 
 import pytest
 import torch
-
 from conftest import REPO, shared_dataset
 from helpers import Collector, tiny_config
+
 from tui_trainer import events as ev
 from tui_trainer.cli import main
 from tui_trainer.engine import Trainer
@@ -48,8 +48,10 @@ def test_compile_on_the_cpu_drops_torch_s_no_cuda_runtime_note(tmp_path, device,
     """torch warns "No CUDA runtime is found, using CUDA_HOME" when torch.compile imports
     cpp_extension on a machine without a GPU but with CUDA_HOME set; a CPU run drops
     the line (a fresh process: this one has imported cpp_extension already)."""
-    code = ("import torch; from tui_trainer.engine.device import quiet_cuda_home_note; "
-            f"quiet_cuda_home_note(torch.device({device!r})); import torch.utils.cpp_extension")
+    code = (
+        "import torch; from tui_trainer.engine.device import quiet_cuda_home_note; "
+        f"quiet_cuda_home_note(torch.device({device!r})); import torch.utils.cpp_extension"
+    )
     env = {**os.environ, "CUDA_HOME": str(tmp_path)}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -114,8 +116,23 @@ def test_bench_prints_rows_and_ratios(capsys):
 
 def test_bench_json(capsys):
     # One round: each measurement starts a process (a torch import, seconds on CI).
-    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "60", "--warmup", "2", "--rounds", "1",
-                 "--only", "plain,engine", "--json"])
+    code = main(
+        [
+            "bench",
+            "digits-cnn",
+            "--device",
+            "cpu",
+            "--steps",
+            "60",
+            "--warmup",
+            "2",
+            "--rounds",
+            "1",
+            "--only",
+            "plain,engine",
+            "--json",
+        ]
+    )
     out, _ = capsys.readouterr()
     assert code == 0
     data = json.loads(out)
@@ -126,8 +143,27 @@ def test_bench_json(capsys):
 
 def test_bench_on_the_jpeg_cifar10_copy(capsys):
     archive = shared_dataset("cifar10-mini.tar.xz")
-    code = main(["bench", "cnn-dropout-cifar10", "--device", "cpu", "--steps", "20", "--warmup", "2", "--rounds", "1",
-                 "--only", "plain,engine", "--json", "--set", "data.dataset=imagefolder", "--data-root", str(archive)])
+    code = main(
+        [
+            "bench",
+            "cnn-dropout-cifar10",
+            "--device",
+            "cpu",
+            "--steps",
+            "20",
+            "--warmup",
+            "2",
+            "--rounds",
+            "1",
+            "--only",
+            "plain,engine",
+            "--json",
+            "--set",
+            "data.dataset=imagefolder",
+            "--data-root",
+            str(archive),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     data = json.loads(out)
@@ -136,8 +172,13 @@ def test_bench_on_the_jpeg_cifar10_copy(capsys):
 
 def test_step_overhead_script_times_the_engine_and_a_bare_loop():
     """benchmarks/step_overhead.py (BENCHMARKS.md's engine-vs-bare-loop row) still runs."""
-    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "step_overhead.py"), "--steps", "5"],
-                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "step_overhead.py"), "--steps", "5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["engine_us"] > 0 and out["bare_us"] > 0

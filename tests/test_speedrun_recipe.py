@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
 from helpers import speedrun_config, tiny_config
 from test_engine import run_tiny, run_until_step
-from tui_trainer import events as ev, presets
+from torch import nn
+
+from tui_trainer import events as ev
+from tui_trainer import presets
 from tui_trainer.config import OptimConfig, ScheduleConfig
 from tui_trainer.engine import Trainer
 from tui_trainer.engine.lookahead import Lookahead
@@ -21,7 +22,6 @@ from tui_trainer.errors import ConfigError
 from tui_trainer.launch import prepare
 from tui_trainer.runs import Run
 
-
 # -- the schedule ---------------------------------------------------------------------------
 
 
@@ -29,8 +29,9 @@ def airbench_triangle(total: int, start: float, end: float, peak: float) -> list
     """airbench94's lr multipliers: linear from ``start`` to 1 at ``int(peak * total)``,
     then linear to ``end`` at ``total``."""
     top = int(peak * total)
-    return [start + (1 - start) * i / top if i <= top else 1 + (end - 1) * (i - top) / (total - top)
-            for i in range(total)]
+    return [
+        start + (1 - start) * i / top if i <= top else 1 + (end - 1) * (i - top) / (total - top) for i in range(total)
+    ]
 
 
 def test_linear_warmup_from_a_start_ratio_matches_airbench_triangle():
@@ -45,7 +46,7 @@ def test_linear_warmup_from_a_start_ratio_matches_airbench_triangle():
     assert f(epochs * spe) == pytest.approx(0.07)  # where the last step leads to
     # The same triangle, at most one step's slope apart.
     slope = max(0.8 / warm, 0.93 / (epochs * spe - warm))
-    assert max(abs(a - b) for a, b in zip(ours, ref)) <= slope + 1e-9
+    assert max(abs(a - b) for a, b in zip(ours, ref, strict=False)) <= slope + 1e-9
 
 
 def test_warmup_start_zero_keeps_the_old_warmup():
@@ -184,10 +185,11 @@ def test_speedrun_recipe_stops_mid_epoch_and_resumes_exactly(runs_dir):
     launch = prepare(None, [], resume=stopped.checkpoint, runs_dir=runs_dir)
     resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
     assert isinstance(end2, ev.Finished), end2
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=False):
         assert torch.allclose(a, b, atol=1e-6), "resumed run must land on the same weights"
     assert [g["lr"] for g in resumed.optimizer.param_groups] == pytest.approx(
-        [g["lr"] for g in straight.optimizer.param_groups])
+        [g["lr"] for g in straight.optimizer.param_groups]
+    )
     assert resumed.history[-1]["test_acc"] == straight.history[-1]["test_acc"]
 
 
@@ -206,12 +208,16 @@ def test_speedrun_preset_is_airbench94s_recipe():
     assert (c.data.batch_size, c.optim.momentum, c.optim.nesterov, c.optim.norm_lr_scale) == (1024, 0.85, True, 64)
     # airbench's decoupled lr 11.5 and wd 0.0153 (per 1024 examples) as PyTorch SGD on a mean loss:
     assert c.optim.lr == pytest.approx(11.5 / (1 + 1 / (1 - 0.85)), rel=1e-3)
-    assert c.optim.lr * c.optim.weight_decay == pytest.approx(
-        0.0153 * 1024 / (1024 * (1 + 1 / 0.15)), rel=0.01)
+    assert c.optim.lr * c.optim.weight_decay == pytest.approx(0.0153 * 1024 / (1024 * (1 + 1 / 0.15)), rel=0.01)
     assert (c.schedule.name, c.schedule.warmup_start, c.schedule.final_lr_ratio) == ("linear", 0.2, 0.07)
     assert c.schedule.warmup_epochs / c.train.epochs == pytest.approx(0.23)
     assert (c.train.lookahead, c.train.lookahead_every, c.train.lookahead_start) == (0.95, 5, 3)
     assert c.train.tta_flip and c.train.tta_translate and c.train.label_smoothing == 0.2 and c.train.ema == 0
     # airbench's loader: 2-pixel reflect-padded translations, alternating flips.
     assert (c.data.augment, c.data.crop_padding, c.data.crop_fill, c.data.flip_mode, c.data.drop_last) == (
-        ["crop", "hflip"], 2, "reflect", "alternate", True)
+        ["crop", "hflip"],
+        2,
+        "reflect",
+        "alternate",
+        True,
+    )

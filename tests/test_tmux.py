@@ -21,8 +21,9 @@ import pytest
 TMUX = shutil.which("tmux")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(TMUX is None, reason="tmux is not installed (apt-get install tmux): this test drives the "
-                                            "real app in a terminal"),
+    pytest.mark.skipif(
+        TMUX is None, reason="tmux is not installed (apt-get install tmux): this test drives the real app in a terminal"
+    ),
 ]
 
 EPOCHS = 3
@@ -46,8 +47,7 @@ class Tmux:
         # os.environ, not the process's own environment: a library of the test run can
         # setenv() COLUMNS and LINES (80x24) behind Python's back, and tmux would pass
         # them on to the app. The test that wants them sets them itself.
-        out = subprocess.run([*self.server, *args], capture_output=True, text=True, timeout=30,
-                             env=dict(os.environ))
+        out = subprocess.run([*self.server, *args], capture_output=True, text=True, timeout=30, env=dict(os.environ))
         if check and out.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)}: {out.stderr.strip()}")
         return out.stdout
@@ -75,8 +75,9 @@ class Tmux:
         self("kill-server", check=False)
 
 
-def shell_command(isolated_dirs, epochs: int, exit_file: Path, argv: list[str] | None = None,
-                  extra_env: dict[str, str] | None = None) -> str:
+def shell_command(
+    isolated_dirs, epochs: int, exit_file: Path, argv: list[str] | None = None, extra_env: dict[str, str] | None = None
+) -> str:
     env = {key: str(value) for key, value in isolated_dirs.items()}
     env["TERM"] = "xterm-256color"
     env.update(extra_env or {})
@@ -84,7 +85,9 @@ def shell_command(isolated_dirs, epochs: int, exit_file: Path, argv: list[str] |
         argv = ["train", "digits-cnn", "--epochs", str(epochs), "--device", "cpu"]
     argv = [*tui_trainer_command(), *argv]
     return (
-        "env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " "
+        "env "
+        + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        + " "
         + " ".join(shlex.quote(a) for a in argv)
         + f"; echo $? > {shlex.quote(str(exit_file))}; sleep 60"
     )
@@ -131,14 +134,18 @@ def test_start_from_the_picker_on_a_wide_terminal_shows_every_pane(tmp_path, iso
     table, until the terminal was resized). The environment says COLUMNS=80 LINES=24,
     as some shells and editors' terminals export: the window's own size wins."""
     tmux = Tmux(f"tui-trainer-test-{os.getpid()}-picker")
-    tmux.start(shell_command(isolated_dirs, 0, tmp_path / "exit-status", argv=[],
-                             extra_env={"COLUMNS": "80", "LINES": "24"}), 120, 40)
+    tmux.start(
+        shell_command(isolated_dirs, 0, tmp_path / "exit-status", argv=[], extra_env={"COLUMNS": "80", "LINES": "24"}),
+        120,
+        40,
+    )
     try:
         screen = tmux.wait_for(lambda s: "Hyperparameters" in s and "ready" in s, 60, "the picker")
         assert max(len(line.rstrip()) for line in screen.splitlines()) > 100, screen  # not 80 columns
         tmux.keys("s")
-        screen = tmux.wait_for(lambda s: "✓ finished" in s and CHECKPOINT_ROW.search(s), 90,
-                               "the finished run with its checkpoints")
+        screen = tmux.wait_for(
+            lambda s: "✓ finished" in s and CHECKPOINT_ROW.search(s), 90, "the finished run with its checkpoints"
+        )
         for title in ("Chart", "Epochs", "Log", "Checkpoints"):
             assert f"─ {title}" in screen, (title, screen)
         assert FIRST_ROW.search(screen), screen

@@ -68,8 +68,13 @@ class BenchResult:
         return {
             **{k: self.images_per_s.get(k) for k in VARIANTS},
             **self.ratios(),
-            "preset": self.preset, "device": self.device, "device_name": self.device_name,
-            "batch_size": self.batch_size, "steps": self.steps, "rounds": self.rounds, "samples": self.samples,
+            "preset": self.preset,
+            "device": self.device,
+            "device_name": self.device_name,
+            "batch_size": self.batch_size,
+            "steps": self.steps,
+            "rounds": self.rounds,
+            "samples": self.samples,
         }
 
 
@@ -196,10 +201,14 @@ def bench_config(config: RunConfig, data: ImageData, steps: int, warmup: int) ->
     total = warmup + steps
     per_epoch = math.ceil(data.num_train / config.data.batch_size)
     epochs, cap = (1, total) if total <= per_epoch else (math.ceil(total / per_epoch), 0)
-    return config.with_overrides([
-        f"train.epochs={epochs}", f"train.max_steps_per_epoch={cap}",
-        f"data.test_limit={config.data.batch_size}", "checkpoint.every=0",
-    ])
+    return config.with_overrides(
+        [
+            f"train.epochs={epochs}",
+            f"train.max_steps_per_epoch={cap}",
+            f"data.test_limit={config.data.batch_size}",
+            "checkpoint.every=0",
+        ]
+    )
 
 
 def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> float:
@@ -241,16 +250,18 @@ def measure(variant: str, config: RunConfig, steps: int, warmup: int, cache: Pat
     """Images/s of one variant, measured in a fresh process (see the module's note)."""
     ctx = multiprocessing.get_context("spawn")  # fork would copy this process's threads' state
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_measure_in_child, daemon=True,
-                        args=(variant, config.to_dict(), config.name, steps, warmup, cache, send))
+    child = ctx.Process(
+        target=_measure_in_child, daemon=True, args=(variant, config.to_dict(), config.name, steps, warmup, cache, send)
+    )
     child.start()
     send.close()
     try:
         status, value = receive.recv()
     except EOFError:
         child.join()
-        raise RuntimeError(f"the {variant} measurement's process ended without a result "
-                           f"(exit code {child.exitcode})") from None
+        raise RuntimeError(
+            f"the {variant} measurement's process ended without a result (exit code {child.exitcode})"
+        ) from None
     child.join()
     if status == "user-error":
         raise UserError(f"{variant}: {value}")
@@ -259,8 +270,9 @@ def measure(variant: str, config: RunConfig, steps: int, warmup: int, cache: Pat
     return value
 
 
-def _measure_in_child(variant: str, config_dict: dict[str, Any], name: str, steps: int, warmup: int,
-                      cache: Path | None, send: Any) -> None:
+def _measure_in_child(
+    variant: str, config_dict: dict[str, Any], name: str, steps: int, warmup: int, cache: Path | None, send: Any
+) -> None:
     try:
         config = RunConfig.from_dict(config_dict, name)
         if variant == "app":
@@ -301,6 +313,12 @@ def run_bench(
             samples[v].append(ips)
             progress(f"round {r + 1}/{rounds} {v}: {ips:,.0f} images/s")
     return BenchResult(
-        preset=config.name, device=str(device), device_name=device_name(device), batch_size=config.data.batch_size,
-        steps=steps, rounds=rounds, images_per_s={v: statistics.median(s) for v, s in samples.items()}, samples=samples,
+        preset=config.name,
+        device=str(device),
+        device_name=device_name(device),
+        batch_size=config.data.batch_size,
+        steps=steps,
+        rounds=rounds,
+        images_per_s={v: statistics.median(s) for v, s in samples.items()},
+        samples=samples,
     )

@@ -87,7 +87,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a tui-trainer checkpoint (it has no '{FORMAT}' header)")
     if state.get("version", 0) > VERSION:
-        raise CheckpointError(f"{path}: written by a newer tui-trainer (format {state.get('version')}); upgrade to load it")
+        raise CheckpointError(
+            f"{path}: written by a newer tui-trainer (format {state.get('version')}); upgrade to load it"
+        )
     for key in ("config", "model", "epoch", "step"):
         if key not in state:
             raise CheckpointError(f"{path}: incomplete checkpoint (no '{key}')")

@@ -62,8 +62,8 @@ class DataConfig:
         "random", choices=FLIP_MODES, help="hflip: random per image, or alternate (airbench: the other way each epoch)"
     )
     normalize: str = option("auto", choices=("auto", "fixed", "none"), help="auto: mean/std of the training set")
-    mean: list[float] = option([], help="Per-channel mean when normalize = \"fixed\"")
-    std: list[float] = option([], help="Per-channel std when normalize = \"fixed\"")
+    mean: list[float] = option([], help='Per-channel mean when normalize = "fixed"')
+    std: list[float] = option([], help='Per-channel std when normalize = "fixed"')
     image_size: int | None = option(None, min=8, max=1024, help="Resize images to this size (none: keep)")
     train_limit: int = option(0, min=0, help="Use only N training images, each class's first in turn (0: all)")
     test_limit: int = option(0, min=0, help="Use only N test images, each class's first in turn (0: all)")
@@ -82,7 +82,10 @@ class OptimConfig:
     weight_decay: float = option(0.0, min=0, max=1, help="Weight decay")
     betas: list[float] = option([0.9, 0.999], min=0, max=0.99999, length=2, help="Adam betas")
     norm_lr_scale: float = option(
-        1.0, gt=0, max=1000, help="lr multiplier for normalization layers (weight decay per step unchanged; airbench: 64)"
+        1.0,
+        gt=0,
+        max=1000,
+        help="lr multiplier for normalization layers (weight decay per step unchanged; airbench: 64)",
     )
 
 
@@ -162,7 +165,7 @@ class RunConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, name: str = "custom") -> "RunConfig":
+    def from_dict(cls, data: Any, name: str = "custom") -> RunConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"a config must be a table of sections, got {schema.fmt(data)}")
         for key, value in data.items():
@@ -178,7 +181,7 @@ class RunConfig:
         validate(config)
         return config
 
-    def with_overrides(self, overrides: list[str]) -> "RunConfig":
+    def with_overrides(self, overrides: list[str]) -> RunConfig:
         """Apply ``section.key=value`` overrides (TOML value syntax) and re-validate."""
         data = self.to_dict()
         for text in overrides:
@@ -191,7 +194,7 @@ class RunConfig:
                 data.setdefault(section, {})[key] = value
         return RunConfig.from_dict(data, name=self.name)
 
-    def replace(self, **changes: Any) -> "RunConfig":
+    def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(copy.deepcopy(self), **changes)
 
     def to_toml(self) -> str:
@@ -252,7 +255,7 @@ def validate(config: RunConfig) -> None:
     if config.optim.nesterov and (config.optim.name != "sgd" or config.optim.momentum == 0):
         # Name the values the user has: a preset's `nesterov = true` outlives `--set optim.name=adamw`.
         raise ConfigError(
-            f"optim.nesterov = true needs optim.name = \"sgd\" and optim.momentum > 0 "
+            f'optim.nesterov = true needs optim.name = "sgd" and optim.momentum > 0 '
             f"(got name {schema.fmt(config.optim.name)}, momentum {schema.fmt(config.optim.momentum)}); "
             "set optim.nesterov = false for other optimizers"
         )
@@ -261,7 +264,7 @@ def validate(config: RunConfig) -> None:
     if config.schedule.name == "multistep" and not config.schedule.milestones:
         raise ConfigError("schedule.milestones: multistep needs at least one milestone epoch, e.g. [30, 60]")
     if config.data.normalize == "fixed" and (not config.data.mean or len(config.data.mean) != len(config.data.std)):
-        raise ConfigError("data.mean / data.std: normalize = \"fixed\" needs one mean and one std per channel")
+        raise ConfigError('data.mean / data.std: normalize = "fixed" needs one mean and one std per channel')
     if any(s <= 0 for s in config.data.std):
         raise ConfigError(f"data.std: {schema.fmt(config.data.std)} is out of range; allowed: every value > 0")
     if config.data.dataset in ("digits", "synthetic") and config.data.root:
@@ -269,7 +272,7 @@ def validate(config: RunConfig) -> None:
         # otherwise train on the digits while the user believes it trains on their files.
         raise ConfigError(
             f"data.root: the {config.data.dataset} data set reads no files, so {schema.fmt(config.data.root)} "
-            "would be ignored; for files set data.dataset = \"imagefolder\" (or cifar10, mnist, ...), "
+            'would be ignored; for files set data.dataset = "imagefolder" (or cifar10, mnist, ...), '
             "or drop data.root"
         )
     if config.data.dataset == "imagefolder" and not config.data.root:
@@ -291,7 +294,9 @@ def parse_override(text: str) -> tuple[tuple[str, str], Any]:
     path = path.strip()
     parts = path.split(".")
     if len(parts) != 2 or not all(parts):
-        raise ConfigError(f"--set {text!r}: the key must be section.key, e.g. optim.lr; sections: {one_of(ALL_SECTIONS)}")
+        raise ConfigError(
+            f"--set {text!r}: the key must be section.key, e.g. optim.lr; sections: {one_of(ALL_SECTIONS)}"
+        )
     section, key = parts
     if section not in ALL_SECTIONS:
         raise ConfigError(
@@ -324,7 +329,11 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+        return (
+            repr(value)
+            if value == value and abs(value) != float("inf")
+            else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+        )
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (list, tuple)):

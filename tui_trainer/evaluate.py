@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from .checkpoints import load_checkpoint, weights_mismatch
 from .config import RunConfig
 from .data import DeviceData, load_data
-from .errors import CheckpointError
 from .engine.device import resolve_device
 from .engine.tta import predict
+from .errors import CheckpointError
 from .models import build_model
 
 
@@ -46,7 +46,9 @@ def evaluate_checkpoint(
     path: str | Path, overrides: list[str] = (), device: str = "auto", cache_dir: Path | None = None
 ) -> EvalResult:
     state = load_checkpoint(path)
-    config = RunConfig.from_dict(state["config"], name=state.get("preset", "checkpoint")).with_overrides(list(overrides))
+    config = RunConfig.from_dict(state["config"], name=state.get("preset", "checkpoint")).with_overrides(
+        list(overrides)
+    )
     dev = resolve_device(device, what="--device")
     data = load_data(config.data, cache_dir)
     model = build_model(config.model, data.info)
@@ -76,6 +78,9 @@ def evaluate_checkpoint(
     names = list(state.get("classes") or data.info.classes)
     classes = [ClassResult(names[i], int(correct[i]), int(total[i])) for i in range(n)]
     return EvalResult(
-        checkpoint=state["path"], epoch=int(state["epoch"]), loss=float(loss_sum) / count,
-        acc=100.0 * int(correct.sum()) / count, classes=classes,
+        checkpoint=state["path"],
+        epoch=int(state["epoch"]),
+        loss=float(loss_sum) / count,
+        acc=100.0 * int(correct.sum()) / count,
+        classes=classes,
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from . import format as fmt
 
@@ -191,8 +192,10 @@ def end_line(e: Event, where: bool = True) -> str:
     progress pane (the checkpoints pane beside it lists them, and r resumes)."""
     if isinstance(e, Finished):
         best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
-        return (f"finished: {fmt.plural(e.epochs, 'epoch')} in {fmt.elapsed(e.seconds)}, "
-                f"best test accuracy {best}{e.target_note()}")
+        return (
+            f"finished: {fmt.plural(e.epochs, 'epoch')} in {fmt.elapsed(e.seconds)}, "
+            f"best test accuracy {best}{e.target_note()}"
+        )
     if isinstance(e, Stopped):
         tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint and where else ""
         return f"stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {e.step:,}{tail}"
@@ -201,11 +204,22 @@ def end_line(e: Event, where: bool = True) -> str:
         return f"failed: {e.reason}{tail}"
     return ""
 
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
-        RunStarted, Step, EpochEnd, CheckpointSaved, CheckpointRemoved, Log, Paused, Resumed, ControlAck, Finished,
-        Stopped, Failed,
+        RunStarted,
+        Step,
+        EpochEnd,
+        CheckpointSaved,
+        CheckpointRemoved,
+        Log,
+        Paused,
+        Resumed,
+        ControlAck,
+        Finished,
+        Stopped,
+        Failed,
     )
 }
 

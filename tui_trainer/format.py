@@ -86,7 +86,7 @@ def bar(fraction: float, width: int) -> str:
 
 
 def run_title(preset: str, run_id: str) -> str:
-    """"20261202-043017-resnet-small-cifar10", not "resnet-small-cifar10 · " before it:
+    """ "20261202-043017-resnet-small-cifar10", not "resnet-small-cifar10 · " before it:
     a run id ends with its preset's name, and the line is narrow (a resumed or renamed
     run whose id does not is shown with both)."""
     if not run_id:

@@ -39,8 +39,15 @@ OUTPUT_LOG = "output.log"
 COMMANDS = ("pause", "resume", "stop", "save")
 LIVE_STATUSES = ("starting", "running", "paused")  # a process is (or should be) training the run
 # How `tui-trainer runs` and the app's runs screen colour a status (rich colour names).
-STATUS_COLORS = {"starting": "cyan", "running": "cyan", "paused": "yellow", "finished": "green",
-                 "stopped": "yellow", "failed": "red", "dead": "red"}
+STATUS_COLORS = {
+    "starting": "cyan",
+    "running": "cyan",
+    "paused": "yellow",
+    "finished": "green",
+    "stopped": "yellow",
+    "failed": "red",
+    "dead": "red",
+}
 
 
 # The fields of status.json that programs read, and the type each must have. The file is
@@ -48,11 +55,23 @@ STATUS_COLORS = {"starting": "cyan", "running": "cyan", "paused": "yellow", "fin
 # the wrong type is dropped here, so that one bad run folder cannot break `runs`, the run
 # browser, or a resume that carries its best accuracy on.
 _STATUS_TYPES: dict[str, type | tuple[type, ...]] = {
-    "status": str, "preset": str, "device": str, "host": str, "reason": str, "last_checkpoint": str,
-    "pid": int, "epoch": int, "epochs": int,
-    "best_acc": (int, float), "last_acc": (int, float), "train_seconds": (int, float),
-    "target_acc": (int, float), "time_to_target": (int, float),
-    "created": (int, float), "started": (int, float), "updated": (int, float),
+    "status": str,
+    "preset": str,
+    "device": str,
+    "host": str,
+    "reason": str,
+    "last_checkpoint": str,
+    "pid": int,
+    "epoch": int,
+    "epochs": int,
+    "best_acc": (int, float),
+    "last_acc": (int, float),
+    "train_seconds": (int, float),
+    "target_acc": (int, float),
+    "time_to_target": (int, float),
+    "created": (int, float),
+    "started": (int, float),
+    "updated": (int, float),
 }
 
 
@@ -64,8 +83,10 @@ def _checked_status(raw: Any) -> dict[str, Any]:
         want = _STATUS_TYPES.get(key)
         if want is None:
             out[key] = value  # a field this version does not read: kept as it is
-        elif isinstance(value, want) and not isinstance(value, bool) and (
-            not isinstance(value, (int, float)) or (math.isfinite(value) and value >= 0)
+        elif (
+            isinstance(value, want)
+            and not isinstance(value, bool)
+            and (not isinstance(value, (int, float)) or (math.isfinite(value) and value >= 0))
         ):
             out[key] = value
     out.setdefault("status", "unknown")
@@ -103,7 +124,7 @@ def process_start_time(pid: int) -> float | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         # Field 22 (starttime); the command name in field 2 may hold spaces, so count from its ")".
-        ticks = int(stat[stat.rindex(")") + 2:].split()[19])
+        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])
     except (OSError, ValueError, IndexError):
         return None
     return None if boot is None else boot + ticks / os.sysconf("SC_CLK_TCK")
@@ -135,7 +156,7 @@ class Run:
 
     # -- creating -------------------------------------------------------------------------
     @classmethod
-    def create(cls, runs_dir: Path, config: RunConfig) -> "Run":
+    def create(cls, runs_dir: Path, config: RunConfig) -> Run:
         runs_dir = Path(runs_dir)
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
@@ -157,8 +178,15 @@ class Run:
                 "choose another with --runs-dir DIR or TUI_TRAINER_RUNS"
             ) from exc
         run.write_config(config)
-        run.write_status({"status": "created", "preset": config.name, "epoch": 0, "epochs": config.train.epochs,
-                          "created": time.time()})
+        run.write_status(
+            {
+                "status": "created",
+                "preset": config.name,
+                "epoch": 0,
+                "epochs": config.train.epochs,
+                "created": time.time(),
+            }
+        )
         return run
 
     def write_config(self, config: RunConfig) -> None:
@@ -167,7 +195,7 @@ class Run:
         write_json_atomic(self.dir / CONFIG_JSON, {"preset": config.name, **config.to_dict()})
 
     @classmethod
-    def open(cls, path: str | Path) -> "Run":
+    def open(cls, path: str | Path) -> Run:
         p = Path(path).expanduser()
         if not p.is_dir():
             raise CheckpointError(f"{path}: no such run folder")
@@ -221,7 +249,7 @@ class Run:
     def write_status(self, fields: dict[str, Any]) -> None:
         write_json_atomic(self.dir / STATUS, fields)
 
-    def recorder(self) -> "RunRecorder":
+    def recorder(self) -> RunRecorder:
         return RunRecorder(self)
 
     # -- control channel ------------------------------------------------------------------
@@ -232,7 +260,9 @@ class Run:
             raise CheckpointError(f"unknown command {command!r}; allowed: {', '.join(COMMANDS)}")
         status = self.status()
         if status.get("status") not in LIVE_STATUSES:
-            raise CheckpointError(f"run {self.id} is {status.get('status', 'not running')}; only a live run takes commands")
+            raise CheckpointError(
+                f"run {self.id} is {status.get('status', 'not running')}; only a live run takes commands"
+            )
         command_id = uuid.uuid4().hex[:12]
         line = json.dumps({"id": command_id, "command": command, "time": time.time()}) + "\n"
         # One write of a short line to a file opened for appending: atomic on POSIX, so
@@ -248,7 +278,7 @@ class Run:
         """Forget the commands sent to an earlier process training this run."""
         (self.dir / CONTROL).unlink(missing_ok=True)
 
-    def control_inbox(self) -> "ControlInbox":
+    def control_inbox(self) -> ControlInbox:
         return ControlInbox(self.dir / CONTROL)
 
 
@@ -312,16 +342,25 @@ class RunRecorder:
         s = self.status
         if isinstance(event, ev.END_EVENTS) and not self._started and self._found is not None:
             reason = getattr(event, "reason", "")
-            self.run.write_status({**self._found, "updated": time.time(),
-                                   "last_attempt": {"status": event.kind, "reason": reason, "time": event.time}})
+            self.run.write_status(
+                {
+                    **self._found,
+                    "updated": time.time(),
+                    "last_attempt": {"status": event.kind, "reason": reason, "time": event.time},
+                }
+            )
             return
         if isinstance(event, ev.RunStarted):
             self._started = True
             # Overrides given on a resume (epochs, lr) are part of the run from now on.
             self.run.write_config(RunConfig.from_dict(event.config, name=event.preset))
             s.update(
-                status="running", preset=event.preset, epochs=event.epochs, epoch=event.start_epoch,
-                started=event.time, device=event.device_name,
+                status="running",
+                preset=event.preset,
+                epochs=event.epochs,
+                epoch=event.start_epoch,
+                started=event.time,
+                device=event.device_name,
             )
         elif isinstance(event, ev.EpochEnd):
             self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
@@ -339,8 +378,10 @@ class RunRecorder:
             s["status"] = "running"
         elif isinstance(event, ev.Finished):
             s.update(
-                status="finished", train_seconds=event.train_seconds,
-                target_acc=event.target_acc, time_to_target=event.time_to_target,
+                status="finished",
+                train_seconds=event.train_seconds,
+                target_acc=event.target_acc,
+                time_to_target=event.time_to_target,
             )
         elif isinstance(event, ev.Stopped):
             s.update(status="stopped", reason=event.reason)
@@ -387,8 +428,9 @@ def _run_folders(runs_dir: Path) -> list[Path]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    return sorted((p for p in root.iterdir() if p.is_dir() and (p / STATUS).exists()),
-                  key=lambda p: p.name, reverse=True)
+    return sorted(
+        (p for p in root.iterdir() if p.is_dir() and (p / STATUS).exists()), key=lambda p: p.name, reverse=True
+    )
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
@@ -399,11 +441,20 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
         s.setdefault("started", s.get("created"))
         out.append(
             RunSummary(
-                id=p.name, path=p, preset=s.get("preset", "?"), status=s.get("status", "unknown"),
-                epoch=int(s.get("epoch") or 0), epochs=int(s.get("epochs") or 0), best_acc=s.get("best_acc"),
-                started=s.get("started"), device=s.get("device") or "", last_acc=s.get("last_acc"),
-                train_seconds=s.get("train_seconds"), target_acc=s.get("target_acc"),
-                time_to_target=s.get("time_to_target"), reason=s.get("reason") or "",
+                id=p.name,
+                path=p,
+                preset=s.get("preset", "?"),
+                status=s.get("status", "unknown"),
+                epoch=int(s.get("epoch") or 0),
+                epochs=int(s.get("epochs") or 0),
+                best_acc=s.get("best_acc"),
+                started=s.get("started"),
+                device=s.get("device") or "",
+                last_acc=s.get("last_acc"),
+                train_seconds=s.get("train_seconds"),
+                target_acc=s.get("target_acc"),
+                time_to_target=s.get("time_to_target"),
+                reason=s.get("reason") or "",
             )
         )
     return out
@@ -438,4 +489,3 @@ def checkpoint_or_run(name: str, runs_dir: Path) -> Path:
     run id (or a unique part of one) in ``runs_dir``, as its folder."""
     p = Path(name).expanduser()
     return p if p.exists() else find_run(name, runs_dir, what="checkpoint, run folder or run id").dir
-

@@ -119,6 +119,7 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
 
 def bounds_text(meta: typing.Mapping[str, Any]) -> str:
     """A field's numeric bounds as the user reads them, e.g. "> 0 and <= 100"; "" if none."""
+
     def num(v: float) -> str:  # whole bounds in full (a seed's 4294967295, not 4.29497e+09)
         return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
 
@@ -175,8 +176,7 @@ def parse(cls: type, data: Any, prefix: str) -> Any:
     for key in data:
         if key not in known:
             raise ConfigError(
-                f"unknown key '{prefix}.{key}'{did_you_mean(key, known)}; "
-                f"allowed in [{prefix}]: {one_of(known)}"
+                f"unknown key '{prefix}.{key}'{did_you_mean(key, known)}; allowed in [{prefix}]: {one_of(known)}"
             )
     kwargs = {}
     for name, (f, annotation) in known.items():

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..runs import Run
 
 
-def run_app(launch: "Launch | None" = None, watch: "Run | None" = None, runs_dir: Path | None = None) -> int:
+def run_app(launch: Launch | None = None, watch: Run | None = None, runs_dir: Path | None = None) -> int:
     """Open the picker (no arguments), train ``launch`` at once, or ``watch`` a run
     folder. Returns the process exit status."""
     from .app import TrainerApp

@@ -39,6 +39,7 @@ from .screens.runs import RunsScreen
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
+
     from ..config import RunConfig
     from ..launch import Launch
 
@@ -66,7 +67,7 @@ def terminal_hung_up(fd: int | None = None) -> bool:
         return False
 
 
-def exit_even_if_textual_hangs(app: "TrainerApp") -> None:
+def exit_even_if_textual_hangs(app: TrainerApp) -> None:
     """Make sure the process ends after its terminal went away (SSH dropped, tmux pane
     killed). Textual's output thread can die writing to the dead terminal; its shutdown
     then waits forever to hand it one more write, and the process lingered (found: 1 in
@@ -135,7 +136,7 @@ class TrainerApp(App[int]):
         Binding("f4", "show_dashboard", "Live run", id="dashboard"),
     ]
 
-    def __init__(self, launch: "Launch | None" = None, watch: Run | None = None, runs_dir: Path | None = None) -> None:
+    def __init__(self, launch: Launch | None = None, watch: Run | None = None, runs_dir: Path | None = None) -> None:
         super().__init__()
         # No animations: over SSH every frame costs bandwidth, and on a busy CPU the UI
         # thread's time (and, through the GIL, the engine's) is better spent elsewhere.
@@ -241,8 +242,15 @@ class TrainerApp(App[int]):
         elif level != "info":
             self.notify(text, severity="warning")
 
-    def notify(self, message: str, *, title: str = "", severity: "SeverityLevel" = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Every notification here is plain text: messages carry paths, class names and
         what the user typed, and as markup "[/]" in one would crash the app at render
         time ("[model]" would vanish). Widget.notify passes markup=True, so it is ignored."""
@@ -262,11 +270,11 @@ class TrainerApp(App[int]):
         return self.session is not None and self.session.running
 
     @staticmethod
-    def _history_of(launch: "Launch") -> list[ev.Event]:
+    def _history_of(launch: Launch) -> list[ev.Event]:
         """A resumed run's earlier events, so that its dashboard shows the whole run."""
         return launch.run.read_events(0)[0] if launch.resume is not None else []
 
-    def start_session(self, launch: "Launch", history: list[ev.Event] | None = None) -> bool:
+    def start_session(self, launch: Launch, history: list[ev.Event] | None = None) -> bool:
         """Train ``launch`` in a thread worker, with a new dashboard in a new mode."""
         if self.training_now():
             self.notify("A run is already training; stop it first", severity="warning")
@@ -286,7 +294,7 @@ class TrainerApp(App[int]):
         self.refresh_bindings()
         return True
 
-    def start_new_run(self, config: "RunConfig") -> None:
+    def start_new_run(self, config: RunConfig) -> None:
         """The same config again, as a new run folder."""
         if self.training_now():
             return
@@ -361,12 +369,18 @@ class TrainerApp(App[int]):
             if yes:
                 self.resume_from(failed.checkpoint, [f"optim.lr={lr:g}"])
             else:
-                self.notify("Stopped at the last good checkpoint; resume it later from the Checkpoints pane",
-                            title="Run stopped")
+                self.notify(
+                    "Stopped at the last good checkpoint; resume it later from the Checkpoints pane",
+                    title="Run stopped",
+                )
 
         self.push_screen(
-            ConfirmScreen("The loss became NaN", f"{failed.reason}. Resume from {Path(failed.checkpoint).name} "
-                          f"with lr {lr:g}?", yes="Resume", no="Stop"),
+            ConfirmScreen(
+                "The loss became NaN",
+                f"{failed.reason}. Resume from {Path(failed.checkpoint).name} with lr {lr:g}?",
+                yes="Resume",
+                no="Stop",
+            ),
             answered,
         )
 
@@ -393,8 +407,10 @@ class TrainerApp(App[int]):
         self.post_message(Evaluated(path, result))
 
     def on_evaluated(self, message: Evaluated) -> None:
-        screen = next((s for s in self.screen_stack if isinstance(s, EvalScreen) and s.waiting
-                       and s.checkpoint == message.path), None)
+        screen = next(
+            (s for s in self.screen_stack if isinstance(s, EvalScreen) and s.waiting and s.checkpoint == message.path),
+            None,
+        )
         if screen is not None:
             if message.error:
                 screen.show_error(message.error)
@@ -450,9 +466,12 @@ class TrainerApp(App[int]):
                 self.run_worker(self._stop_and_exit(), group="quit", exclusive=True)
 
         self.push_screen(
-            ConfirmScreen("Quit while training?",
-                          "The run is stopped after the current batch: a checkpoint is saved and the run is "
-                          "marked stopped, so it can be resumed.", yes="Quit"),
+            ConfirmScreen(
+                "Quit while training?",
+                "The run is stopped after the current batch: a checkpoint is saved and the run is "
+                "marked stopped, so it can be resumed.",
+                yes="Quit",
+            ),
             answered,
         )
 
@@ -477,17 +496,19 @@ class TrainerApp(App[int]):
         if isinstance(screen, DashboardScreen):
             yield SystemCommand("Pause / resume", "p: pause or resume the run", screen.action_pause)
             yield SystemCommand("Stop", "x: stop the run (asks first; saves a checkpoint)", screen.action_stop)
-            yield SystemCommand("Save a checkpoint now", "c: checkpoint after the current batch",
-                                screen.action_checkpoint)
-            yield SystemCommand("Loss sparkline: recent / all", "l: switch the sparkline's span",
-                                screen.action_loss_view)
+            yield SystemCommand(
+                "Save a checkpoint now", "c: checkpoint after the current batch", screen.action_checkpoint
+            )
+            yield SystemCommand(
+                "Loss sparkline: recent / all", "l: switch the sparkline's span", screen.action_loss_view
+            )
             table = screen.query_one("#checkpoints")
             yield SystemCommand("Evaluate the selected checkpoint", "e in the Checkpoints pane", table.action_evaluate)
-            yield SystemCommand("Resume from the selected checkpoint", "r in the Checkpoints pane",
-                                table.action_resume)
+            yield SystemCommand("Resume from the selected checkpoint", "r in the Checkpoints pane", table.action_resume)
         if isinstance(screen, PickerScreen):
-            yield SystemCommand("Save as preset", "ctrl+s: write the edited config to the user presets",
-                                screen.action_save_preset)
+            yield SystemCommand(
+                "Save as preset", "ctrl+s: write the edited config to the user presets", screen.action_save_preset
+            )
         yield SystemCommand("Presets", "f2: the preset picker", self.action_show_presets)
         yield SystemCommand("Runs", "f3: past runs; open or compare them", self.action_show_runs)
         if self.live_mode is not None:

@@ -22,8 +22,12 @@ from ..launch import Launch
 from ..runs import Run
 
 
-def run_engine_in_app(config: RunConfig, subscribers: list[ev.Subscriber],
-                      setup: Callable[[RunConfig], tuple[RunConfig, Any]], timeout: float = 3600) -> None:
+def run_engine_in_app(
+    config: RunConfig,
+    subscribers: list[ev.Subscriber],
+    setup: Callable[[RunConfig], tuple[RunConfig, Any]],
+    timeout: float = 3600,
+) -> None:
     """``setup`` runs in the training thread before the Trainer is built: it loads the
     data and returns the config to train and the data."""
     from .app import TrainerApp

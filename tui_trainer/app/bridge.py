@@ -41,7 +41,7 @@ HOLD_S = 0.1  # the most an event waits for the UI to take it (see the module's 
 class EngineUpdate(Message):
     """Posted by the bridge: events are waiting, call ``bridge.drain()``."""
 
-    def __init__(self, bridge: "EventBridge") -> None:
+    def __init__(self, bridge: EventBridge) -> None:
         super().__init__()
         self.bridge = bridge
 
@@ -49,7 +49,7 @@ class EngineUpdate(Message):
 class EventBridge:
     """A thread-safe, never-blocking, coalescing subscriber."""
 
-    def __init__(self, target: "MessagePump", session: "TrainingSession | None" = None) -> None:
+    def __init__(self, target: MessagePump, session: TrainingSession | None = None) -> None:
         self.target = target
         self.session = session
         self._lock = threading.Lock()
@@ -105,11 +105,11 @@ class TrainingSession:
 
     def __init__(
         self,
-        launch: "Launch",
-        target: "MessagePump",
+        launch: Launch,
+        target: MessagePump,
         history: list[ev.Event] | None = None,
         subscribers: tuple[ev.Subscriber, ...] = (),
-        setup: Callable[["RunConfig"], tuple["RunConfig", Any]] | None = None,
+        setup: Callable[[RunConfig], tuple[RunConfig, Any]] | None = None,
         gate: threading.Event | None = None,
     ) -> None:
         """``subscribers``, ``setup`` (run in the worker before the Trainer is built:
@@ -170,7 +170,7 @@ class TrainingSession:
             return True
 
     # -- the worker ---------------------------------------------------------------------------
-    def start(self, node: "MessagePump") -> None:
+    def start(self, node: MessagePump) -> None:
         """Run the Trainer in a Textual thread worker owned by ``node`` (the app)."""
         self.started = True
         self.worker = node.run_worker(
@@ -191,8 +191,11 @@ class TrainingSession:
             if self.setup is not None:
                 config, data = self.setup(config)
             trainer = Trainer(
-                config, run=self.run, resume=self.launch.resume,
-                subscribers=[recorder, self.bridge, *self.extra_subscribers], data=data,
+                config,
+                run=self.run,
+                resume=self.launch.resume,
+                subscribers=[recorder, self.bridge, *self.extra_subscribers],
+                data=data,
             )
             with self._lock:
                 self._trainer = trainer
@@ -208,8 +211,11 @@ class TrainingSession:
             # a broken import or constructor, which must still reach the screen.
             self.error = exc
             self.result = ev.Failed(
-                reason=f"{type(exc).__name__}: {exc}".splitlines()[0], error=type(exc).__name__,
-                epoch=0, step=0, checkpoint=None,
+                reason=f"{type(exc).__name__}: {exc}".splitlines()[0],
+                error=type(exc).__name__,
+                epoch=0,
+                step=0,
+                checkpoint=None,
             )
             for subscriber in (recorder, self.bridge):
                 if subscriber is not None:

@@ -36,33 +36,49 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("preset", nargs="?", help="preset name or path to a .toml file (default: digits-cnn)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key with a TOML value, e.g. --set optim.lr=0.05 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key with a TOML value, e.g. --set optim.lr=0.05 (repeatable)",
+    )
     p.add_argument("--epochs", type=int, help="shorthand for --set train.epochs=N")
     p.add_argument("--device", help="shorthand for --set train.device=... (auto, cpu, cuda, cuda:N, mps)")
     p.add_argument("--data-root", help="shorthand for --set data.root=DIR (a folder, or an imagefolder archive)")
-    p.add_argument("--runs-dir", type=Path, help="where run folders go (default: $TUI_TRAINER_RUNS or the user data folder)")
+    p.add_argument(
+        "--runs-dir", type=Path, help="where run folders go (default: $TUI_TRAINER_RUNS or the user data folder)"
+    )
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
-        prog=PROG, description="Train image classifiers with PyTorch from the terminal. Without a command: "
-        "the app (pick a preset, edit its hyperparameters and data, train, watch; f3 lists past runs).")
+        prog=PROG,
+        description="Train image classifiers with PyTorch from the terminal. Without a command: "
+        "the app (pick a preset, edit its hyperparameters and data, train, watch; f3 lists past runs).",
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
 
     train = sub.add_parser("train", help="train a preset (opens the dashboard unless --headless)")
     _add_train_args(train)
     train.add_argument("--headless", action="store_true", help="no UI: progress and one row per epoch on stdout")
-    train.add_argument("--resume", metavar="RUN_OR_CHECKPOINT", help="continue a run (folder, id or a unique part of one) or a checkpoint")
-    train.add_argument("--detach", action="store_true",
-                       help="train headless in the background, in its own session (survives the terminal closing)")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_OR_CHECKPOINT",
+        help="continue a run (folder, id or a unique part of one) or a checkpoint",
+    )
+    train.add_argument(
+        "--detach",
+        action="store_true",
+        help="train headless in the background, in its own session (survives the terminal closing)",
+    )
     train.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)  # a detached child: train into this run
 
     control = sub.add_parser("control", help="send pause/resume/stop/save to the process training a run")
     control.add_argument("run", help="run folder, run id, or a unique part of one (e.g. its time)")
-    control.add_argument("action", metavar="COMMAND", choices=CONTROL_ACTIONS,
-                         help="pause, resume, stop or save")
+    control.add_argument("action", metavar="COMMAND", choices=CONTROL_ACTIONS, help="pause, resume, stop or save")
     control.add_argument("--runs-dir", type=Path)
     control.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the acknowledgement")
 
@@ -79,13 +95,18 @@ def build_parser() -> ArgumentParser:
     watch.add_argument("--runs-dir", type=Path)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint: test accuracy and a per-class table")
-    ev.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN",
-                    help="checkpoint file, or a run (folder, id or a unique part of one): its last checkpoint")
+    ev.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT_OR_RUN",
+        help="checkpoint file, or a run (folder, id or a unique part of one): its last checkpoint",
+    )
     ev.add_argument("--runs-dir", type=Path)
     ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ev.add_argument("--data-root")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--json", action="store_true", help="print one JSON object (accuracy, loss, per class) instead of a table")
+    ev.add_argument(
+        "--json", action="store_true", help="print one JSON object (accuracy, loss, per class) instead of a table"
+    )
     bench = sub.add_parser("bench", help="images/s: the tutorials' loop vs the engine vs the engine under the app")
     bench.add_argument("preset")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -113,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("TUI_TRAINER_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"{PROG}: internal error: {type(exc).__name__}: {first} (set TUI_TRAINER_DEBUG=1 for the traceback)",
-              file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {first} (set TUI_TRAINER_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -143,8 +166,9 @@ def _check_command(parser: ArgumentParser, argv: list[str]) -> None:
 
     if word.endswith(".toml") or word in presets.available():
         raise UserError(f"'{word}' is a preset, not a command: {PROG} train {shlex.join(argv)}")
-    raise UserError(f"unknown command '{word}'{did_you_mean(word, commands)}; allowed: {one_of(commands)} "
-                    f"(see `{PROG} --help`)")
+    raise UserError(
+        f"unknown command '{word}'{did_you_mean(word, commands)}; allowed: {one_of(commands)} (see `{PROG} --help`)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .. import paths, presets
 from .. import format as fmt
+from .. import paths, presets
 from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
 from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
@@ -35,7 +35,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return run_headless(child_launch(args.run_dir, args.resume))
     launch = prepare(
         args.preset if (args.preset or args.resume) else presets.DEFAULT_PRESET,
-        _overrides(args), resume=args.resume, runs_dir=args.runs_dir,
+        _overrides(args),
+        resume=args.resume,
+        runs_dir=args.runs_dir,
     )
     if args.detach:
         from .detach import detach
@@ -61,8 +63,11 @@ def _terminal(fallback: str | None = None) -> bool:
     if not redirected:
         return True
     if fallback:
-        what = "not a terminal" if len(redirected) == 3 else \
-            f"{' and '.join(redirected)} {'is' if len(redirected) == 1 else 'are'} not a terminal"
+        what = (
+            "not a terminal"
+            if len(redirected) == 3
+            else f"{' and '.join(redirected)} {'is' if len(redirected) == 1 else 'are'} not a terminal"
+        )
         print(f"tui-trainer: {what}, so {fallback} (--headless does so without this note)", file=sys.stderr)
     return False
 
@@ -152,8 +157,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
     # the preset only comes when an id does not say it, the start time on a wide terminal.
     wide = console.width >= 110
     show_preset = any(not r.id.endswith(r.preset) for r in found)
-    columns = ["id", "status", "epochs", "best acc", *(["preset"] if show_preset else []),
-               *(["trained", "started"] if wide else [])]
+    columns = [
+        "id",
+        "status",
+        "epochs",
+        "best acc",
+        *(["preset"] if show_preset else []),
+        *(["trained", "started"] if wide else []),
+    ]
     table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
     for col in columns:
         table.add_column(col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "trained") else "left")
@@ -161,8 +172,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         status = r.status + (" (process gone)" if r.status == "dead" else "")
         cells = {
             # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
-            "id": Text(r.id), "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
-            "epochs": f"{r.epoch}/{r.epochs}", "best acc": f"{r.best_acc:.2f}%" if r.best_acc is not None else "",
+            "id": Text(r.id),
+            "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
+            "epochs": f"{r.epoch}/{r.epochs}",
+            "best acc": f"{r.best_acc:.2f}%" if r.best_acc is not None else "",
             "preset": Text(r.preset),
             "trained": fmt.duration(r.train_seconds) if r.train_seconds is not None else "",
             "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
@@ -202,6 +215,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from ..bench import VARIANTS, run_bench
+
     for name in ("steps", "rounds"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name}: {getattr(args, name)} is out of range; allowed: >= 1")
@@ -217,23 +231,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
         list(args.overrides) + shorthand_overrides(device=args.device, data_root=args.data_root)
     )
     err = Console(stderr=True, highlight=False)
-    result = run_bench(config, args.steps, args.warmup, args.rounds, variants,
-                       progress=(lambda s: None) if args.json else (lambda s: err.print(Text(s, style="dim"))))
+    result = run_bench(
+        config,
+        args.steps,
+        args.warmup,
+        args.rounds,
+        variants,
+        progress=(lambda s: None) if args.json else (lambda s: err.print(Text(s, style="dim"))),
+    )
     if args.json:
         print(json.dumps(result.to_json()))
         return 0
     console = _console()
-    console.print(f"{result.preset} on {result.device_name}, batch {result.batch_size}, "  # not a title: see eval
-                  f"{fmt.plural(result.steps, 'step')} x {fmt.plural(result.rounds, 'round')} (median)",
-                  markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"{result.preset} on {result.device_name}, batch {result.batch_size}, "  # not a title: see eval
+        f"{fmt.plural(result.steps, 'step')} x {fmt.plural(result.rounds, 'round')} (median)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     table = Table()
     for col in ("variant", "images/s", "rounds"):
         table.add_column(col, justify="left" if col == "variant" else "right")
-    labels = {"plain": "a  plain PyTorch loop (tutorial style)", "engine": "b  tui-trainer engine, headless",
-              "app": "c  tui-trainer engine + app"}
+    labels = {
+        "plain": "a  plain PyTorch loop (tutorial style)",
+        "engine": "b  tui-trainer engine, headless",
+        "app": "c  tui-trainer engine + app",
+    }
     for v in variants:
-        table.add_row(labels[v], f"{result.images_per_s[v]:,.0f}",
-                      ", ".join(f"{x:,.0f}" for x in result.samples[v]))
+        table.add_row(labels[v], f"{result.images_per_s[v]:,.0f}", ", ".join(f"{x:,.0f}" for x in result.samples[v]))
     console.print(table)
     ratios = result.ratios()
     if "engine_vs_plain" in ratios:

@@ -28,17 +28,29 @@ def detach(launch: Launch) -> int:
         cmd += ["--resume", launch.resume["path"]]
     with open(run.dir / OUTPUT_LOG, "ab") as log:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            close_fds=True, cwd=os.getcwd(),
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=os.getcwd(),
         )
     # "starting" with the child's pid: if it dies before it writes "running", `runs` shows
     # it as dead. (The child needs seconds to import torch before it writes its status.)
     status = run.status()
     if status.get("status") not in ("running", "paused"):
         status.pop("alive", None)
-        run.write_status({**status, "status": "starting", "pid": proc.pid, "host": socket.gethostname(),
-                          "updated": time.time(),  # after the child started: pid_alive's check
-                          "preset": launch.config.name})
+        run.write_status(
+            {
+                **status,
+                "status": "starting",
+                "pid": proc.pid,
+                "host": socket.gethostname(),
+                "updated": time.time(),  # after the child started: pid_alive's check
+                "preset": launch.config.name,
+            }
+        )
     print(f"run {run.id} is training in the background (pid {proc.pid})")
     print(f"  watch it:  tui-trainer watch {run.dir}")
     print(f"  stop it:   tui-trainer control {run.dir} stop")

@@ -76,20 +76,40 @@ class RichPrinter(_Quiet):
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
         )
         self.epoch_task = self.run_task = None
 
     def _row(self, e: ev.EpochEnd) -> Table:
         table = Table(show_header=e.epoch == self._first_epoch, box=None, pad_edge=False)
-        for name, width in (("epoch", 7), ("train loss", 10), ("train acc", 9), ("test loss", 9),
-                            ("test acc", 9), ("lr", 9), ("time", 7), ("img/s", 9), ("", 5)):
+        for name, width in (
+            ("epoch", 7),
+            ("train loss", 10),
+            ("train acc", 9),
+            ("test loss", 9),
+            ("test acc", 9),
+            ("lr", 9),
+            ("time", 7),
+            ("img/s", 9),
+            ("", 5),
+        ):
             table.add_column(name, width=width, justify="right")
         table.add_row(
-            f"{e.epoch}/{e.epochs}", f"{e.train_loss:.4f}", f"{e.train_acc:.2f}%", f"{e.test_loss:.4f}",
-            f"{e.test_acc:.2f}%", f"{e.lr:.3g}", fmt.elapsed(e.seconds), f"{e.images_per_s:,.0f}",
+            f"{e.epoch}/{e.epochs}",
+            f"{e.train_loss:.4f}",
+            f"{e.train_acc:.2f}%",
+            f"{e.test_loss:.4f}",
+            f"{e.test_acc:.2f}%",
+            f"{e.lr:.3g}",
+            fmt.elapsed(e.seconds),
+            f"{e.images_per_s:,.0f}",
             "[green]best[/]" if e.best else "",
         )
         return table
@@ -107,8 +127,13 @@ class RichPrinter(_Quiet):
             self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
             self.epoch_task = p.add_task(f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, info="")
         elif isinstance(e, ev.Step):
-            p.update(self.epoch_task, description=f"epoch {e.epoch}", completed=e.batch, total=e.batches,
-                     info=f"loss {e.loss:.4f} · {e.images_per_s:,.0f} img/s")
+            p.update(
+                self.epoch_task,
+                description=f"epoch {e.epoch}",
+                completed=e.batch,
+                total=e.batches,
+                info=f"loss {e.loss:.4f} · {e.images_per_s:,.0f} img/s",
+            )
         elif isinstance(e, ev.EpochEnd):
             p.console.print(self._row(e))
             p.update(self.run_task, completed=e.epoch)
@@ -137,7 +162,11 @@ def run_headless(launch: Launch, out: TextIO | None = None) -> int:
     recorder = launch.run.recorder()
     trainer = Trainer(launch.config, run=launch.run, resume=launch.resume, subscribers=[recorder, printer])
 
-    names = {signal.SIGINT: "interrupted (Ctrl+C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal closed)"}
+    names = {
+        signal.SIGINT: "interrupted (Ctrl+C)",
+        signal.SIGTERM: "SIGTERM",
+        signal.SIGHUP: "SIGHUP (terminal closed)",
+    }
     previous = {}
 
     def on_signal(signum, _frame):

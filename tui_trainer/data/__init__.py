@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
+from .archives import extract_archive
 from .augment import normalize, random_crop, random_hflip
 from .batches import DeviceData
 from .info import DataInfo
-from .archives import extract_archive
 from .sources import DATASETS, ImageData, LoadCancelled, channel_stats, load_data, resize_images
 
 __all__ = [

@@ -37,14 +37,18 @@ def _member_parts(archive: Path, name: str) -> tuple[str, ...]:
         raise DataError(f"imagefolder: refusing to extract {archive.name}: member '{name}' has an absolute path")
     parts = tuple(p for p in PurePosixPath(norm).parts if p not in ("", "."))
     if ".." in parts:
-        raise DataError(f"imagefolder: refusing to extract {archive.name}: member '{name}' points outside the archive (..)")
+        raise DataError(
+            f"imagefolder: refusing to extract {archive.name}: member '{name}' points outside the archive (..)"
+        )
     return parts
 
 
 def _link_target(archive: Path, member: str, link: str, relative_to_member: bool) -> tuple[str, ...]:
     """Resolve a link inside the archive; refuse one that leads outside it."""
     norm = link.replace("\\", "/")
-    bad = DataError(f"imagefolder: refusing to extract {archive.name}: link '{member}' -> '{link}' leads outside the archive")
+    bad = DataError(
+        f"imagefolder: refusing to extract {archive.name}: link '{member}' -> '{link}' leads outside the archive"
+    )
     if norm.startswith("/") or _DRIVE.match(norm):
         raise bad
     base = list(_member_parts(archive, member)[:-1]) if relative_to_member else []
@@ -149,7 +153,9 @@ def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
         except OSError as exc:
             writing = exc.errno in _FULL_ERRNOS or str(exc.filename or "").startswith(str(tmp))
             if not writing:
-                raise DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}") from None
+                raise DataError(
+                    f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
+                ) from None
             # The archive is fine; the cache's disk is not (full, quota, read-only).
             raise DataError(
                 f"imagefolder: cannot extract {archive.name} into {cache}: {exc.strerror} "
@@ -157,9 +163,13 @@ def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
                 "to a disk with room (TUI_TRAINER_CACHE=DIR) or extract it yourself and give the folder with --data-root"
             ) from None
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-            raise DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}") from None
+            raise DataError(
+                f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
+            ) from None
         except Exception as exc:  # lzma/zlib errors and the like
-            raise DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}") from None
+            raise DataError(
+                f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
+            ) from None
         if n == 0:
             raise DataError(f"imagefolder: the archive {archive} holds no files; {LAYOUT_HINT}")
         try:

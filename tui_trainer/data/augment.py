@@ -110,7 +110,9 @@ def apply_normalization(
     return y.mul_(scale).add_(shift)
 
 
-def normalize(x: torch.Tensor, mean: Stats = None, std: Stats = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def normalize(
+    x: torch.Tensor, mean: Stats = None, std: Stats = None, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """``(x / 255 - mean) / std`` per channel; with mean and std None, just ``x / 255``."""
     if mean is None and std is None:
         return x.to(dtype, copy=True).div_(255)

@@ -59,7 +59,7 @@ class DeviceData(SplitSizes):
         elif cfg.normalize == "fixed":
             if len(cfg.mean) != channels or len(cfg.std) != channels:
                 raise DataError(
-                    f"data.mean / data.std: normalize = \"fixed\" needs {channels} value(s) each, one per channel "
+                    f'data.mean / data.std: normalize = "fixed" needs {channels} value(s) each, one per channel '
                     f"of the {channels}-channel images; got {len(cfg.mean)} and {len(cfg.std)}"
                 )
             if any(s <= 0 for s in cfg.std):
@@ -135,7 +135,7 @@ class DeviceData(SplitSizes):
         if crop and crop_fill == "reflect" and padding >= side:
             raise DataError(
                 f"data.crop_padding: reflect padding must be smaller than the images ({side} pixels), got {padding}; "
-                f"lower it or use data.crop_fill = \"zero\""
+                f'lower it or use data.crop_fill = "zero"'
             )
         if generator.device.type != self.device.type:
             raise ValueError(

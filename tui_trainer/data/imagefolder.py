@@ -93,7 +93,9 @@ def scan_imagefolder(folder: Path) -> _Layout:
             f"both splits need the same class subfolders"
         )
     if len(names) < 2:
-        raise DataError(f"imagefolder: {train_dir} has only one class folder ({names[0]}); a classifier needs two or more")
+        raise DataError(
+            f"imagefolder: {train_dir} has only one class folder ({names[0]}); a classifier needs two or more"
+        )
 
     def listing(dirs: list[Path], split: str) -> list[tuple[Path, int]]:
         items: list[tuple[Path, int]] = []
@@ -142,9 +144,7 @@ def _decode_one(path: Path, size: int | None) -> np.ndarray:
         return np.frombuffer(im.tobytes(), dtype=np.uint8).reshape(shape)
 
 
-def _decode_images(
-    files: Sequence[Path], size: int | None, root: Path, log: Log, label: str
-) -> list[np.ndarray]:
+def _decode_images(files: Sequence[Path], size: int | None, root: Path, log: Log, label: str) -> list[np.ndarray]:
     # Small images are bound by Python overhead (the GIL), so more threads stop helping soon.
     workers = max(1, min(8, os.cpu_count() or 1))
     chunk = max(16, min(512, math.ceil(len(files) / (workers * 8))))
@@ -181,14 +181,12 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _stack(
-    splits: list[tuple[list[np.ndarray], list[Path]]], root: Path, size: int | None
-) -> list[torch.Tensor]:
+def _stack(splits: list[tuple[list[np.ndarray], list[Path]]], root: Path, size: int | None) -> list[torch.Tensor]:
     """Stack decoded images into uint8 [N, C, H, W]: RGB, or 1 channel if all are gray."""
     ref_shape, ref_file = splits[0][0][0].shape[:2], splits[0][1][0]
     hint = "resize them all with --set data.image_size=N"
     for arrays, files in splits:
-        for a, f in zip(arrays, files):
+        for a, f in zip(arrays, files, strict=False):
             if a.shape[:2] != ref_shape:
                 raise DataError(
                     f"imagefolder: images differ in size: {_rel(f, root)} is {a.shape[1]}x{a.shape[0]}, "
@@ -238,7 +236,9 @@ def load_imagefolder(cfg: DataConfig, cache: Path, log: Log) -> Raw:
     t0 = time.perf_counter()
     if source.is_file():
         if not is_archive(source):
-            raise DataError(f"imagefolder: {source} is a file but not a .tar/.tar.gz/.tgz/.tar.xz/.zip archive; {LAYOUT_HINT}")
+            raise DataError(
+                f"imagefolder: {source} is a file but not a .tar/.tar.gz/.tgz/.tar.xz/.zip archive; {LAYOUT_HINT}"
+            )
         signature: Any = tcache.file_signature([source])
         key = tcache.make_key("imagefolder", source, signature, cfg.image_size)
         path = tcache.tensor_path(cache, "imagefolder", source, cfg.image_size, key)

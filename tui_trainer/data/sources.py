@@ -112,7 +112,9 @@ def _limit(x: torch.Tensor, y: torch.Tensor, n: int) -> tuple[torch.Tensor, torc
 def _check_labels(name: str, train_y: torch.Tensor, test_y: torch.Tensor, num_classes: int) -> None:
     for split, y in (("train", train_y), ("test", test_y)):
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-            raise DataError(f"{name}: {split} labels fall outside 0..{num_classes - 1}; the data set files look corrupt")
+            raise DataError(
+                f"{name}: {split} labels fall outside 0..{num_classes - 1}; the data set files look corrupt"
+            )
     if train_y.numel() == 0 or test_y.numel() == 0:
         raise DataError(f"{name}: the {'train' if train_y.numel() == 0 else 'test'} split is empty")
 

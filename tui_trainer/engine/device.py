@@ -25,11 +25,11 @@ def resolve_device(name: str, what: str = "train.device") -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"{what}: \"{name}\" asked for, but no CUDA GPU is available; use cpu or auto")
+            raise ConfigError(f'{what}: "{name}" asked for, but no CUDA GPU is available; use cpu or auto')
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"{what}: \"{name}\" does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+            raise ConfigError(f'{what}: "{name}" does not exist; this machine has {torch.cuda.device_count()} GPU(s)')
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError(f"{what}: \"mps\" asked for, but MPS is not available; use cpu or auto")
+        raise ConfigError(f'{what}: "mps" asked for, but MPS is not available; use cpu or auto')
     return device
 
 
@@ -37,7 +37,7 @@ def resolve_precision(name: str, device: torch.device) -> str:
     """``auto`` is bf16 on GPUs that support it, else fp32 (CPU autocast is slower than fp32)."""
     if name != "auto":
         if name == "fp16" and device.type == "cpu":
-            raise ConfigError("train.precision: \"fp16\" needs a GPU; on the CPU use fp32 or bf16")
+            raise ConfigError('train.precision: "fp16" needs a GPU; on the CPU use fp32 or bf16')
         return name
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return "bf16"
@@ -56,7 +56,7 @@ def device_name(device: torch.device) -> str:
 
 
 def memory_line(device: torch.device) -> str | None:
-    """"12.3/79.6 GiB" for a CUDA device (used by this process / total), else None."""
+    """ "12.3/79.6 GiB" for a CUDA device (used by this process / total), else None."""
     if device.type != "cuda":
         return None
     free, total = torch.cuda.mem_get_info(device)

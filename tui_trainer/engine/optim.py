@@ -15,7 +15,6 @@ import torch
 
 from ..config import OptimConfig, ScheduleConfig
 
-
 # Layers whose parameters ``optim.norm_lr_scale`` applies to.
 NORM_LAYERS = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
 
@@ -39,14 +38,13 @@ def param_groups(model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: Opt
     norm = [p for p in params if id(p) in norm_ids] if scale != 1 else []
     groups = [{"params": [p for p in params if id(p) not in norm_ids] if norm else params, "lr_scale": 1.0}]
     if norm:
-        groups.append({"params": norm, "lr": cfg.lr * scale, "weight_decay": cfg.weight_decay / scale,
-                       "lr_scale": scale})
+        groups.append(
+            {"params": norm, "lr": cfg.lr * scale, "weight_decay": cfg.weight_decay / scale, "lr_scale": scale}
+        )
     return [g for g in groups if g["params"]]
 
 
-def build_optimizer(
-    model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: OptimConfig
-) -> torch.optim.Optimizer:
+def build_optimizer(model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
     """The configured optimizer over ``model``'s trainable parameters (a module, so that
     ``norm_lr_scale`` can find its normalisation layers, or plain parameters)."""
     params = param_groups(model, cfg)

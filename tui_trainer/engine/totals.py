@@ -22,7 +22,12 @@ class StepTotals:
     reported by the global step, counted from 1, that produced them)."""
 
     def __init__(
-        self, device: torch.device, loss_sum: float = 0.0, correct: float = 0.0, seen: int = 0, step: int = 0,
+        self,
+        device: torch.device,
+        loss_sum: float = 0.0,
+        correct: float = 0.0,
+        seen: int = 0,
+        step: int = 0,
         capacity: int = 256,
     ):
         self.capacity = capacity

@@ -30,7 +30,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .. import checkpoints, events as ev
+from .. import checkpoints
+from .. import events as ev
 from .. import format as fmt
 from ..checkpoints import CheckpointSaver
 from ..config import RunConfig
@@ -43,7 +44,6 @@ from .lookahead import Lookahead
 from .optim import build_optimizer, build_scheduler
 from .totals import StepTotals
 from .tta import predict
-
 
 CONTROL_POLL_S = 0.25
 
@@ -127,12 +127,22 @@ class Trainer:
         self._next_control_poll = now + CONTROL_POLL_S
         for item in self.inbox.poll():
             command, command_id = item.get("command"), str(item.get("id", ""))
-            action = {"pause": self.pause, "resume": self.resume, "save": self.save_now,
-                      "stop": lambda: self.stop("stopped from another process")}.get(command)
+            action = {
+                "pause": self.pause,
+                "resume": self.resume,
+                "save": self.save_now,
+                "stop": lambda: self.stop("stopped from another process"),
+            }.get(command)
             if action is not None:
                 action()
-            self.emit(ev.ControlAck(command=str(command), id=command_id, ok=action is not None,
-                                    message="" if action else "unknown command"))
+            self.emit(
+                ev.ControlAck(
+                    command=str(command),
+                    id=command_id,
+                    ok=action is not None,
+                    message="" if action else "unknown command",
+                )
+            )
 
     @property
     def paused(self) -> bool:
@@ -174,8 +184,9 @@ class Trainer:
             with frozen_heap():
                 self.result = self._train()
         except LoadCancelled:  # stopped while the data loaded: nothing trained, nothing to save
-            self.result = ev.Stopped(reason=self.stop_reason, epoch=self.epoch, step=self.step,
-                                     checkpoint=self._last_checkpoint())
+            self.result = ev.Stopped(
+                reason=self.stop_reason, epoch=self.epoch, step=self.step, checkpoint=self._last_checkpoint()
+            )
         except Exception as exc:  # noqa: BLE001 - every failure becomes a Failed event
             self.error = exc
             self.result = self._failed(exc)
@@ -210,8 +221,13 @@ class Trainer:
                 self.log("".join(traceback.format_exception(exc)), level="error")
             except Exception:  # noqa: BLE001
                 pass
-        return ev.Failed(reason=reason, error=type(exc).__name__, epoch=self.epoch, step=self.step,
-                         checkpoint=self._last_checkpoint())
+        return ev.Failed(
+            reason=reason,
+            error=type(exc).__name__,
+            epoch=self.epoch,
+            step=self.step,
+            checkpoint=self._last_checkpoint(),
+        )
 
     def _last_checkpoint(self) -> str | None:
         """The run folder's last.pt, what a --resume continues from; None if there is none."""
@@ -249,7 +265,9 @@ class Trainer:
         model = build_model(cfg.model, data.info)
         if hasattr(model, "init_whitening") and self.resume_state is None:
             model.init_whitening(self._whitening_sample())
-        self.model = model.to(self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        self.model = model.to(
+            self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format
+        )
         self.optimizer = build_optimizer(self.model, cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.schedule, cfg.train.epochs, self.steps_per_epoch)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
@@ -260,8 +278,12 @@ class Trainer:
             )
         self.lookahead = None
         if cfg.train.lookahead > 0:
-            self.lookahead = Lookahead(cfg.train.lookahead, cfg.train.lookahead_every, cfg.train.lookahead_start,
-                                       cfg.train.epochs * self.steps_per_epoch)
+            self.lookahead = Lookahead(
+                cfg.train.lookahead,
+                cfg.train.lookahead_every,
+                cfg.train.lookahead_start,
+                cfg.train.epochs * self.steps_per_epoch,
+            )
         self.criterion = torch.nn.CrossEntropyLoss(label_smoothing=cfg.train.label_smoothing)
         self.saver = (
             CheckpointSaver(self.run_folder.checkpoints_dir, cfg.checkpoint.keep_last, cfg.checkpoint.keep_best)
@@ -300,7 +322,9 @@ class Trainer:
             )
         )
         if self.resume_state is not None:
-            self.log(f"Resumed from {self.resume_state.get('path', 'checkpoint')} at epoch {self.epoch}, step {self.step}")
+            self.log(
+                f"Resumed from {self.resume_state.get('path', 'checkpoint')} at epoch {self.epoch}, step {self.step}"
+            )
 
     def _whitening_sample(self) -> torch.Tensor:
         """Normalized training images (CPU, float) for a patch-whitening first layer."""
@@ -402,8 +426,13 @@ class Trainer:
         )
         self.emit(
             ev.CheckpointSaved(
-                path=str(path), epoch=self.epoch, step=self.step, test_acc=None if mid_epoch else acc, size=size,
-                best=best, reason=reason,
+                path=str(path),
+                epoch=self.epoch,
+                step=self.step,
+                test_acc=None if mid_epoch else acc,
+                size=size,
+                best=best,
+                reason=reason,
             )
         )
         for p in removed:  # after the save that made room: the log reads "saved X", then "pruned W"
@@ -443,8 +472,14 @@ class Trainer:
                 self.model.start_epoch(epoch - 1)  # e.g. the speedrun net freezes its whitening bias
 
             batches = self.data.train_batches(
-                bs, self.generator, aug, pad, self.max_steps,
-                crop_fill=cfg.data.crop_fill, flip_mode=cfg.data.flip_mode, epoch=epoch - 1,
+                bs,
+                self.generator,
+                aug,
+                pad,
+                self.max_steps,
+                crop_fill=cfg.data.crop_fill,
+                flip_mode=cfg.data.flip_mode,
+                epoch=epoch - 1,
                 start=skip,  # the epoch's draws, from the batch a mid-epoch checkpoint stopped at
             )
             for batch, (x, y) in enumerate(batches, start=skip):
@@ -500,8 +535,12 @@ class Trainer:
                     self._check_finite(totals, epoch)
                     self.emit(
                         ev.Step(
-                            epoch=epoch, step=self.step, batch=batch + 1, batches=self.steps_per_epoch,
-                            loss=mean_loss, lr=self.scheduler.get_last_lr()[0],
+                            epoch=epoch,
+                            step=self.step,
+                            batch=batch + 1,
+                            batches=self.steps_per_epoch,
+                            loss=mean_loss,
+                            lr=self.scheduler.get_last_lr()[0],
                             images_per_s=window_images / max(1e-9, now - window_t),
                         )
                     )
@@ -529,24 +568,36 @@ class Trainer:
                 self.time_to_target = self.train_seconds
             loss_sum, correct, seen = totals.epoch_totals()
             end = ev.EpochEnd(
-                epoch=epoch, epochs=epochs, step=self.step,
-                train_loss=loss_sum / max(1, seen), train_acc=100.0 * correct / max(1, seen),
-                test_loss=test_loss, test_acc=test_acc, lr=self.scheduler.get_last_lr()[0],
-                seconds=seconds, images_per_s=epoch_images / max(1e-9, train_time), best=best,
+                epoch=epoch,
+                epochs=epochs,
+                step=self.step,
+                train_loss=loss_sum / max(1, seen),
+                train_acc=100.0 * correct / max(1, seen),
+                test_loss=test_loss,
+                test_acc=test_acc,
+                lr=self.scheduler.get_last_lr()[0],
+                seconds=seconds,
+                images_per_s=epoch_images / max(1e-9, train_time),
+                best=best,
                 train_seconds=self.train_seconds,
             )
             self.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
             self.emit(end)
             if reached:  # after the epoch's row, which it speaks of
-                self.log(f"Reached {target:.2f}% test accuracy after {self.train_seconds:.1f} s of training (epoch {epoch})")
+                self.log(
+                    f"Reached {target:.2f}% test accuracy after {self.train_seconds:.1f} s of training (epoch {epoch})"
+                )
             every = cfg.checkpoint.every
             if (every > 0 and epoch % every == 0) or epoch == epochs:
                 self._save("epoch" if epoch < epochs else "final", test_acc)
 
         return ev.Finished(
-            epochs=self.epoch, best_acc=self.best_acc,
+            epochs=self.epoch,
+            best_acc=self.best_acc,
             final_acc=self.history[-1]["test_acc"] if self.history else None,
-            seconds=time.monotonic() - self._t0, time_to_target=self.time_to_target, target_acc=cfg.meta.target_acc,
+            seconds=time.monotonic() - self._t0,
+            time_to_target=self.time_to_target,
+            target_acc=cfg.meta.target_acc,
             train_seconds=self.train_seconds,
         )
 
@@ -599,4 +650,3 @@ class Trainer:
         if n == 0:
             return math.nan, math.nan
         return loss_sum.item() / n, 100.0 * correct.item() / n
-

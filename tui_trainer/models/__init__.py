@@ -15,9 +15,9 @@ from typing import Any
 from torch import nn
 
 from .. import schema
-from ..format import count as format_count
 from ..data.info import DataInfo
 from ..errors import ConfigError, did_you_mean, one_of
+from ..format import count as format_count
 from .cifar_resnet import ResNetOptions
 from .dropout_cnn import DropoutCNNOptions
 from .small_cnn import SmallCNNOptions
@@ -102,7 +102,11 @@ def describe_model(model: nn.Module) -> str:
     """Two lines: what the model is, then its layer counts and trainable parameters."""
     model = getattr(model, "_orig_mod", model)  # see through torch.compile
     first = model.describe() if hasattr(model, "describe") else type(model).__name__
-    kinds = {"conv": nn.modules.conv._ConvNd, "linear": nn.Linear, "norm": (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)}
+    kinds = {
+        "conv": nn.modules.conv._ConvNd,
+        "linear": nn.Linear,
+        "norm": (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm),
+    }
     counts = {k: sum(isinstance(m, t) for m in model.modules()) for k, t in kinds.items()}
     layers = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     return f"{first}\n{layers} layers; {format_count(count_parameters(model))} params"

@@ -21,13 +21,17 @@ from ..schema import fmt, option
 
 @dataclass
 class ResNetOptions:
-    block: str = option("basic", choices=("basic", "bottleneck"), help="Residual block (bottleneck: 1x1-3x3-1x1, 4x wider output)")
+    block: str = option(
+        "basic", choices=("basic", "bottleneck"), help="Residual block (bottleneck: 1x1-3x3-1x1, 4x wider output)"
+    )
     layers: list[int] = option([2, 2, 2], min=1, max=64, help="Blocks per stage")
     widths: list[int] = option([16, 32, 64], min=1, max=4096, help="Planes per stage (bottleneck outputs 4x this)")
     strides: list[int] = option([1, 2, 2], min=1, max=4, help="Stride of the first block of each stage")
     stem_width: int = option(16, min=1, max=4096, help="Channels of the 3x3 stem conv")
     zero_init_residual: bool = option(False, help="Zero-init the last BN of each block, so blocks start as identities")
-    init: str = option("kaiming", choices=("kaiming", "default"), help="kaiming: He-normal convs (fan_out); default: PyTorch's")
+    init: str = option(
+        "kaiming", choices=("kaiming", "default"), help="kaiming: He-normal convs (fan_out); default: PyTorch's"
+    )
 
     def __post_init__(self) -> None:
         # Checked at parse time so a bad config fails before any data is loaded.
@@ -115,7 +119,7 @@ class CifarResNet(nn.Module):
         )
         in_planes = opts.stem_width
         stages = []
-        for blocks, planes, stride in zip(opts.layers, opts.widths, opts.strides):
+        for blocks, planes, stride in zip(opts.layers, opts.widths, opts.strides, strict=False):
             stage = []
             for i in range(blocks):  # only the first block of a stage changes the shape
                 stage.append(block(in_planes, planes, stride if i == 0 else 1))

@@ -40,11 +40,15 @@ class VGGOptions:
     batch_norm: bool = option(True, help="BatchNorm after every conv")
     classifier: list[int] = option([4096, 4096], min=1, max=65536, help="Hidden sizes of the fully connected layers")
     dropout: float = option(0.5, min=0, max=1, help="Dropout after each hidden fully connected layer")
-    init: str = option("kaiming", choices=("kaiming", "default"), help="kaiming: as torchvision's VGG; default: PyTorch's")
+    init: str = option(
+        "kaiming", choices=("kaiming", "default"), help="kaiming: as torchvision's VGG; default: PyTorch's"
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.cfg, list) and not any(isinstance(v, int) for v in self.cfg):
-            raise ConfigError(f"model.cfg: {fmt(self.cfg)} has no conv layer; expected conv widths and \"M\", e.g. [64, \"M\", 128, \"M\"]")
+            raise ConfigError(
+                f'model.cfg: {fmt(self.cfg)} has no conv layer; expected conv widths and "M", e.g. [64, "M", 128, "M"]'
+            )
 
     def layer_list(self) -> list[int | str]:
         return list(NAMED_CFGS[self.cfg]) if isinstance(self.cfg, str) else list(self.cfg)
@@ -68,7 +72,7 @@ class VGG(nn.Module):
                     pools = cfg.count("M")
                     raise ConfigError(
                         f"model.cfg: its {pools} max-pools shrink a {info.image_size}x{info.image_size} image "
-                        f"below 1 pixel; use at most {info.image_size.bit_length() - 1} \"M\" for this data"
+                        f'below 1 pixel; use at most {info.image_size.bit_length() - 1} "M" for this data'
                     )
                 layers.append(nn.MaxPool2d(2, 2))
             else:

@@ -53,8 +53,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, value: str = "", check: Callable[[str], str | None] | None = None,
-                 detail: str = "") -> None:
+    def __init__(
+        self, question: str, value: str = "", check: Callable[[str], str | None] | None = None, detail: str = ""
+    ) -> None:
         super().__init__()
         self.question = question
         self.value = value

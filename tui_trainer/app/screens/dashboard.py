@@ -29,9 +29,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from ... import events as ev
+from ... import format as fmt
 from ...errors import UserError
 from ...runs import Run
-from ... import format as fmt
 from ..pacing import RenderPacer
 from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine
@@ -81,8 +81,9 @@ class DashboardScreen(Screen):
         Binding("r", "checkpoint_chosen('resume')", "Resume", show=False, id="resume"),
     ]
 
-    def __init__(self, session: "TrainingSession | None" = None, watch: Run | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, session: TrainingSession | None = None, watch: Run | None = None, name: str | None = None
+    ) -> None:
         super().__init__(name=name)
         self.session = session
         self.watch = watch
@@ -167,8 +168,12 @@ class DashboardScreen(Screen):
         try:
             spark = self.query_one(LossSparkline)
             panes = [
-                self.query_one(ProgressPane), self.query_one(DeviceLine), self.query_one(EpochChart),
-                self.query_one(EpochTable), self.query_one(CheckpointsTable), self.query_one(LogPane),
+                self.query_one(ProgressPane),
+                self.query_one(DeviceLine),
+                self.query_one(EpochChart),
+                self.query_one(EpochTable),
+                self.query_one(CheckpointsTable),
+                self.query_one(LogPane),
             ]
         except NoMatches:
             return  # the screen is being torn down (the app is exiting)
@@ -218,8 +223,12 @@ class DashboardScreen(Screen):
                     pane.flush()
                 self._live_waiting = False
             if epoch:
-                for pane in (self.query_one(EpochChart), self.query_one(EpochTable),
-                             self.query_one(CheckpointsTable), self.query_one(LogPane)):
+                for pane in (
+                    self.query_one(EpochChart),
+                    self.query_one(EpochTable),
+                    self.query_one(CheckpointsTable),
+                    self.query_one(LogPane),
+                ):
                     pane.flush()
                 self._epoch_waiting = False
         except NoMatches:
@@ -272,8 +281,11 @@ class DashboardScreen(Screen):
         status = self.watch.status().get("status", "unknown")
         if status != self.watch_status:
             self.watch_status = status
-            note = {"running": "watching live", "paused": "watching live (paused)",
-                    "dead": "watching: the training process is gone"}.get(status, f"watching ({status})")
+            note = {
+                "running": "watching live",
+                "paused": "watching live (paused)",
+                "dead": "watching: the training process is gone",
+            }.get(status, f"watching ({status})")
             progress = self.progress
             progress.mode_note = note
             if status == "dead" and not self.ended:
@@ -328,8 +340,7 @@ class DashboardScreen(Screen):
         if self.session is not None:
             return False
         if self.watch is not None:
-            self.notify("Start it from the Presets screen (f2) or resume it with r on a checkpoint",
-                        severity="warning")
+            self.notify("Start it from the Presets screen (f2) or resume it with r on a checkpoint", severity="warning")
         else:
             self.notify("No run here: pick a preset (f2) or open a run (f3)", severity="warning")
         return True
@@ -364,7 +375,9 @@ class DashboardScreen(Screen):
     def action_stop(self) -> None:
         if self.watch is not None:
             self.app.push_screen(
-                ConfirmScreen("Stop the training process?", "It saves a checkpoint first; resume it later.", yes="Stop"),
+                ConfirmScreen(
+                    "Stop the training process?", "It saves a checkpoint first; resume it later.", yes="Stop"
+                ),
                 lambda yes: self._send("stop") if yes else None,
             )
             return
@@ -377,8 +390,9 @@ class DashboardScreen(Screen):
                 self.progress.set_state("stopping")
 
         self.app.push_screen(
-            ConfirmScreen("Stop this run?", "A checkpoint is saved first; resume it later from the Checkpoints pane.",
-                          yes="Stop"),
+            ConfirmScreen(
+                "Stop this run?", "A checkpoint is saved first; resume it later from the Checkpoints pane.", yes="Stop"
+            ),
             answered,
         )
 
@@ -463,8 +477,7 @@ class DashboardScreen(Screen):
                 self.app.resume_from(message.row.path, [f"train.epochs={int(text)}"])
 
         self.app.push_screen(
-            PromptScreen("Resume training to epoch", str(default), check,
-                         detail=f"from {message.row.path}"),
+            PromptScreen("Resume training to epoch", str(default), check, detail=f"from {message.row.path}"),
             answered,
         )
 

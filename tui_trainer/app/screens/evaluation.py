@@ -28,7 +28,7 @@ class EvalScreen(ModalScreen[None]):
     def __init__(self, checkpoint: str) -> None:
         super().__init__()
         self.checkpoint = checkpoint
-        self.result: "EvalResult | None" = None
+        self.result: EvalResult | None = None
         self.error: str | None = None
 
     @property
@@ -37,8 +37,9 @@ class EvalScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-wide"):
-            yield Label(f"Evaluation of {Path(self.checkpoint).name}", id="eval-title", classes="dialog-title",
-                        markup=False)
+            yield Label(
+                f"Evaluation of {Path(self.checkpoint).name}", id="eval-title", classes="dialog-title", markup=False
+            )
             yield Static("evaluating on the test set…", id="eval-summary", markup=False)
             yield LoadingIndicator(id="eval-loading")
             table = DataTable(cursor_type="row", id="eval-table")
@@ -47,15 +48,19 @@ class EvalScreen(ModalScreen[None]):
             yield table
             yield Static("esc / enter: close", classes="dialog-detail")
 
-    def show_result(self, r: "EvalResult") -> None:
+    def show_result(self, r: EvalResult) -> None:
         self.result = r
         self.query_one("#eval-title", Label).update(f"Evaluation of {Path(r.checkpoint).name} (epoch {r.epoch})")
         self.query_one("#eval-summary", Static).update(f"test accuracy {fmt.pct(r.acc)} · test loss {fmt.loss(r.loss)}")
         self.query_one("#eval-loading").display = False
         table = self.query_one("#eval-table", DataTable)
         for c in r.classes:
-            table.add_row(Text(c.name), Text(str(c.correct), justify="right"), Text(str(c.total), justify="right"),
-                          Text(fmt.pct(c.acc), justify="right"))
+            table.add_row(
+                Text(c.name),
+                Text(str(c.correct), justify="right"),
+                Text(str(c.total), justify="right"),
+                Text(fmt.pct(c.acc), justify="right"),
+            )
         table.display = True
 
     def show_error(self, message: str) -> None:

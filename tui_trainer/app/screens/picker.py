@@ -286,9 +286,11 @@ class PickerScreen(Screen):
                 # Another user preset of that name would be lost: ask (saving the preset
                 # being edited under its own name is the ordinary save, and asks nothing).
                 self.app.push_screen(
-                    ConfirmScreen(f"Replace the user preset {name}?", f"{entry.path} is overwritten.",
-                                  yes="Replace", no="Keep it"),
-                    lambda yes: save(name) if yes else None)
+                    ConfirmScreen(
+                        f"Replace the user preset {name}?", f"{entry.path} is overwritten.", yes="Replace", no="Keep it"
+                    ),
+                    lambda yes: save(name) if yes else None,
+                )
                 return
             save(name)
 
@@ -298,8 +300,11 @@ class PickerScreen(Screen):
             except (UserError, OSError) as exc:
                 self.notify(str(exc), severity="error")
                 return
-            note = " (it overrides the built-in preset of that name)" if self.entries.get(name, None) and \
-                self.entries[name].source == "built-in" else ""
+            note = (
+                " (it overrides the built-in preset of that name)"
+                if self.entries.get(name, None) and self.entries[name].source == "built-in"
+                else ""
+            )
             self.notify(f"Saved preset {name} to {path}{note}")
             self.configs[name] = config.replace(name=name)
             self.errors.pop(name, None)

@@ -11,22 +11,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual.content import Content
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plot import PlotWidget
 
-from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
 from ... import format as fmt
+from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
 from ..widgets.epoch_chart import SERIES, draw, make_plot
 
 METRICS = (
-    ("test_acc", "test acc %"), ("test_loss", "test loss"), ("train_acc", "train acc %"), ("train_loss", "train loss"),
+    ("test_acc", "test acc %"),
+    ("test_loss", "test loss"),
+    ("train_acc", "train acc %"),
+    ("train_loss", "train loss"),
 )
 REFRESH_SECONDS = 3.0
 
@@ -66,8 +69,14 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         # The preset last: the run id already starts with it, and at 80 columns the
         # numbers matter more than its repetition.
-        for label, key in (("", "mark"), ("run", "id"), ("status", "status"), ("epochs", "epochs"),
-                           ("best acc", "best"), ("preset", "preset")):
+        for label, key in (
+            ("", "mark"),
+            ("run", "id"),
+            ("status", "status"),
+            ("epochs", "epochs"),
+            ("best acc", "best"),
+            ("preset", "preset"),
+        ):
             table.add_column(label, key=key)
         self.query_one("#runs-top").border_title = Content(f"Runs in {self.app.runs_dir}")  # a path: not markup
         self.query_one("#runs-top").border_subtitle = "enter open · space mark"
@@ -81,8 +90,9 @@ class RunsScreen(Screen):
     # -- the table ----------------------------------------------------------------------------
     def refresh_runs(self) -> None:
         runs = list_runs(Path(self.app.runs_dir))
-        if [(r.id, r.status, r.epoch, r.best_acc) for r in runs] == \
-                [(r.id, r.status, r.epoch, r.best_acc) for r in self.runs] and self.query_one(DataTable).row_count:
+        if [(r.id, r.status, r.epoch, r.best_acc) for r in runs] == [
+            (r.id, r.status, r.epoch, r.best_acc) for r in self.runs
+        ] and self.query_one(DataTable).row_count:
             return
         before = {(r.id, r.epoch) for r in self.runs}
         grown = {r.id for r in runs if (r.id, r.epoch) not in before}  # new epochs, or new runs
@@ -97,16 +107,20 @@ class RunsScreen(Screen):
             table.add_row(
                 # Ids and presets as Text: a run folder may be named anything, and a
                 # str cell is read as markup ("[/]" in a name would crash the table).
-                self._mark(r.id), Text(r.id), Text(status, style=STATUS_COLORS.get(r.status, "")),
+                self._mark(r.id),
+                Text(r.id),
+                Text(status, style=STATUS_COLORS.get(r.status, "")),
                 Text(f"{r.epoch}/{r.epochs}", justify="right"),
-                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"), Text(r.preset),
+                Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"),
+                Text(r.preset),
                 key=r.id,
             )
         if current in ids:
             table.move_cursor(row=ids.index(current), animate=False)
         if not runs:
             self.query_one("#compare-legend", Static).update(
-                f"No runs yet in {self.app.runs_dir}: pick a preset (f2) and start one")
+                f"No runs yet in {self.app.runs_dir}: pick a preset (f2) and start one"
+            )
         if grown & set(self.charted()) or (not self.marked and self._cursor_id() != self.preview):
             self._chart_cursor_or_marked()
 

@@ -79,15 +79,19 @@ class CheckpointsTable(DataTable):
         self.clear()
         for row in sorted(self.entries.values(), key=lambda r: (r.step, r.path)):
             self.add_row(
-                Text(str(row.epoch), justify="right"), Text(fmt.pct(row.acc), justify="right"), Text(row.reason),
+                Text(str(row.epoch), justify="right"),
+                Text(fmt.pct(row.acc), justify="right"),
+                Text(row.reason),
                 Text(fmt.BEST_MARK, style="bold green", justify="center") if row.path == best else Text(""),
-                Text(fmt.size(row.size), justify="right"), Text(Path(row.path).name),
+                Text(fmt.size(row.size), justify="right"),
+                Text(Path(row.path).name),
                 key=row.path,
             )
         if self.row_count:
             keys = [k.value for k in self.rows]
-            self.move_cursor(row=keys.index(selected.path) if selected and selected.path in keys else len(keys) - 1,
-                             animate=False)
+            self.move_cursor(
+                row=keys.index(selected.path) if selected and selected.path in keys else len(keys) - 1, animate=False
+            )
 
     def selected(self) -> CheckpointRow | None:
         if not self.row_count:

@@ -26,8 +26,14 @@ TRAIN_MARKER = "+"
 TEST_MARKER = "o"
 # Runs in a comparison: a colour and a marker each (the marker is what NO_COLOR keeps).
 SERIES = [
-    ("bright_cyan", "o"), ("bright_magenta", "x"), ("bright_yellow", "+"), ("bright_green", "*"),
-    ("bright_red", "#"), ("bright_blue", "@"), ("white", "%"), ("cyan", "&"),
+    ("bright_cyan", "o"),
+    ("bright_magenta", "x"),
+    ("bright_yellow", "+"),
+    ("bright_green", "*"),
+    ("bright_red", "#"),
+    ("bright_blue", "@"),
+    ("white", "%"),
+    ("cyan", "&"),
 ]
 MARKER_SPACING = 3  # columns between a series' markers, at the least
 LEGEND = f"[{TRAIN_STYLE}]─{TRAIN_MARKER}─ train[/]  [{TEST_STYLE}]─{TEST_MARKER}─ test[/]"
@@ -77,8 +83,13 @@ def make_plot(id: str) -> CompactPlot:
     return CompactPlot(id=id, allow_pan_and_zoom=False)
 
 
-def draw(plot: PlotWidget, label: str, series: Sequence[tuple[list[float], list[float], str, str]],
-         x_last: int, floor0: bool = False) -> None:
+def draw(
+    plot: PlotWidget,
+    label: str,
+    series: Sequence[tuple[list[float], list[float], str, str]],
+    x_last: int,
+    floor0: bool = False,
+) -> None:
     """Redraw ``plot``: each series is (x, y, style, marker); axes sized to the plot."""
     plot.clear()
     plot.set_ylabel(label)
@@ -153,11 +164,22 @@ class EpochChart(Container):
         rows = [self.rows[k] for k in sorted(self.rows)]
         x = [float(r.epoch) for r in rows]
         last = max(self.total, int(x[-1]) if x else 1)
-        draw(self.query_one("#loss-plot", PlotWidget), "loss", [
-            (x, [r.train_loss for r in rows], TRAIN_STYLE, TRAIN_MARKER),
-            (x, [r.test_loss for r in rows], TEST_STYLE, TEST_MARKER),
-        ], last, floor0=True)
-        draw(self.query_one("#acc-plot", PlotWidget), "acc %", [
-            (x, [r.train_acc for r in rows], TRAIN_STYLE, TRAIN_MARKER),
-            (x, [r.test_acc for r in rows], TEST_STYLE, TEST_MARKER),
-        ], last)
+        draw(
+            self.query_one("#loss-plot", PlotWidget),
+            "loss",
+            [
+                (x, [r.train_loss for r in rows], TRAIN_STYLE, TRAIN_MARKER),
+                (x, [r.test_loss for r in rows], TEST_STYLE, TEST_MARKER),
+            ],
+            last,
+            floor0=True,
+        )
+        draw(
+            self.query_one("#acc-plot", PlotWidget),
+            "acc %",
+            [
+                (x, [r.train_acc for r in rows], TRAIN_STYLE, TRAIN_MARKER),
+                (x, [r.test_acc for r in rows], TEST_STYLE, TEST_MARKER),
+            ],
+            last,
+        )

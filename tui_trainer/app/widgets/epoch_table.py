@@ -9,8 +9,15 @@ from ... import events as ev
 from ... import format as fmt
 
 COLUMNS = (
-    ("ep", "epoch"), ("tr loss", "train_loss"), ("tr acc", "train_acc"), ("te loss", "test_loss"),
-    ("te acc", "test_acc"), ("lr", "lr"), ("time", "seconds"), ("img/s", "images_per_s"), ("best", "best"),
+    ("ep", "epoch"),
+    ("tr loss", "train_loss"),
+    ("tr acc", "train_acc"),
+    ("te loss", "test_loss"),
+    ("te acc", "test_acc"),
+    ("lr", "lr"),
+    ("time", "seconds"),
+    ("img/s", "images_per_s"),
+    ("best", "best"),
 )
 
 
@@ -55,8 +62,14 @@ class EpochTable(DataTable):
     @staticmethod
     def _cells(e: ev.EpochEnd, best: bool) -> list[Text]:
         values = (
-            str(e.epoch), fmt.loss(e.train_loss), fmt.pct(e.train_acc), fmt.loss(e.test_loss),
-            fmt.pct(e.test_acc), fmt.lr(e.lr), fmt.elapsed(e.seconds), fmt.rate(e.images_per_s),
+            str(e.epoch),
+            fmt.loss(e.train_loss),
+            fmt.pct(e.train_acc),
+            fmt.loss(e.test_loss),
+            fmt.pct(e.test_acc),
+            fmt.lr(e.lr),
+            fmt.elapsed(e.seconds),
+            fmt.rate(e.images_per_s),
         )
         cells = [Text(v, justify="right") for v in values]
         cells.append(Text(fmt.BEST_MARK, style="bold green", justify="center") if best else Text(""))
@@ -79,7 +92,7 @@ class EpochTable(DataTable):
         for epoch in sorted(touched):
             for (_, key), cell in zip(COLUMNS, self._cells(self.rows_by_epoch[epoch], epoch == best), strict=True):
                 self.update_cell(str(epoch), key, cell)
-        for epoch in wanted[len(existing):]:
+        for epoch in wanted[len(existing) :]:
             self.add_row(*self._cells(self.rows_by_epoch[epoch], epoch == best), key=str(epoch))
         self.best_epoch = best
         if at_end and self.row_count:

@@ -164,8 +164,9 @@ class HParamsEditor(VerticalScroll):
     class Changed(Message):
         """Sent after every edit: the overrides, and the first error (None when valid)."""
 
-        def __init__(self, editor: "HParamsEditor", overrides: list[str], error: str | None,
-                     config: RunConfig | None) -> None:
+        def __init__(
+            self, editor: HParamsEditor, overrides: list[str], error: str | None, config: RunConfig | None
+        ) -> None:
             super().__init__()
             self.editor = editor
             self.overrides = overrides
@@ -196,8 +197,13 @@ class HParamsEditor(VerticalScroll):
                         for choice in f.choices:
                             yield Flag(choice, compact=True, id=f"{f.dom_id}-{choice}")
                 else:
-                    yield Input(compact=True, id=f.dom_id, validators=[CoreRule(f)], validate_on=["changed"],
-                                placeholder="none" if f.kind == "path" else "")
+                    yield Input(
+                        compact=True,
+                        id=f.dom_id,
+                        validators=[CoreRule(f)],
+                        validate_on=["changed"],
+                        placeholder="none" if f.kind == "path" else "",
+                    )
             yield Static("", classes="hp-error", id=f"err-{f.dom_id}", markup=False)
 
     # -- loading a config ------------------------------------------------------------------

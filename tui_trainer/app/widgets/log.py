@@ -30,7 +30,8 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
         return "info", f"checkpoint pruned: {Path(e.path).name}"
     if isinstance(e, ev.ControlAck):
         return ("info" if e.ok else "warning"), f"control: {e.command} acknowledged by the trainer" + (
-            "" if e.ok else f" ({e.message})")
+            "" if e.ok else f" ({e.message})"
+        )
     if isinstance(e, ev.Paused):
         return "info", f"paused at epoch {e.epoch}, step {e.step}"
     if isinstance(e, ev.Resumed):
@@ -46,8 +47,9 @@ class LogPane(RichLog):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True,
-                         min_width=20)
+        super().__init__(
+            id=id, classes=classes, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True, min_width=20
+        )
         # RichLog wraps a line once, at the width it has when written; the lines are kept
         # (bounded) so that a resize or a pane shown later wraps them again.
         self.lines_kept: deque[tuple[str, str]] = deque(maxlen=MAX_LINES)
@@ -74,10 +76,12 @@ class LogPane(RichLog):
         render of a fast run writes hundreds of lines (4x faster than one by one)."""
         if lines:
             # The level is spelled out, not only coloured: it must read with NO_COLOR.
-            self.write(Text("\n").join(
-                Text(message if level == "info" else f"{level}: {message}", style=LEVEL_STYLES.get(level, ""))
-                for level, message in lines
-            ))
+            self.write(
+                Text("\n").join(
+                    Text(message if level == "info" else f"{level}: {message}", style=LEVEL_STYLES.get(level, ""))
+                    for level, message in lines
+                )
+            )
 
     def on_resize(self, event: Resize) -> None:
         width = self.scrollable_content_region.width

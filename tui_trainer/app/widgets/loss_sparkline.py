@@ -30,7 +30,7 @@ def column_means(values: list[float], width: int) -> list[float]:
     n = len(values)
     if n <= width:
         return list(values)
-    return [fmean(values[i * n // width:(i + 1) * n // width]) for i in range(width)]
+    return [fmean(values[i * n // width : (i + 1) * n // width]) for i in range(width)]
 
 
 def spark_rows(values: list[float], width: int, height: int) -> list[str]:

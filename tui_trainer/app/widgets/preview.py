@@ -15,8 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ...config import RunConfig
 from ... import format as fmt
+from ...config import RunConfig
 
 # dataset -> (channels, classes, image side); None: unknown until the data is read.
 KNOWN_SHAPES: dict[str, tuple[int, int, int] | None] = {
@@ -119,8 +119,9 @@ class PresetPreview(Vertical):
         yield Static("", id="preview-desc", markup=False)
         yield Static("", id="preview-facts")
 
-    def show(self, name: str, source: str, config: RunConfig | None, params: int | None | bool,
-             error: str | None = None) -> None:
+    def show(
+        self, name: str, source: str, config: RunConfig | None, params: int | None | bool, error: str | None = None
+    ) -> None:
         self.query_one("#preview-head", Static).update(Text.assemble((name, "bold"), (f"  {source}", "dim")))
         desc = self.query_one("#preview-desc", Static)
         facts = self.query_one("#preview-facts", Static)

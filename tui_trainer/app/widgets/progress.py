@@ -150,6 +150,7 @@ class ProgressPane(Widget):
         out.append_text(state)
 
         epoch_eta, run_eta = self.etas()
+
         def eta(seconds: float | None) -> str:
             if self.state in ("paused", "pausing"):
                 return "paused"
@@ -177,8 +178,12 @@ class ProgressPane(Widget):
         if self.started_at is not None and self.last_time is not None:
             elapsed = self.last_time - self.started_at
         parts = [
-            f"loss {fmt.loss(self.loss)}", f"lr {fmt.lr(self.lr)}", f"{fmt.rate(self.images_per_s)} img/s",
-            f"step {self.step:,}", f"best {fmt.pct(self.best_acc)}", f"elapsed {fmt.duration(elapsed)}",
+            f"loss {fmt.loss(self.loss)}",
+            f"lr {fmt.lr(self.lr)}",
+            f"{fmt.rate(self.images_per_s)} img/s",
+            f"step {self.step:,}",
+            f"best {fmt.pct(self.best_acc)}",
+            f"elapsed {fmt.duration(elapsed)}",
         ]
         line = ""
         for part in parts:  # drop what does not fit rather than wrapping
