@@ -59,17 +59,20 @@ def main() -> None:
         )
         trainer.run()
     engine_s = 32 / ends[-1].images_per_s  # the second epoch: warm
+    # What the step uses: Trainer.parts since the engine's split, the Trainer itself before
+    # (this script compares checkouts from both sides of it).
+    parts = getattr(trainer, "parts", None) or trainer
 
-    batches = list(trainer.data.train_batches(32, torch.Generator(device=trainer.device).manual_seed(0), [], 0))
+    batches = list(parts.data.train_batches(32, torch.Generator(device=parts.device).manual_seed(0), [], 0))
 
     def bare() -> None:
         for x, y in batches:
-            loss = trainer.criterion(trainer.forward(x), y)
-            trainer.optimizer.zero_grad(set_to_none=True)
+            loss = parts.criterion(parts.forward(x), y)
+            parts.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            trainer.optimizer.step()
-            trainer.scheduler.step()
-        if trainer.device.type == "cuda":
+            parts.optimizer.step()
+            parts.scheduler.step()
+        if parts.device.type == "cuda":
             torch.cuda.synchronize()
 
     bare()  # warm

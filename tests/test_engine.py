@@ -127,16 +127,16 @@ def test_step_path_adds_few_ops_to_the_model_s_own(runs_dir):
     few, _ = train(64)  # 2 steps of 32
     many, trainer = train(1024)  # 32 steps: the same per-epoch work, 30 steps more
     engine_per_step = (many - few) / 30
-    x, y = next(iter(trainer.data.train_batches(32, torch.Generator().manual_seed(0), [], 0)))
+    x, y = next(iter(trainer.parts.data.train_batches(32, torch.Generator().manual_seed(0), [], 0)))
     model_step = 0
     for counted in (False, True):  # the second step: the optimizer's buffers exist
         with OpCounter() as ops:
-            out = trainer.forward(x)
-            loss = trainer.criterion(out, y)
-            trainer.optimizer.zero_grad(set_to_none=True)
+            out = trainer.parts.forward(x)
+            loss = trainer.parts.criterion(out, y)
+            trainer.parts.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            trainer.optimizer.step()
-            trainer.scheduler.step()
+            trainer.parts.optimizer.step()
+            trainer.parts.scheduler.step()
         model_step = ops.n if counted else 0
     assert model_step > 30, model_step
     assert engine_per_step - model_step <= 6, (engine_per_step, model_step)
@@ -184,10 +184,12 @@ def test_resume_from_epoch_checkpoint_is_equivalent(runs_dir):
     assert launch.run.dir == run.dir and launch.resume["epoch"] == 1
     resumed, _, col, end = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
     assert isinstance(end, ev.Finished) and [e.epoch for e in col.of(ev.EpochEnd)] == [2, 3]
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=False):
+    for a, b in zip(
+        straight.parts.model.state_dict().values(), resumed.parts.model.state_dict().values(), strict=False
+    ):
         assert torch.equal(a, b)
-    assert [h["test_acc"] for h in straight.history] == [h["test_acc"] for h in resumed.history]
-    assert resumed.scheduler.get_last_lr() == straight.scheduler.get_last_lr()
+    assert [h["test_acc"] for h in straight.state.history] == [h["test_acc"] for h in resumed.state.history]
+    assert resumed.parts.scheduler.get_last_lr() == straight.parts.scheduler.get_last_lr()
 
 
 def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
@@ -203,9 +205,11 @@ def test_stop_mid_epoch_then_resume_is_equivalent(runs_dir):
     assert launch.resume["batch_in_epoch"] == 3
     resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
     assert isinstance(end2, ev.Finished)
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=False):
+    for a, b in zip(
+        straight.parts.model.state_dict().values(), resumed.parts.model.state_dict().values(), strict=False
+    ):
         assert torch.allclose(a, b, atol=1e-6), "resumed run must land on the same weights"
-    assert resumed.history[-1]["train_loss"] == pytest.approx(straight.history[-1]["train_loss"], rel=1e-5)
+    assert resumed.state.history[-1]["train_loss"] == pytest.approx(straight.state.history[-1]["train_loss"], rel=1e-5)
     assert run.status()["train_seconds"] == end2.train_seconds > trained
 
 

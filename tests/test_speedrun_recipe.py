@@ -164,7 +164,7 @@ def test_whitening_bias_trains_only_in_its_first_epochs(runs_dir):
 
     def record(event):
         if isinstance(event, (ev.RunStarted, ev.EpochEnd)):
-            biases.append(trainer_box["t"].model.whiten.bias.detach().clone())
+            biases.append(trainer_box["t"].parts.model.whiten.bias.detach().clone())
 
     trainer = Trainer(config, run=Run.create(runs_dir, config), subscribers=[record])
     trainer_box["t"] = trainer
@@ -178,19 +178,21 @@ def test_speedrun_recipe_stops_mid_epoch_and_resumes_exactly(runs_dir):
     config = speedrun_config(train={"log_interval": 1e-6})  # a Step event after every batch
     straight, _, _, end = run_tiny(runs_dir, config)
     assert isinstance(end, ev.Finished), end
-    assert straight.lookahead.state_dict() is not None and len(straight.optimizer.param_groups) == 2
+    assert straight.parts.lookahead.state_dict() is not None and len(straight.parts.optimizer.param_groups) == 2
 
     _, stopped = run_until_step(runs_dir, config, 19)
     assert isinstance(stopped, ev.Stopped) and stopped.step == 19  # mid-epoch 3, lookahead running
     launch = prepare(None, [], resume=stopped.checkpoint, runs_dir=runs_dir)
     resumed, _, _, end2 = run_tiny(runs_dir, launch.config, resume=launch.resume, run=launch.run)
     assert isinstance(end2, ev.Finished), end2
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=False):
+    for a, b in zip(
+        straight.parts.model.state_dict().values(), resumed.parts.model.state_dict().values(), strict=False
+    ):
         assert torch.allclose(a, b, atol=1e-6), "resumed run must land on the same weights"
-    assert [g["lr"] for g in resumed.optimizer.param_groups] == pytest.approx(
-        [g["lr"] for g in straight.optimizer.param_groups]
+    assert [g["lr"] for g in resumed.parts.optimizer.param_groups] == pytest.approx(
+        [g["lr"] for g in straight.parts.optimizer.param_groups]
     )
-    assert resumed.history[-1]["test_acc"] == straight.history[-1]["test_acc"]
+    assert resumed.state.history[-1]["test_acc"] == straight.state.history[-1]["test_acc"]
 
 
 def test_resume_with_another_group_layout_is_a_clear_error(runs_dir):

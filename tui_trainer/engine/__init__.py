@@ -1,5 +1,8 @@
-"""The training engine: runs a config, emits events, obeys controls. No UI here."""
+"""The training engine: runs a config, emits events, obeys controls. No UI here.
 
-from .trainer import Trainer, TrainingDiverged
+See :mod:`.trainer` for how its modules fit together."""
+
+from .failures import TrainingDiverged
+from .trainer import Trainer
 
 __all__ = ["Trainer", "TrainingDiverged"]

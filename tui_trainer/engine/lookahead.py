@@ -54,6 +54,7 @@ class Lookahead:
             self._pull(self._float_state(model), 1.0)
 
     def _pull(self, live: dict[str, torch.Tensor], rho: float) -> None:
+        assert self.average is not None  # pulled only once averaging has started
         for key, param in live.items():
             avg = self.average[key]
             avg.lerp_(param, 1 - rho)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 
@@ -19,7 +20,7 @@ from ..config import OptimConfig, ScheduleConfig
 NORM_LAYERS = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
 
 
-def param_groups(model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: OptimConfig) -> list[dict]:
+def param_groups(model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: OptimConfig) -> list[dict[str, Any]]:
     """The optimizer's parameter groups: one, or with ``norm_lr_scale`` != 1 two.
 
     airbench trains the BatchNorm biases at 64 times the lr of the other weights; their
@@ -53,9 +54,9 @@ def build_optimizer(model: torch.nn.Module | Iterable[torch.nn.Parameter], cfg: 
             params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
         )
     if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=_betas(cfg), weight_decay=cfg.weight_decay)
     if cfg.name == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=_betas(cfg), weight_decay=cfg.weight_decay)
     if cfg.name == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     raise AssertionError(f"optimizer {cfg.name!r} passed validation but has no builder")
@@ -105,3 +106,9 @@ def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, epochs, steps_per_epoch))
+
+
+def _betas(cfg: OptimConfig) -> tuple[float, float]:
+    """Adam's two betas (the schema checks there are two)."""
+    beta1, beta2 = cfg.betas
+    return float(beta1), float(beta2)

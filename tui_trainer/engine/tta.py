@@ -27,6 +27,8 @@ def predict(model: nn.Module, x: torch.Tensor, flip: bool = False, translate: bo
 
 
 def _maybe_mirrored(model: nn.Module, x: torch.Tensor, flip: bool) -> torch.Tensor:
+    logits: torch.Tensor = model(x)
     if not flip:
-        return model(x)
-    return 0.5 * (model(x) + model(x.flip(-1)))
+        return logits
+    mirrored: torch.Tensor = model(x.flip(-1))
+    return 0.5 * (logits + mirrored)

@@ -1,0 +1,40 @@
+"""The test set's loss and accuracy at an epoch's end.
+
+With the EMA weights when the recipe keeps an average, and test-time augmentation
+when configured (:mod:`.tta`, the same views `tui-trainer eval` uses). The sums stay
+on the device until the one readback at the end; for the distributed engine, each rank
+evaluates its shard of the test set and these sums are all-reduced before that
+readback.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .setup import TrainingParts
+from .tta import predict
+
+
+@torch.inference_mode()
+def evaluate(parts: TrainingParts) -> tuple[float, float]:
+    """(mean test loss, test accuracy in %); NaN for both on an empty test set."""
+    model = parts.eval_model
+    cfg = parts.config
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=parts.device)
+    correct = torch.zeros((), device=parts.device)
+    n = 0
+    for x, y in parts.data.test_batches(cfg.data.eval_batch_size):
+        with parts.autocast():
+            logits = predict(model, x, cfg.train.tta_flip, cfg.train.tta_translate)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
+        n += y.shape[0]
+    model.train(was_training)
+    if n == 0:
+        return math.nan, math.nan
+    return loss_sum.item() / n, 100.0 * correct.item() / n

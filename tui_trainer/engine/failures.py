@@ -1,0 +1,55 @@
+"""What a user reads when a run fails: one line, with what to do next.
+
+Every exception that ends a run becomes a Failed event whose ``reason`` is this line.
+Failures the user can act on (bad input, out of memory, a NaN loss, a full or
+read-only disk) are worded here; anything else is a bug of ours, reported with its
+type and first line (and its traceback in the run's log).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import shutil
+from pathlib import Path
+
+import torch
+
+from .. import format as fmt
+from ..errors import UserError
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+def is_expected(exc: BaseException) -> bool:
+    """A failure with a worded reason (no traceback needed to understand it)."""
+    return isinstance(exc, UserError | torch.OutOfMemoryError | TrainingDiverged) or (
+        isinstance(exc, OSError) and exc.errno is not None
+    )
+
+
+def failure_reason(exc: BaseException, batch_size: int) -> str:
+    """The one line a Failed event carries for ``exc``."""
+    if isinstance(exc, UserError | TrainingDiverged):
+        return str(exc)
+    if isinstance(exc, torch.OutOfMemoryError):
+        return (
+            f"CUDA out of memory at batch size {batch_size}; try --set data.batch_size={max(1, batch_size // 2)} "
+            f"(or precision bf16); resume with --resume"
+        )
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return _write_failure(exc)
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _write_failure(exc: OSError) -> str:
+    """Disk full, folder removed or made read-only: training stops; what was written
+    before stays valid (checkpoints are replaced atomically)."""
+    where = f" {exc.filename}" if exc.filename else ""
+    free = ""
+    if exc.errno == errno.ENOSPC and exc.filename:
+        with contextlib.suppress(OSError):
+            free = f" ({fmt.size(shutil.disk_usage(Path(exc.filename).parent).free)} free there)"
+    return f"cannot write{where}: {exc.strerror}{free}; training stopped, earlier checkpoints are intact"

@@ -1,0 +1,269 @@
+"""The epoch loop: batches through :func:`.step.train_step`, controls between them,
+Step events a few times a second, and at each epoch's end the evaluation, the
+EpochEnd event and the checkpoint policy.
+
+Reading back from the device waits for it, so the loop does it only when a Step
+event is due (``train.log_interval``) and at an epoch's end: the loss and accuracy
+sums stay on the device in between (:class:`.totals.StepTotals`). For the
+distributed engine those readbacks are the points where the sums are all-reduced
+(no collective per step), and the control poll is where rank 0's decision reaches
+every rank.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from .. import events as ev
+from .. import format as fmt
+from .checkpointing import MID_EPOCH_REASONS, Checkpointer
+from .controls import Controls
+from .evaluation import evaluate
+from .failures import TrainingDiverged
+from .setup import TrainingParts
+from .state import NO_TOTALS, EpochTotals, TrainingState
+from .step import train_step
+from .totals import StepTotals
+
+
+@dataclass
+class EpochClock:
+    """An epoch's time and images: pauses and the compile warm-up are not training time."""
+
+    start: float = field(default_factory=time.monotonic)
+    excluded: float = 0.0  # seconds paused or compiling
+    images: int = 0  # trained by this process in this epoch (not carried over a resume)
+
+    def train_seconds(self, now: float) -> float:
+        return now - self.start - self.excluded
+
+
+@dataclass
+class StepWindow:
+    """The images and time since the last Step event (its images/s), and when the next is due."""
+
+    interval: float
+    t: float = field(default_factory=time.monotonic)
+    images: int = 0
+    due: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.due = self.t + self.interval
+
+    def restart(self, now: float) -> None:
+        """A new window after a pause or the warm-up (the next Step stays due when it was)."""
+        self.t, self.images = now, 0
+
+    def rate(self, now: float) -> float:
+        return self.images / max(1e-9, now - self.t)
+
+
+class TrainingLoop:
+    def __init__(
+        self,
+        parts: TrainingParts,
+        state: TrainingState,
+        controls: Controls,
+        checkpointer: Checkpointer | None,
+        emit: Callable[[ev.Event], None],
+    ) -> None:
+        self.parts = parts
+        self.state = state
+        self.controls = controls
+        self.checkpointer = checkpointer
+        self.emit = emit
+        self.epoch_rng = parts.generator.get_state()  # the data draws of the epoch in progress
+        self.compile_warmup = parts.config.train.compile
+        self.t0 = time.monotonic()
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.emit(ev.Log(message=message, level=level))
+
+    def run(self) -> ev.Event:
+        """Train the remaining epochs; the end event (Finished or Stopped), not yet emitted."""
+        cfg = self.parts.config
+        if self.checkpointer is not None:
+            self.checkpointer.saved_step = self.state.step
+        while self.state.epoch < cfg.train.epochs:
+            epoch = self.state.epoch + 1
+            outcome = self._train_epoch(epoch)
+            if isinstance(outcome, ev.Stopped):
+                return outcome
+            self._end_epoch(epoch, *outcome)
+        s = self.state
+        return ev.Finished(
+            epochs=s.epoch,
+            best_acc=s.best_acc,
+            final_acc=s.history[-1]["test_acc"] if s.history else None,
+            seconds=time.monotonic() - self.t0,
+            time_to_target=s.time_to_target,
+            target_acc=cfg.meta.target_acc,
+            train_seconds=s.train_seconds,
+        )
+
+    # -- one epoch of batches ------------------------------------------------------------------
+    def _train_epoch(self, epoch: int) -> ev.Stopped | tuple[StepTotals, EpochClock]:
+        parts, state = self.parts, self.state
+        skip, carried = state.batch_in_epoch, state.epoch_totals
+        if skip == 0:
+            self.epoch_rng = parts.generator.get_state()
+        state.batch_in_epoch, state.epoch_totals = 0, NO_TOTALS
+        totals = StepTotals(parts.device, *carried, step=state.step)
+        clock, window = EpochClock(), StepWindow(parts.config.train.log_interval)
+        parts.model.train()
+        start_epoch = getattr(parts.model, "start_epoch", None)
+        if start_epoch is not None:
+            start_epoch(epoch - 1)  # e.g. the speedrun net freezes its whitening bias
+        for batch, (x, y) in enumerate(self._batches(epoch, skip), start=skip):
+            if self._obey_controls(batch, totals, clock, window):
+                return self._stopped(batch, totals)
+            warm_t = time.monotonic()
+            loss, logits = train_step(parts, x, y, state.step + 1, epoch - 1)
+            state.step += 1
+            totals.add(loss, logits, y)
+            if self.compile_warmup:
+                self._end_warmup(loss, warm_t, clock, window)
+            else:
+                window.images += y.shape[0]
+                clock.images += y.shape[0]
+            now = time.monotonic()
+            if now >= window.due or batch + 1 == parts.steps_per_epoch:
+                self._report_step(epoch, batch + 1, totals, window, now)
+            if self.controls.take_save_request():
+                self._save("manual", batch + 1, totals)
+        return totals, clock
+
+    def _batches(self, epoch: int, skip: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        parts, data_cfg = self.parts, self.parts.config.data
+        return parts.data.train_batches(
+            data_cfg.batch_size,
+            parts.generator,
+            data_cfg.augment,
+            data_cfg.crop_padding,
+            parts.max_steps,
+            crop_fill=data_cfg.crop_fill,
+            flip_mode=data_cfg.flip_mode,
+            epoch=epoch - 1,
+            start=skip,  # the epoch's draws, from the batch a mid-epoch checkpoint stopped at
+        )
+
+    def _obey_controls(self, batch: int, totals: StepTotals, clock: EpochClock, window: StepWindow) -> bool:
+        """Poll the controls before a batch; waits out a pause. True when the run must stop."""
+        controls = self.controls
+        controls.poll()
+        if controls.stopping:
+            return True
+        if controls.paused:
+            self.emit(ev.Paused(epoch=self.state.epoch + 1, step=self.state.step))
+            clock.excluded += controls.wait_while_paused(lambda: self._save("manual", batch, totals))
+            if controls.stopping:
+                return True
+            self.emit(ev.Resumed(epoch=self.state.epoch + 1, step=self.state.step))
+            window.restart(time.monotonic())
+        return False
+
+    def _end_warmup(self, loss: torch.Tensor, warm_t: float, clock: EpochClock, window: StepWindow) -> None:
+        """torch.compile compiles in the first step: time it on its own (one sync, once)."""
+        loss.item()
+        warm = time.monotonic() - warm_t
+        clock.excluded += warm
+        window.restart(time.monotonic())
+        self.compile_warmup = False
+        self.log(f"torch.compile warm-up (first step): {fmt.elapsed(warm)}, not counted in images/s")
+
+    def _report_step(self, epoch: int, batch: int, totals: StepTotals, window: StepWindow, now: float) -> None:
+        """The one readback of the step path: a few times a second at most."""
+        mean_loss = totals.window_mean()
+        self._check_finite(totals, epoch)
+        lr = self.parts.scheduler.get_last_lr()[0]
+        self.emit(
+            ev.Step(
+                epoch=epoch,
+                step=self.state.step,
+                batch=batch,
+                batches=self.parts.steps_per_epoch,
+                loss=mean_loss,
+                lr=float(lr),
+                images_per_s=window.rate(now),
+            )
+        )
+        window.restart(now)
+        window.due = now + window.interval
+
+    def _check_finite(self, totals: StepTotals, epoch: int) -> None:
+        bad = totals.nonfinite_step()
+        if bad >= 0:
+            batch = bad - (epoch - 1) * self.parts.steps_per_epoch
+            lower = self.parts.config.optim.lr / 10
+            raise TrainingDiverged(
+                f"loss became NaN/inf at epoch {epoch}, step {bad} (batch {batch}); the last good checkpoint is "
+                f"intact: resume it with a lower lr, e.g. --set optim.lr={lower:g}"
+            )
+
+    # -- an epoch's end ------------------------------------------------------------------------
+    def _end_epoch(self, epoch: int, totals: StepTotals, clock: EpochClock) -> None:
+        parts, state, cfg = self.parts, self.state, self.parts.config
+        self._check_finite(totals, epoch)
+        if parts.lookahead is not None:
+            parts.lookahead.end_epoch(parts.model)
+        train_time = clock.train_seconds(time.monotonic())
+        state.train_seconds += train_time
+        test_loss, test_acc = evaluate(parts)
+        state.epoch = epoch
+        best = state.best_acc is None or test_acc > state.best_acc
+        if best:
+            state.best_acc = test_acc
+        target = cfg.meta.target_acc
+        reached = target is not None and state.time_to_target is None and test_acc >= target
+        if reached:
+            state.time_to_target = state.train_seconds
+        loss_sum, correct, seen = totals.epoch_totals()
+        end = ev.EpochEnd(
+            epoch=epoch,
+            epochs=cfg.train.epochs,
+            step=state.step,
+            train_loss=loss_sum / max(1, seen),
+            train_acc=100.0 * correct / max(1, seen),
+            test_loss=test_loss,
+            test_acc=test_acc,
+            lr=float(parts.scheduler.get_last_lr()[0]),
+            seconds=clock.train_seconds(time.monotonic()),
+            images_per_s=clock.images / max(1e-9, train_time),
+            best=best,
+            train_seconds=state.train_seconds,
+        )
+        state.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
+        self.emit(end)
+        if reached:  # after the epoch's row, which it speaks of
+            self.log(
+                f"Reached {fmt.pct(target)} test accuracy after {fmt.elapsed(state.train_seconds)} of training "
+                f"(epoch {epoch})"
+            )
+        if self.checkpointer is not None and self.checkpointer.epoch_due(epoch):
+            self._save("epoch" if epoch < cfg.train.epochs else "final", acc=test_acc)
+
+    # -- saving and stopping -------------------------------------------------------------------
+    def _save(
+        self, reason: str, batch: int = 0, totals: StepTotals | None = None, acc: float | None = None
+    ) -> str | None:
+        """A checkpoint now; ``batch`` and ``totals`` place it inside the epoch in progress."""
+        if self.checkpointer is None:
+            return None
+        sums: EpochTotals = totals.epoch_totals() if totals is not None else NO_TOTALS
+        state = replace(self.state, batch_in_epoch=batch, epoch_totals=sums)
+        rng = self.epoch_rng if reason in MID_EPOCH_REASONS else self.parts.generator.get_state()
+        return self.checkpointer.save(reason, state, rng, acc)
+
+    def _stopped(self, batch: int, totals: StepTotals) -> ev.Stopped:
+        path = None
+        if self.checkpointer is not None and self.state.step != self.checkpointer.saved_step:
+            path = self._save("stop", batch, totals)
+        elif self.checkpointer is not None:
+            path = self.checkpointer.last_path()
+        return ev.Stopped(
+            reason=self.controls.stop_reason, epoch=self.state.epoch, step=self.state.step, checkpoint=path
+        )

@@ -1,0 +1,42 @@
+"""One training step, as the tutorials write it: forward, loss, backward, optimizer.
+
+Around the tutorial's four lines are only what a recipe switches on: mixed precision
+(autocast, and a gradient scaler for fp16), gradient clipping, the learning-rate
+schedule, and the weight averages (EMA, lookahead). Nothing here reads a value back
+from the device: the loss and logits are returned as device tensors, and the loop
+records them without waiting (:mod:`.totals`).
+
+Data parallelism stays out of this function: with ``parts.forward`` the
+DistributedDataParallel wrapper, backward all-reduces the gradients, so the same four
+lines train on every rank.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .setup import TrainingParts
+
+
+def train_step(
+    parts: TrainingParts, x: torch.Tensor, y: torch.Tensor, step: int, epoch_index: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train on one batch; ``step`` is this step's global number (from 1), ``epoch_index``
+    the epoch's (from 0), both for lookahead's schedule. Returns (loss, logits)."""
+    with parts.autocast():
+        logits = parts.forward(x)
+        loss = parts.criterion(logits, y)
+    parts.optimizer.zero_grad(set_to_none=True)
+    parts.scaler.scale(loss).backward()
+    clip = parts.config.train.grad_clip
+    if clip > 0:
+        parts.scaler.unscale_(parts.optimizer)
+        torch.nn.utils.clip_grad_norm_(parts.model.parameters(), clip)
+    parts.scaler.step(parts.optimizer)
+    parts.scaler.update()
+    parts.scheduler.step()
+    if parts.ema is not None:
+        parts.ema.update_parameters(parts.model)
+    if parts.lookahead is not None:
+        parts.lookahead.after_step(parts.model, step, epoch_index)
+    return loss, logits
