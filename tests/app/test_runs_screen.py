@@ -1,0 +1,94 @@
+"""The runs screen: listing, opening and comparing runs (app/screens/runs.py)."""
+
+from __future__ import annotations
+
+import json
+
+from app_helpers import (
+    SIZE,
+    press_live,
+    train_tiny,
+    wait_for,
+)
+
+from tui_trainer.app.app import TrainerApp
+from tui_trainer.app.screens.dashboard import DashboardScreen
+from tui_trainer.app.screens.runs import RunsScreen
+
+
+async def test_runs_screen_lists_opens_and_compares(runs_dir):
+    first = train_tiny(runs_dir, epochs=2)
+    second = train_tiny(runs_dir, epochs=3)
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        table = screen.query_one("#runs-table")
+        assert table.row_count == 2
+        assert {r.id: r.status for r in screen.runs} == {first.id: "finished", second.id: "finished"}
+        table.focus()
+        await press_live(pilot, "space", "down", "space")
+        await wait_for(pilot, lambda: len(screen.curves) == 2, what="the curves")
+        legend = str(screen.query_one("#compare-legend").content)
+        assert first.id in legend and second.id in legend
+        assert [len(c) for c in (screen.curves[first.id], screen.curves[second.id])] == [2, 3]
+        await press_live(pilot, "t")
+        assert screen.metric == 1
+
+        await press_live(pilot, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+        dash = app.screen
+        assert dash.mode == "watch"
+        await wait_for(pilot, lambda: dash.query_one("#epochs").row_count in (2, 3), what="epoch rows")
+        await press_live(pilot, "escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="back to the runs")
+
+
+async def test_runs_chart_shows_the_cursor_run_until_runs_are_marked_and_follows_new_epochs(runs_dir):
+    from helpers import write_run_folder
+
+    write_run_folder(runs_dir, "20240101-000000-a", "digits-cnn", "finished", [50.0, 60.0], 2)
+    live = write_run_folder(runs_dir, "20240102-000000-b", "digits-cnn", "running", [40.0], 5)
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        legend = lambda: str(screen.query_one("#compare-legend").content)  # noqa: E731
+        # Nothing marked: the chart is the run under the cursor (the newest, first).
+        await wait_for(pilot, lambda: list(screen.curves) == ["20240102-000000-b"], what="the cursor's curve")
+        assert "20240102-000000-b" in legend() and "space marks" in legend()
+        screen.query_one("#runs-table").focus()
+        await press_live(pilot, "down")
+        await wait_for(pilot, lambda: list(screen.curves) == ["20240101-000000-a"], what="the next run's curve")
+        assert len(screen.curves["20240101-000000-a"]) == 2
+        # Marked runs replace the preview; moving the cursor no longer changes the chart.
+        await press_live(pilot, "space", "up", "space")
+        await wait_for(
+            pilot, lambda: set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"}, what="both curves"
+        )
+        await press_live(pilot, "down")
+        await pilot.pause(0.2)
+        assert set(screen.curves) == {"20240101-000000-a", "20240102-000000-b"}
+        # The live run ends an epoch: its curve grows at the next refresh.
+        write_run_folder(runs_dir, live.name, "digits-cnn", "running", [40.0, 45.0], 5)
+        screen.refresh_runs()
+        await wait_for(pilot, lambda: len(screen.curves["20240102-000000-b"]) == 2, what="the new epoch")
+
+
+async def test_the_runs_chart_says_why_a_run_failed(runs_dir):
+
+    from helpers import write_run_folder
+
+    failed = write_run_folder(runs_dir, "20240103-000000-c", "digits-cnn", "failed", [], 5)
+    status = json.loads((failed / "status.json").read_text())
+    (failed / "status.json").write_text(json.dumps({**status, "reason": "imagefolder: /data/x does not exist"}))
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: "20240103-000000-c" in screen.curves, what="the failed run's chart")
+        legend = str(screen.query_one("#compare-legend").content)
+        assert "failed: imagefolder: /data/x does not exist" in legend and "no epochs yet" not in legend, legend
