@@ -90,19 +90,33 @@ def test_training_keeps_what_already_exists_out_of_the_garbage_collector():
 
 
 def test_bench_measures_in_a_fresh_process_and_reports_its_errors():
-    from tui_trainer.bench import measure
+    from tui_trainer.bench import engine_variant, measure
 
     config = tiny_config(train={"epochs": 1, "log_interval": 0.001})  # a Step event per step, to time
-    assert measure("engine", config, steps=6, warmup=1) > 0
+    assert measure("engine", engine_variant, config, steps=6, warmup=1) > 0
     broken = config.with_overrides(["data.dataset=imagefolder", 'data.root="/nonexistent/cifar"'])
     # The child's bad input stays bad input in the parent (a one-line error, exit 2): a
     # missing data set, and too few steps to time between Step events.
     from tui_trainer.errors import UserError
 
     with pytest.raises(UserError, match="engine: .*nonexistent"):
-        measure("engine", broken, steps=6, warmup=1)
+        measure("engine", engine_variant, broken, steps=6, warmup=1)
     with pytest.raises(UserError, match="engine: --steps: .*log_interval .*60 s.*raise --steps"):
-        measure("engine", config.with_overrides(["train.log_interval=60"]), steps=2, warmup=0)
+        measure("engine", engine_variant, config.with_overrides(["train.log_interval=60"]), steps=2, warmup=0)
+
+
+def test_the_app_leg_of_the_bench_reports_bad_input_as_such():
+    """The app's loop (handed to the core by the CLI) runs in its own process too; data
+    it cannot load, outside the engine's run, stays a one-line user error."""
+    from tui_trainer.app.bench import app_loop
+    from tui_trainer.bench import measure
+    from tui_trainer.errors import UserError
+
+    config = tiny_config(train={"epochs": 1}).with_overrides(
+        ["data.dataset=imagefolder", 'data.root="/nonexistent/cifar"']
+    )
+    with pytest.raises(UserError, match="^app: .*nonexistent"):
+        measure("app", app_loop, config, steps=6, warmup=1)
 
 
 def test_bench_prints_rows_and_ratios(capsys):

@@ -17,6 +17,10 @@ thread running Textual only. Measured in one process instead, the app's worker w
 second OpenMP master beside the main thread, and libgomp, seeing more OpenMP threads
 than cores, cut its spin-waits short: on two cores that halved the app's images/s, a
 cost of the harness (BENCHMARKS.md), not of the app.
+
+The core measures ``plain`` and ``engine`` itself (:data:`CORE_LOOPS`); the ``app`` leg
+is the app's (``tui_trainer.app.bench.app_loop``), handed in by the command line, so
+this module never imports the app or textual: the bench runs where they are absent.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import multiprocessing
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +45,11 @@ from .engine.optim import build_optimizer
 from .errors import ConfigError, UserError
 from .models import build_model
 
-VARIANTS = ("plain", "engine", "app")
+VARIANTS = ("plain", "engine", "app")  # the result's columns, in the order they are shown
+
+# One variant's images/s: (config, steps, warmup, cache) -> images/s. Run in a child
+# process started with "spawn", so it must be a module-level function (pickled by name).
+Loop = Callable[[RunConfig, int, int, Path | None], float]
 
 
 @dataclass
@@ -232,26 +240,26 @@ def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> 
     return timer.images_per_s()
 
 
-def app_loop(config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
-    """The engine under the live dashboard; data is loaded in the training thread."""
-    from .app.bench import run_engine_in_app
-
-    timer = StepTimer(warmup, config)
-
-    def setup(config: RunConfig) -> tuple[RunConfig, ImageData]:
-        data = load_data(config.data, cache)
-        return bench_config(config, data, steps, warmup), data
-
-    run_engine_in_app(config, [timer], setup)
-    return timer.images_per_s()
+def plain_variant(config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """The ``plain`` variant as a :data:`Loop`: the data loaded, then the tutorials' loop."""
+    return plain_loop(config, load_data(config.data, cache), steps, warmup, cache)
 
 
-def measure(variant: str, config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
-    """Images/s of one variant, measured in a fresh process (see the module's note)."""
+def engine_variant(config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """The ``engine`` variant as a :data:`Loop`: the data loaded, then the headless engine."""
+    return engine_loop(config, load_data(config.data, cache), steps, warmup)
+
+
+CORE_LOOPS: dict[str, Loop] = {"plain": plain_variant, "engine": engine_variant}
+
+
+def measure(variant: str, loop: Loop, config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """Images/s of ``loop``, measured in a fresh process (see the module's note);
+    ``variant`` names it in errors."""
     ctx = multiprocessing.get_context("spawn")  # fork would copy this process's threads' state
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_measure_in_child, daemon=True, args=(variant, config.to_dict(), config.name, steps, warmup, cache, send)
+        target=_measure_in_child, daemon=True, args=(loop, config.to_dict(), config.name, steps, warmup, cache, send)
     )
     child.start()
     send.close()
@@ -271,19 +279,10 @@ def measure(variant: str, config: RunConfig, steps: int, warmup: int, cache: Pat
 
 
 def _measure_in_child(
-    variant: str, config_dict: dict[str, Any], name: str, steps: int, warmup: int, cache: Path | None, send: Any
+    loop: Loop, config_dict: dict[str, Any], name: str, steps: int, warmup: int, cache: Path | None, send: Any
 ) -> None:
     try:
-        config = RunConfig.from_dict(config_dict, name)
-        if variant == "app":
-            value = app_loop(config, steps, warmup, cache)
-        else:
-            data = load_data(config.data, cache)
-            if variant == "plain":
-                value = plain_loop(config, data, steps, warmup, cache)
-            else:
-                value = engine_loop(config, data, steps, warmup)
-        send.send(("ok", value))
+        send.send(("ok", loop(RunConfig.from_dict(config_dict, name), steps, warmup, cache)))
     except UserError as exc:  # bad input: the parent shows it as such, without a type name
         send.send(("user-error", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - the parent says what went wrong
@@ -294,22 +293,24 @@ def _measure_in_child(
 
 def run_bench(
     config: RunConfig,
+    loops: Mapping[str, Loop],
     steps: int = 50,
     warmup: int = 5,
     rounds: int = 3,
-    variants: tuple[str, ...] = VARIANTS,
     cache: Path | None = None,
     progress: Callable[[str], None] = lambda s: None,
 ) -> BenchResult:
+    """Each of ``loops`` (variant name -> its :data:`Loop`, in the order to run them)
+    ``rounds`` times, alternating."""
     device = resolve_device(config.train.device)
     progress(f"loading {config.data.dataset} data")
     # Once here: bad data options fail before any measurement, and the measurements
     # processes hit the cache this fills.
     load_data(config.data, cache, log=progress)
-    samples: dict[str, list[float]] = {v: [] for v in variants}
+    samples: dict[str, list[float]] = {v: [] for v in loops}
     for r in range(rounds):
-        for v in variants:  # alternating, so that drift (heat, other load) hits all alike
-            ips = measure(v, config, steps, warmup, cache)
+        for v, loop in loops.items():  # alternating, so that drift (heat, other load) hits all alike
+            ips = measure(v, loop, config, steps, warmup, cache)
             samples[v].append(ips)
             progress(f"round {r + 1}/{rounds} {v}: {ips:,.0f} images/s")
     return BenchResult(

@@ -153,7 +153,6 @@ class TrainerApp(App[int]):
         else:
             self.runs_dir = paths.runs_dir()
         self.session: TrainingSession | None = None
-        self.session_options: dict[str, Any] = {}  # extra TrainingSession arguments (the bench)
         self.event_hold_s = HOLD_S  # the most an engine event waits to be taken (bridge.py)
         self.launch_session: TrainingSession | None = None
         self.live_mode: str | None = None
@@ -279,7 +278,7 @@ class TrainerApp(App[int]):
         if self.training_now():
             self.notify("A run is already training; stop it first", severity="warning")
             return False
-        session = TrainingSession(launch, self, history, **self.session_options)
+        session = self.new_session(launch, history)
         screen = DashboardScreen(session=session)
         session.screen = screen
         old = self.live_mode
@@ -293,6 +292,10 @@ class TrainerApp(App[int]):
         session.start(self)
         self.refresh_bindings()
         return True
+
+    def new_session(self, launch: Launch, history: list[ev.Event] | None) -> TrainingSession:
+        """The session that trains ``launch`` (the bench's app makes one that times it)."""
+        return TrainingSession(launch, self, history)
 
     def start_new_run(self, config: RunConfig) -> None:
         """The same config again, as a new run folder."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -29,8 +28,9 @@ from .. import events as ev
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
 
-    from ..config import RunConfig
+    from ..engine.trainer import Trainer
     from ..launch import Launch
+    from ..runs import RunRecorder
 
 # Step losses kept while the UI is busy; beyond that the oldest are dropped (the
 # sparkline is a summary, a gap is harmless, unbounded memory is not).
@@ -103,22 +103,8 @@ class TrainingSession:
     sent before the Trainer exists are remembered and applied when it does.
     """
 
-    def __init__(
-        self,
-        launch: Launch,
-        target: MessagePump,
-        history: list[ev.Event] | None = None,
-        subscribers: tuple[ev.Subscriber, ...] = (),
-        setup: Callable[[RunConfig], tuple[RunConfig, Any]] | None = None,
-        gate: threading.Event | None = None,
-    ) -> None:
-        """``subscribers``, ``setup`` (run in the worker before the Trainer is built:
-        returns the config to train and its loaded data) and ``gate`` (training waits
-        until it is set) are for `tui-trainer bench`."""
+    def __init__(self, launch: Launch, target: MessagePump, history: list[ev.Event] | None = None) -> None:
         self.launch = launch
-        self.extra_subscribers = tuple(subscribers)
-        self.setup = setup
-        self.gate = gate
         self.run = launch.run
         self.bridge = EventBridge(target, self)
         self.history = history or []  # events of the run folder before this session (resume)
@@ -130,6 +116,7 @@ class TrainingSession:
         self.screen: Any = None  # its DashboardScreen, set by the app
         self._lock = threading.Lock()
         self._trainer: Any = None
+        self._recorder: RunRecorder | None = None
         self._paused = False
         self._stop_reason: str | None = None
 
@@ -177,26 +164,20 @@ class TrainingSession:
             self._work, name=f"train {self.run.id}", group="training", thread=True, exit_on_error=False
         )
 
-    def _work(self) -> ev.Event | None:
-        recorder = None
-        try:
-            if self.gate is not None:
-                self.gate.wait()
-            from ..engine.trainer import Trainer
+    def build_trainer(self, recorder: RunRecorder) -> Trainer:
+        """The Trainer of this run, its events to ``recorder`` and the bridge (worker
+        thread). The one seam `tui-trainer bench` needs: its session (app/bench.py)
+        loads the data here and adds its timer."""
+        from ..engine.trainer import Trainer
 
-            recorder = self.run.recorder()
-            # torch keeps all its CPU threads: measured on 2 cores, giving one up to the UI
-            # cost 25% of the throughput and did not make keys faster (BENCHMARKS.md).
-            config, data = self.launch.config, None
-            if self.setup is not None:
-                config, data = self.setup(config)
-            trainer = Trainer(
-                config,
-                run=self.run,
-                resume=self.launch.resume,
-                subscribers=[recorder, self.bridge, *self.extra_subscribers],
-                data=data,
-            )
+        # torch keeps all its CPU threads: measured on 2 cores, giving one up to the UI
+        # cost 25% of the throughput and did not make keys faster (BENCHMARKS.md).
+        return Trainer(self.launch.config, run=self.run, resume=self.launch.resume, subscribers=[recorder, self.bridge])
+
+    def _work(self) -> ev.Event | None:
+        try:
+            self._recorder = self.run.recorder()
+            trainer = self.build_trainer(self._recorder)
             with self._lock:
                 self._trainer = trainer
                 if self._paused:
@@ -217,7 +198,7 @@ class TrainingSession:
                 step=0,
                 checkpoint=None,
             )
-            for subscriber in (recorder, self.bridge):
+            for subscriber in (self._recorder, self.bridge):
                 if subscriber is not None:
                     try:
                         subscriber(self.result)
@@ -225,8 +206,8 @@ class TrainingSession:
                         pass
             return self.result
         finally:
-            if recorder is not None:
-                recorder.close()
+            if self._recorder is not None:
+                self._recorder.close()
             self.done.set()
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.padding import Padding
@@ -16,6 +17,9 @@ from .. import paths, presets
 from ..errors import ConfigError
 from ..launch import prepare, shorthand_overrides
 from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
+
+if TYPE_CHECKING:
+    from ..bench import Loop
 
 
 def _console() -> Console:
@@ -211,6 +215,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_loops(variants: tuple[str, ...]) -> dict[str, Loop]:
+    """Each variant's measuring function: the core's own, and the app's leg, which the
+    core bench cannot import (textual is imported only when the app variant is asked for)."""
+    from ..bench import CORE_LOOPS
+
+    loops: dict[str, Loop] = dict(CORE_LOOPS)
+    if "app" in variants:
+        from ..app.bench import app_loop
+
+        loops["app"] = app_loop
+    return {v: loops[v] for v in variants}
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
@@ -233,10 +250,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     err = Console(stderr=True, highlight=False)
     result = run_bench(
         config,
+        bench_loops(variants),
         args.steps,
         args.warmup,
         args.rounds,
-        variants,
         progress=(lambda s: None) if args.json else (lambda s: err.print(Text(s, style="dim"))),
     )
     if args.json:
