@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui_trainer import presets
-from tui_trainer.config import RunConfig, load_toml_text, parse_override
+from tui_trainer.config import RunConfig, load_toml_text, override_text, parse_override, parse_text
 from tui_trainer.errors import ConfigError
 from tui_trainer.launch import shorthand_overrides
 
@@ -169,10 +169,107 @@ def test_bad_override_syntax(text, fragment):
 
 
 def test_parse_override_bare_words_and_quotes():
-    assert parse_override("optim.name=adam") == (("optim", "name"), "adam")
-    assert parse_override('optim.name="adam"') == (("optim", "name"), "adam")
-    assert parse_override("train.compile=true") == (("train", "compile"), True)
-    assert parse_override("model.arch=torchvision:resnet18") == (("model", "arch"), "torchvision:resnet18")
+    assert parse_override("optim.name=adam") == ("optim.name", "adam")
+    assert parse_override('optim.name="adam"') == ("optim.name", "adam")
+    assert parse_override("train.compile=true") == ("train.compile", True)
+    assert parse_override("model.arch=torchvision:resnet18") == ("model.arch", "torchvision:resnet18")
+    assert parse_override(" optim.lr = 5e-2 ") == ("optim.lr", 0.05)
+
+
+# -- one value by key: get, check_value, with_value -----------------------------------------
+
+
+def test_with_value_returns_a_new_validated_config():
+    base = presets.load("digits-cnn")
+    c = base.with_value("optim.lr", 0.01)
+    assert c.optim.lr == 0.01 and c.get("optim.lr") == 0.01 and c.name == "digits-cnn"
+    assert base.optim.lr == 3e-3, "the original is unchanged"
+    assert base.with_value("train.epochs", 4.0).train.epochs == 4  # converted as a preset's value is
+    assert base.with_value("train.seed", None).train.seed is None
+    assert base.with_value("data.augment", ("crop",)).get("data.augment") == ["crop"]
+
+
+@pytest.mark.parametrize(
+    "key, value, fragments",
+    [
+        ("optim.lr", 0, ["optim.lr: 0", "out of range", "allowed: > 0 and <= 100"]),
+        ("optim.name", "adm", ['optim.name: unknown value "adm"', "did you mean 'adam'", "allowed: sgd, adam, adamw"]),
+        ("data.augment", ["crop", "flip"], ["data.augment", "allowed: crop, hflip"]),
+        ("optim.lrr", 0.1, ["unknown key 'optim.lrr'", "did you mean 'lr'", "allowed in [optim]: name, lr"]),
+        ("train.lr", 0.1, ["unknown key 'train.lr'", "did you mean 'optim.lr'", "allowed in [train]: epochs"]),
+        ("model.momentum", 0.9, ["unknown key 'model.momentum'", "did you mean 'optim.momentum'"]),
+        ("optimm.lr", 0.1, ["unknown section 'optimm'", "did you mean 'optim'", "allowed: meta, model"]),
+        ("lr", 0.1, ["key 'lr' is not section.key", "e.g. optim.lr"]),
+        ("optim.lr.x", 0.1, ["is not section.key"]),
+        # A rule across keys is with_value's too (check_value checks one field only).
+        ("optim.nesterov", True, ["optim.nesterov = true needs optim.name"]),
+    ],
+)
+def test_with_value_refuses_in_one_line_naming_what_is_allowed(key, value, fragments):
+    base = presets.load("resnet-small-adam-cifar10")
+    with pytest.raises(ConfigError) as err:
+        base.with_value(key, value)
+    message = str(err.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_with_values_applies_in_turn_and_a_new_arch_starts_from_its_family_defaults():
+    base = presets.load("resnet-small-cifar10")
+    c = base.with_values([("model.arch", "small_cnn"), ("model.widths", [8, 16]), ("optim.lr", 0.2)])
+    assert c.get("model.arch") == "small_cnn" and c.get("model.widths") == [8, 16] and "block" not in c.model.options
+    assert c.optim.lr == 0.2
+    # The same arch again keeps the options set before it.
+    assert base.with_values([("model.layers", [1, 1, 1]), ("model.arch", "resnet")]).get("model.layers") == [1, 1, 1]
+    assert base.with_values([]) == base
+
+
+def test_check_value_checks_one_field_as_it_is_typed():
+    config = presets.load("resnet-small-adam-cifar10")
+    assert config.check_value("optim.lr", 1) == 1.0 and isinstance(config.check_value("optim.lr", 1), float)
+    assert config.check_value("optim.nesterov", True) is True  # alone it is fine; with adam it is not
+    assert config.check_value("model.layers", [2, 2, 2]) == [2, 2, 2]  # the config's arch declares it
+    assert config.check_value("model.arch", "vgg") == "vgg"
+    with pytest.raises(ConfigError, match=r"optim.lr: -1(\.0)? is out of range"):
+        config.check_value("optim.lr", -1)
+    with pytest.raises(ConfigError, match="did you mean 'optim.lr'"):
+        config.check_value("train.lr", 0.1)
+
+
+def test_get_names_a_key_that_is_not_there():
+    config = presets.load("digits-cnn")
+    assert config.get("data.dataset") == "digits" and config.get("model.arch") == config.model.arch
+    with pytest.raises(ConfigError, match="did you mean 'data.batch_size'"):
+        config.get("train.batch_size")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("0.05", 0.05),
+        ("[5, 10]", [5, 10]),
+        ("adam", "adam"),
+        ("/data/cifar-10", "/data/cifar-10"),
+        ('"my data"', "my data"),
+        ("none", "none"),  # a string: the optional fields read it as None
+        (" true ", True),
+    ],
+)
+def test_parse_text_reads_toml_values_and_bare_words(text, value):
+    assert parse_text("x.y", text) == value
+
+
+def test_parse_text_errors_name_the_key():
+    with pytest.raises(ConfigError) as err:
+        parse_text("train.device", "my gpu")
+    assert str(err.value).startswith("train.device: 'my gpu' is not a TOML value")
+
+
+@pytest.mark.parametrize("value", ["cpu", 'a "quoted" \\ path', 7, 0.1, 1e-7, True, None, ["crop", "hflip"], [1, 2]])
+def test_override_text_is_read_back_as_the_same_value(value):
+    key, back = parse_override(override_text("data.root", value))
+    assert key == "data.root" and back == ("none" if value is None else value)
 
 
 def test_shorthands_are_overrides(tmp_path):

@@ -2,8 +2,15 @@
 
 A config is plain TOML with the sections below; a preset is such a file. The model
 section holds ``arch`` plus the options of that architecture's family, which the
-family declares (see :mod:`tui_trainer.models`). ``--set section.key=value``
-overrides take TOML value syntax. Every error is one line (see :mod:`.errors`).
+family declares (see :mod:`tui_trainer.models`). Every error is one line (see
+:mod:`.errors`).
+
+One value is addressed by its key, ``"section.key"``: :meth:`RunConfig.get` reads it,
+:meth:`RunConfig.with_value` / :meth:`RunConfig.with_values` return a new config with it
+changed, validated as a preset is (so every check happens here, once). The command
+line's ``--set section.key=value`` is the text form: :func:`parse_override` turns it into
+a key and a value (TOML value syntax, bare words and paths without quotes), which
+:meth:`RunConfig.with_overrides` applies the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,13 +174,12 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Any, name: str = "custom") -> RunConfig:
+        """The one place a config is validated: every key, every value, the rules across keys."""
         if not isinstance(data, dict):
             raise ConfigError(f"a config must be a table of sections, got {schema.fmt(data)}")
         for key, value in data.items():
             if key not in ALL_SECTIONS:
-                raise ConfigError(
-                    f"unknown section '{key}'{did_you_mean(key, ALL_SECTIONS)}; allowed: {one_of(ALL_SECTIONS)}"
-                )
+                raise ConfigError(_unknown_section(key))
             if not isinstance(value, dict):
                 raise ConfigError(f"'{key}' must be a section ([{key}]), got {schema.fmt(value)}")
         _check_sections_of_keys(data)
@@ -181,24 +188,88 @@ class RunConfig:
         validate(config)
         return config
 
-    def with_overrides(self, overrides: list[str]) -> RunConfig:
-        """Apply ``section.key=value`` overrides (TOML value syntax) and re-validate."""
+    # -- one value, by key --------------------------------------------------------------
+    def get(self, key: str) -> Any:
+        """The value of ``key`` ("section.key"), as plain data (lists as lists, none as None)."""
+        section, name = split_key(key)
+        if (section, name) == ("model", "arch"):
+            return self.model.arch
+        values = self.model.options if section == "model" else schema.to_plain(getattr(self, section))
+        if name not in values:
+            declaration(key, self.model.arch)  # raises the unknown key's error
+        return schema.to_plain(values[name])
+
+    def check_value(self, key: str, value: Any) -> Any:
+        """``value`` as ``key`` would hold it (converted, range-checked), or the one-line error.
+
+        The field's own declaration only: the rules across keys (nesterov needs sgd, ...)
+        are :meth:`with_value`'s. An editor checks each field with this as it is typed."""
+        section, name = split_key(key)
+        if (section, name) == ("model", "arch"):
+            return parse_model({"arch": value}).arch
+        f, annotation = declaration(key, self.model.arch)
+        return schema.check_field(f, annotation, value, f"{section}.{name}")
+
+    def with_value(self, key: str, value: Any) -> RunConfig:
+        """A new config with ``key`` ("section.key") set to ``value``, validated as a preset is."""
+        return self.with_values([(key, value)])
+
+    def with_values(self, changes: Iterable[tuple[str, Any]]) -> RunConfig:
+        """A new config with each ``(key, value)`` applied in turn, then validated as a whole.
+
+        A new ``model.arch`` starts from its family's defaults: the options set so far
+        belong to the old family (set the new family's options after it)."""
         data = self.to_dict()
-        for text in overrides:
-            path, value = parse_override(text)
-            section, key = path
-            if section == "model" and key == "arch" and value != data["model"].get("arch"):
-                # Options belong to the old family; a new arch starts from its own defaults.
+        for key, value in changes:
+            section, name = split_key(key)
+            if (section, name) == ("model", "arch") and value != data["model"]["arch"]:
                 data["model"] = {"arch": value}
             else:
-                data.setdefault(section, {})[key] = value
+                data[section][name] = value
         return RunConfig.from_dict(data, name=self.name)
+
+    def with_overrides(self, overrides: Iterable[str]) -> RunConfig:
+        """The command line's ``--set section.key=value`` texts applied (see :func:`parse_override`)."""
+        return self.with_values(parse_override(text) for text in overrides)
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(copy.deepcopy(self), **changes)
 
     def to_toml(self) -> str:
         return dump_toml(self.to_dict())
+
+
+def _unknown_section(section: str) -> str:
+    return f"unknown section '{section}'{did_you_mean(section, ALL_SECTIONS)}; allowed: {one_of(ALL_SECTIONS)}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``"optim.lr"`` -> ``("optim", "lr")``, or the one-line error for a malformed key or an
+    unknown section. Whether the section has that key is :func:`declaration`'s to say."""
+    parts = key.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"key {key.strip()!r} is not section.key, e.g. optim.lr; sections: {one_of(ALL_SECTIONS)}")
+    if parts[0] not in ALL_SECTIONS:
+        raise ConfigError(_unknown_section(parts[0]))
+    return parts[0], parts[1]
+
+
+def declaration(key: str, arch: str = ModelConfig.arch) -> tuple[dataclasses.Field[Any], Any]:
+    """The field ``key`` is declared by, and its type (a model option: of the family of
+    ``arch``); or the error from_dict gives for that key, naming the section it belongs to."""
+    section, name = split_key(key)
+    if section == "model":
+        from .models import options_class  # imports torch: see parse_model
+
+        known = schema.fields_of(options_class(arch))
+    else:
+        known = schema.fields_of(SECTIONS[section])
+    if name not in known:
+        data: dict[str, Any] = {"model": {"arch": arch}}
+        data.setdefault(section, {})[name] = None
+        _check_sections_of_keys(data)
+        raise ConfigError(schema.unknown_key(section, name, known))
+    return known[name]
 
 
 def _check_sections_of_keys(data: dict[str, Any]) -> None:
@@ -279,45 +350,46 @@ def validate(config: RunConfig) -> None:
         raise ConfigError("data.root: the imagefolder data set needs a folder or archive (--data-root DIR)")
 
 
-# -- overrides ------------------------------------------------------------------------
+# -- values as typed (the --set text form) ----------------------------------------
 
 # Taken as a string without TOML quotes: names (adam, imagefolder, torchvision:resnet18)
 # and plain paths (/data/cifar, ./data, ~/data), which a shell makes awkward to quote.
 _BARE_WORD = re.compile(r"^[A-Za-z_/.~][A-Za-z0-9_.:\-/~+]*$")
 
 
-def parse_override(text: str) -> tuple[tuple[str, str], Any]:
-    """Parse ``section.key=value``; the value is TOML (a bare word is taken as a string)."""
-    if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. optim.lr=0.05")
-    path, raw = text.split("=", 1)
-    path = path.strip()
-    parts = path.split(".")
-    if len(parts) != 2 or not all(parts):
-        raise ConfigError(
-            f"--set {text!r}: the key must be section.key, e.g. optim.lr; sections: {one_of(ALL_SECTIONS)}"
-        )
-    section, key = parts
-    if section not in ALL_SECTIONS:
-        raise ConfigError(
-            f"--set {text!r}: unknown section '{section}'{did_you_mean(section, ALL_SECTIONS)}; "
-            f"allowed: {one_of(ALL_SECTIONS)}"
-        )
-    raw = raw.strip()
+def parse_text(key: str, text: str) -> Any:
+    """The value ``text`` stands for, as typed for ``key``: TOML value syntax, where a bare
+    word or path needs no quotes. Plain data, not yet checked against ``key``'s field."""
+    raw = text.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         if _BARE_WORD.match(raw) and raw.lower() not in ("true", "false"):
-            value = raw  # `--set optim.name=adam` without TOML quotes
+            return raw  # `--set optim.name=adam` without TOML quotes
+        if raw.startswith("["):
+            how = 'lists in [ ] with their strings quoted, e.g. data.augment=["crop", "hflip"]'
         else:
-            if raw.startswith("["):
-                how = 'lists in [ ] with their strings quoted, e.g. data.augment=["crop", "hflip"]'
-            else:
-                how = "strings in quotes: --set '" + path + '="' + raw.strip("\"'") + "\"'"
-            raise ConfigError(f"--set {text!r}: {raw!r} is not a TOML value ({how})") from None
+            how = "strings in quotes: --set '" + key + '="' + raw.strip("\"'") + "\"'"
+        raise ConfigError(f"{key}: {raw!r} is not a TOML value ({how})") from None
     if isinstance(value, dict):
-        raise ConfigError(f"--set {text!r}: tables are not allowed here; set one key at a time")
-    return (section, key), value
+        raise ConfigError(f"{key}: tables are not allowed here; set one key at a time")
+    return value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """The command line's ``section.key=value`` -> ``("section.key", value)`` (see :func:`parse_text`)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. optim.lr=0.05")
+    key, raw = text.split("=", 1)
+    section, name = split_key(key)  # a bad key is said before its value
+    key = f"{section}.{name}"
+    return key, parse_text(key, raw)
+
+
+def override_text(key: str, value: Any) -> str:
+    """``key=value`` as :func:`parse_override` reads it back: a typed value (an option of
+    the command line, ``--epochs 5``) said as the ``--set`` it stands for."""
+    return f"{key}={_toml_value('none' if value is None else value)}"
 
 
 # -- TOML output ----------------------------------------------------------------------

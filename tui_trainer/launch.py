@@ -10,7 +10,7 @@ from typing import Any
 
 from . import paths, presets
 from .checkpoints import load_checkpoint
-from .config import RunConfig
+from .config import RunConfig, override_text
 from .errors import CheckpointError, ConfigError
 from .runs import LIVE_STATUSES, STATUS, Run, checkpoint_or_run
 
@@ -25,23 +25,17 @@ class Launch:
 def shorthand_overrides(
     epochs: int | None = None, device: str | None = None, data_root: str | None = None
 ) -> list[str]:
-    """``--epochs``, ``--device`` and ``--data-root`` as ``--set`` overrides."""
-    out = []
-    if epochs is not None:
-        out.append(f"train.epochs={epochs}")
-    if device is not None:
-        out.append(f'train.device="{device}"')
+    """``--epochs``, ``--device`` and ``--data-root`` as the ``--set`` overrides they stand for."""
+    values: dict[str, object] = {"train.epochs": epochs, "train.device": device}
     if data_root is not None:
-        out.append(f"data.root={_toml_string(str(Path(data_root).expanduser().absolute()))}")
-    return out
+        values["data.root"] = str(Path(data_root).expanduser().absolute())
+    return [override_text(key, value) for key, value in values.items() if value is not None]
 
 
-def _toml_string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def build_config(preset: str, overrides: list[str]) -> RunConfig:
-    return _absolute_root(presets.load(preset).with_overrides(overrides))
+def new_run(config: RunConfig, runs_dir: Path | None = None) -> Launch:
+    """A new run folder for ``config`` (the app's picker starts the config it shows)."""
+    config = _absolute_root(config)
+    return Launch(config, Run.create(Path(runs_dir) if runs_dir else paths.runs_dir(), config))
 
 
 def _absolute_root(config: RunConfig) -> RunConfig:
@@ -50,7 +44,7 @@ def _absolute_root(config: RunConfig) -> RunConfig:
     root = config.data.root
     if not root or Path(root).expanduser().is_absolute():
         return config
-    return config.with_overrides([f"data.root={_toml_string(str(Path(root).expanduser().absolute()))}"])
+    return config.with_value("data.root", str(Path(root).expanduser().absolute()))
 
 
 def _run_of_checkpoint(path: Path) -> Run | None:
@@ -69,8 +63,7 @@ def prepare(
     if resume is None:
         if preset is None:
             raise ConfigError("train: name a preset (see `tui-trainer presets`) or pass --resume RUN_OR_CHECKPOINT")
-        config = build_config(preset, overrides)
-        return Launch(config, Run.create(runs_dir, config))
+        return new_run(presets.load(preset).with_overrides(overrides), runs_dir)
 
     target = checkpoint_or_run(resume, runs_dir)
     state = load_checkpoint(target)

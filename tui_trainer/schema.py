@@ -9,7 +9,9 @@ the bad value and what is allowed. The same metadata drives the app's field edit
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any
@@ -39,7 +41,7 @@ def option(
         "length": length,
     }
     if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return dataclasses.field(default_factory=functools.partial(copy.copy, default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -162,10 +164,24 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
         raise ConfigError(f"{key}: {fmt(value)} has {len(value)} items; expected {meta['length']}")
 
 
-def fields_of(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+def fields_of(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
     """Map field name to (field, resolved annotation)."""
     hints = typing.get_type_hints(cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls) if f.init}
+
+
+def unknown_key(prefix: str, key: str, known: typing.Iterable[str]) -> str:
+    """The message for ``prefix.key`` where only ``known`` are declared."""
+    known = list(known)
+    return f"unknown key '{prefix}.{key}'{did_you_mean(key, known)}; allowed in [{prefix}]: {one_of(known)}"
+
+
+def check_field(f: dataclasses.Field[Any], annotation: Any, value: Any, key: str) -> Any:
+    """``value`` converted to field ``f``'s type and checked against its declaration; errors
+    name ``key``. Every value of a config passes through here."""
+    value = _coerce(value, annotation, key)
+    _check_range(value, f.metadata, key)
+    return value
 
 
 def parse(cls: type, data: Any, prefix: str) -> Any:
@@ -175,25 +191,13 @@ def parse(cls: type, data: Any, prefix: str) -> Any:
     known = fields_of(cls)
     for key in data:
         if key not in known:
-            raise ConfigError(
-                f"unknown key '{prefix}.{key}'{did_you_mean(key, known)}; allowed in [{prefix}]: {one_of(known)}"
-            )
-    kwargs = {}
-    for name, (f, annotation) in known.items():
-        if name not in data:
-            continue
-        value = _coerce(data[name], annotation, f"{prefix}.{name}")
-        _check_range(value, f.metadata, f"{prefix}.{name}")
-        kwargs[name] = value
+            raise ConfigError(unknown_key(prefix, key, known))
+    kwargs = {
+        name: check_field(f, annotation, data[name], f"{prefix}.{name}")
+        for name, (f, annotation) in known.items()
+        if name in data
+    }
     return cls(**kwargs)
-
-
-def check_value(cls: type, name: str, value: Any, prefix: str) -> Any:
-    """Validate one field on its own (the app validates fields as they are typed)."""
-    f, annotation = fields_of(cls)[name]
-    value = _coerce(value, annotation, f"{prefix}.{name}")
-    _check_range(value, f.metadata, f"{prefix}.{name}")
-    return value
 
 
 def to_plain(obj: Any) -> Any:

@@ -18,11 +18,11 @@ from app_helpers import (
 )
 from textual.widgets import Checkbox, Input, OptionList, Select
 
-from tui_trainer import presets, schema
+from tui_trainer import presets
 from tui_trainer.app.app import TrainerApp
 from tui_trainer.app.screens.confirm import ConfirmScreen, PromptScreen
 from tui_trainer.app.screens.dashboard import DashboardScreen
-from tui_trainer.config import OptimConfig
+from tui_trainer.config import RunConfig
 
 
 async def test_picker_lists_presets_with_descriptions_and_a_preview():
@@ -59,7 +59,7 @@ async def test_invalid_field_shows_the_core_message_and_start_is_refused(runs_di
         lr.value = "-1"
         await pilot.pause()
         with pytest.raises(Exception) as core:
-            schema.check_value(OptimConfig, "lr", -1, "optim")
+            RunConfig().check_value("optim.lr", -1)
         expected = str(core.value)
         assert expected.startswith("optim.lr: -1") and "out of range" in expected
         assert str(screen.query_one("#err-hp-optim-lr").content) == expected
@@ -80,7 +80,8 @@ async def test_invalid_field_shows_the_core_message_and_start_is_refused(runs_di
         screen.query_one("#hp-train-device", Input).value = "cpu"
         await pilot.pause()
         assert screen.query_one("#editor").error is None
-        assert "optim.lr=0.01" in screen.query_one("#editor").overrides()
+        assert screen.query_one("#editor").changes()["optim.lr"] == 0.01
+        assert screen.query_one("#editor").config.optim.lr == 0.01
 
 
 async def test_data_set_and_folder_are_chosen_in_the_picker_and_the_run_trains_on_them(runs_dir, tmp_path):
@@ -133,10 +134,10 @@ async def test_data_set_and_folder_are_chosen_in_the_picker_and_the_run_trains_o
         # A preset that names a folder: emptying the field overrides it with none.
         editor.load(editor.base.with_overrides(['data.dataset="imagefolder"', f"data.root={json.dumps(str(data))}"]))
         await pilot.pause()
-        assert root.value == str(data) and editor.overrides() == []
+        assert root.value == str(data) and editor.changes() == {}
         root.value = ""
         await pilot.pause()
-        assert editor.overrides() == ["data.root=none"]
+        assert editor.changes() == {"data.root": None}
         assert editor.error.startswith("data.root: the imagefolder data set needs")  # none reached the core
 
 

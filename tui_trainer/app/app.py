@@ -11,6 +11,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from textual.events import Print
 from textual.filter import Monochrome
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from .. import events as ev
 from .. import format as fmt
@@ -36,6 +38,7 @@ from .screens.dashboard import DashboardScreen
 from .screens.evaluation import EvalScreen
 from .screens.picker import PickerScreen
 from .screens.runs import RunsScreen
+from .worker_errors import one_line, task_of
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -109,19 +112,21 @@ class AppWarning(Message):
 
 
 class Evaluated(Message):
-    def __init__(self, path: str, result: Any = None, error: str | None = None) -> None:
+    """A checkpoint's evaluation is done (its failure goes to report_worker_error)."""
+
+    def __init__(self, path: str, result: Any) -> None:
         super().__init__()
         self.path = path
         self.result = result
-        self.error = error
 
 
 class Resumable(Message):
-    def __init__(self, launch: Any = None, history: list[ev.Event] | None = None, error: str | None = None) -> None:
+    """A resume is prepared (its failure goes to report_worker_error)."""
+
+    def __init__(self, launch: Launch, history: list[ev.Event]) -> None:
         super().__init__()
         self.launch = launch
-        self.history = history or []
-        self.error = error
+        self.history = history
 
 
 class TrainerApp(App[int]):
@@ -215,6 +220,10 @@ class TrainerApp(App[int]):
         if self.session is not None and self.session.running:
             self.session.stop(HANGUP_SIGNALS[signal.SIGHUP] if hung_up else "quit")
             self.session.wait(STOP_TIMEOUT)
+        if self.session is not None and self.session.error is not None:
+            # A worker that raised as the app closed: no handler will report it now,
+            # but the run folder must still say it failed.
+            self.session.fail(self.session.error)
         self._watch_signals(False)
 
     def _warning_hook(self, message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
@@ -234,11 +243,13 @@ class TrainerApp(App[int]):
                 self._log_line("warning" if event.stderr else "info", line)
         self._printed = self._printed[-2000:]
 
-    def _log_line(self, level: str, text: str) -> None:
+    def _log_line(self, level: str, text: str, notify: bool = True) -> None:
+        """To the live run's log pane; without one, a warning or error is a notification
+        (unless ``notify`` is False: the caller shows it its own way)."""
         screen = self.session.screen if self.session is not None else None
         if isinstance(screen, DashboardScreen) and screen.is_mounted:
             screen.log_line(level, text)
-        elif level != "info":
+        elif level != "info" and notify:
             self.notify(text, severity="warning")
 
     def notify(
@@ -260,7 +271,7 @@ class TrainerApp(App[int]):
         """Like the headless command: 1 if the run given on the command line failed
         (2 when it was bad input), else 0."""
         s = self.launch_session
-        if s is not None and isinstance(s.result, ev.Failed):
+        if s is not None and (isinstance(s.result, ev.Failed) or s.error is not None):
             return 2 if isinstance(s.error, UserError) else 1
         return 0
 
@@ -317,26 +328,15 @@ class TrainerApp(App[int]):
         self.notify(f"Preparing to resume from {Path(checkpoint).name}…")
         self._prepare_resume(checkpoint, overrides)
 
-    @work(thread=True, group="prepare", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="resume", exclusive=True, exit_on_error=False)
     def _prepare_resume(self, checkpoint: str, overrides: list[str]) -> None:
         from ..launch import prepare
 
-        try:
-            launch = prepare(None, overrides, resume=checkpoint, runs_dir=self.runs_dir)
-            history = self._history_of(launch)
-        except UserError as exc:
-            self.post_message(Resumable(error=str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable file: say so, keep running
-            self.post_message(Resumable(error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
-            return
-        self.post_message(Resumable(launch, history))
+        launch = prepare(None, overrides, resume=checkpoint, runs_dir=self.runs_dir)
+        self.post_message(Resumable(launch, self._history_of(launch)))
 
     def on_resumable(self, message: Resumable) -> None:
-        if message.error:
-            self.notify(message.error, title="Cannot resume", severity="error", timeout=10)
-        else:
-            self.start_session(message.launch, message.history)
+        self.start_session(message.launch, message.history)
 
     def on_engine_update(self, message: EngineUpdate) -> None:
         self._take_events(message.bridge)
@@ -393,37 +393,52 @@ class TrainerApp(App[int]):
             self.notify(f"{path}: the file is gone (pruned or moved)", severity="error")
             return
         self.push_screen(EvalScreen(path))  # "evaluating…" until on_evaluated fills it in
-        self._evaluate(path)
+        # Named by its checkpoint: report_worker_error finds the dialog that waits for it.
+        self.run_worker(
+            partial(self._evaluate, path), name=path, group="evaluate", thread=True, exclusive=True, exit_on_error=False
+        )
 
-    @work(thread=True, group="evaluate", exclusive=True, exit_on_error=False)
     def _evaluate(self, path: str) -> None:
         from ..evaluate import evaluate_checkpoint
 
-        try:
-            result = evaluate_checkpoint(path)
-        except UserError as exc:
-            self.post_message(Evaluated(path, error=str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - show it; the app keeps running
-            self.post_message(Evaluated(path, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
-            return
-        self.post_message(Evaluated(path, result))
+        self.post_message(Evaluated(path, evaluate_checkpoint(path)))
+
+    def _waiting_eval_screen(self, path: str) -> EvalScreen | None:
+        return next(
+            (s for s in self.screen_stack if isinstance(s, EvalScreen) and s.waiting and s.checkpoint == path), None
+        )
 
     def on_evaluated(self, message: Evaluated) -> None:
-        screen = next(
-            (s for s in self.screen_stack if isinstance(s, EvalScreen) and s.waiting and s.checkpoint == message.path),
-            None,
-        )
+        screen = self._waiting_eval_screen(message.path)
         if screen is not None:
-            if message.error:
-                screen.show_error(message.error)
-            else:
-                screen.show_result(message.result)
-        elif message.error:  # the dialog was closed before it ended: say how it went anyway
-            self.notify(message.error, title="Evaluation failed", severity="error", timeout=10)
-        else:
+            screen.show_result(message.result)
+        else:  # the dialog was closed before it ended: say how it went anyway
             r = message.result
             self.notify(f"{Path(r.checkpoint).name}: test accuracy {fmt.pct(r.acc)}", title="Evaluated")
+
+    # -- workers' errors -------------------------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.report_worker_error(event.worker)
+
+    def report_worker_error(self, worker: Worker) -> None:
+        """The one place a worker's exception ends (the app's workers and, forwarded, the
+        screens': worker_errors.py). The user reads one line: in the log pane and a
+        notification, or in the dialog that waits for it; a training run is marked failed
+        (its dashboard shows it, as a failure inside the engine); the app keeps running."""
+        error = worker.error or RuntimeError("the worker failed")
+        text = one_line(error)
+        session = next((s for s in (self.session, self.launch_session) if s is not None and s.worker is worker), None)
+        if session is not None:
+            session.fail(error)  # a Failed event: its log line, status line and toast
+            return
+        task = task_of(worker)
+        self._log_line("error", f"{task} failed: {text}", notify=False)
+        screen = self._waiting_eval_screen(worker.name) if worker.group == "evaluate" else None
+        if screen is not None:
+            screen.show_error(text)
+        else:
+            self.notify(text, title=f"{task} failed", severity="error", timeout=10)
 
     # -- navigation ------------------------------------------------------------------------------
     def open_run(self, path: Path) -> None:
@@ -484,7 +499,9 @@ class TrainerApp(App[int]):
             self.notify("Stopping: saving a checkpoint…", timeout=STOP_TIMEOUT)
             session.stop("quit")
             session.screen.progress.set_state("stopping")
-            while not session.done.is_set():
+            # Until its worker's end is posted: a failure then reaches report_worker_error
+            # before the exit (which drops the messages after it).
+            while not session.worker.is_finished:
                 await asyncio.sleep(0.05)
             # Show the end (and let the recorder's last write land) before leaving.
             events, losses = session.bridge.drain()

@@ -86,7 +86,8 @@ class BenchApp(TrainerApp):
                 self.gate.set()  # whatever happened: a worker left waiting would hang the exit
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while (session := self.session) is None or not session.done.is_set():
+            # The result: the engine's, or report_worker_error's for a failure outside it.
+            while (session := self.session) is None or session.result is None or not session.done.is_set():
                 if loop.time() > deadline:
                     raise TimeoutError("the app's training run did not end in time")
                 # A plain sleep: pilot.pause() would message every widget each time,

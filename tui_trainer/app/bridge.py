@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from .. import events as ev
+from ..errors import UserError
+from .worker_errors import one_line
 
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
@@ -108,7 +110,7 @@ class TrainingSession:
         self.run = launch.run
         self.bridge = EventBridge(target, self)
         self.history = history or []  # events of the run folder before this session (resume)
-        self.done = threading.Event()
+        self.done = threading.Event()  # the worker thread has ended
         self.started = False
         self.result: ev.Event | None = None
         self.error: BaseException | None = None
@@ -175,6 +177,10 @@ class TrainingSession:
         return Trainer(self.launch.config, run=self.run, resume=self.launch.resume, subscribers=[recorder, self.bridge])
 
     def _work(self) -> ev.Event | None:
+        """Trainer.run() turns every training error into a Failed event. An exception
+        before it (the engine's import, its constructor, an unwritable run folder) ends
+        the worker in error: the app's one handler (TrainerApp.report_worker_error)
+        reports it and calls :meth:`fail`."""
         try:
             self._recorder = self.run.recorder()
             trainer = self.build_trainer(self._recorder)
@@ -187,28 +193,27 @@ class TrainingSession:
             self.result = trainer.run()
             self.error = trainer.error
             return self.result
-        except BaseException as exc:  # noqa: BLE001 - the engine could not even start
-            # Trainer.run() turns every training error into a Failed event; this is for
-            # a broken import or constructor, which must still reach the screen.
-            self.error = exc
-            self.result = ev.Failed(
-                reason=f"{type(exc).__name__}: {exc}".splitlines()[0],
-                error=type(exc).__name__,
-                epoch=0,
-                step=0,
-                checkpoint=None,
-            )
-            for subscriber in (self._recorder, self.bridge):
-                if subscriber is not None:
-                    try:
-                        subscriber(self.result)
-                    except Exception:  # noqa: BLE001
-                        pass
-            return self.result
+        except BaseException as exc:
+            self.error = exc  # known before `done`: the exit status counts it at once
+            raise
         finally:
-            if self._recorder is not None:
+            if self.result is not None and self._recorder is not None:  # else fail() ends its record
                 self._recorder.close()
             self.done.set()
+
+    def fail(self, exc: BaseException) -> None:
+        """End the session as failed after its worker raised (UI thread): the run's
+        status says failed, with why, and the dashboard shows it. Once only."""
+        if self.result is not None:
+            return
+        self.error = exc
+        self.result = ev.Failed(reason=one_line(exc), error=type(exc).__name__, epoch=0, step=0, checkpoint=None)
+        try:
+            recorder = self._recorder or self.run.recorder()
+            recorder(self.result)  # writes the failed status and closes the run's files
+        except (OSError, UserError):
+            pass  # the run folder cannot be written (maybe what failed): the screen still says why
+        self.bridge(self.result)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker has ended (used at exit only)."""

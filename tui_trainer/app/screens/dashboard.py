@@ -26,6 +26,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Tab, Tabs
 
 from ... import events as ev
@@ -40,9 +41,13 @@ from ..widgets.epoch_table import EpochTable
 from ..widgets.log import LogPane
 from ..widgets.loss_sparkline import LossSparkline
 from ..widgets.progress import ProgressPane
+from ..worker_errors import ForwardsWorkerErrors
 from .confirm import ConfirmScreen, PromptScreen
 
 if TYPE_CHECKING:
+    from textual import getters
+
+    from ..app import TrainerApp
     from ..bridge import TrainingSession
 
 WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
@@ -60,7 +65,7 @@ class HistoryLoaded(Message):
         self.offset = offset
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ForwardsWorkerErrors, Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     AUTO_FOCUS = "#epochs"
@@ -81,12 +86,15 @@ class DashboardScreen(Screen):
         Binding("r", "checkpoint_chosen('resume')", "Resume", show=False, id="resume"),
     ]
 
+    if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
+        app = getters.app(TrainerApp)
+
     def __init__(
         self, session: TrainingSession | None = None, watch: Run | None = None, name: str | None = None
     ) -> None:
         super().__init__(name=name)
         self.session = session
-        self.watch = watch
+        self.watched = watch  # the run read in watch mode (`watch` would hide DOMNode.watch)
         self.watch_offset = 0
         self.watch_status = ""
         self._backlog: list[tuple[list[ev.Event], list[tuple[int, float]] | None]] = []
@@ -98,14 +106,14 @@ class DashboardScreen(Screen):
         self.pacer = RenderPacer() if session is not None or watch is not None else None
         self._live_waiting = False
         self._epoch_waiting = False
-        self._pace_timer = None
+        self._pace_timer: Timer | None = None
         self._pace_due: float | None = None
         self._epoch_shown = False  # has this run's first EpochEnd been rendered
         self._keys_shown: tuple[bool | None, ...] | None = None  # check_action of the footer's keys, last refresh
 
     @property
     def mode(self) -> str:
-        return "live" if self.session is not None else "watch" if self.watch is not None else "fed"
+        return "live" if self.session is not None else "watch" if self.watched is not None else "fed"
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -141,11 +149,11 @@ class DashboardScreen(Screen):
             device.poll = device.in_process = True
             if self.session.history:
                 self.feed(self.session.history)
-        elif self.watch is not None:
-            progress.title = self.watch.id
+        elif self.watched is not None:
+            progress.title = self.watched.id
             progress.mode_note = "watching"
             # GPU figures come from this machine's NVML: only meaningful for a run on it.
-            device.poll = self.watch.status().get("host") == socket.gethostname()
+            device.poll = self.watched.status().get("host") == socket.gethostname()
             self.load_history()
         self._ready = True
         for events, losses in self._backlog:
@@ -167,7 +175,7 @@ class DashboardScreen(Screen):
             return
         try:
             spark = self.query_one(LossSparkline)
-            panes = [
+            panes: list[ProgressPane | DeviceLine | EpochChart | EpochTable | CheckpointsTable | LogPane] = [
                 self.query_one(ProgressPane),
                 self.query_one(DeviceLine),
                 self.query_one(EpochChart),
@@ -219,8 +227,12 @@ class DashboardScreen(Screen):
             pacer.rendering(epoch, forced=force)
         try:
             if live:
-                for pane in (self.query_one(ProgressPane), self.query_one(DeviceLine), self.query_one(LossSparkline)):
-                    pane.flush()
+                for live_pane in (
+                    self.query_one(ProgressPane),
+                    self.query_one(DeviceLine),
+                    self.query_one(LossSparkline),
+                ):
+                    live_pane.flush()
                 self._live_waiting = False
             if epoch:
                 for pane in (
@@ -245,6 +257,7 @@ class DashboardScreen(Screen):
             self._pace_timer = None
         self._pace_due = due
         if due is not None:
+            assert self.pacer is not None  # only a paced dashboard schedules
             self._pace_timer = self.set_timer(max(0.0, due - self.pacer.clock()), self._pace_timer_fired)
 
     def _pace_timer_fired(self) -> None:
@@ -262,7 +275,8 @@ class DashboardScreen(Screen):
     @work(thread=True, group="watch-history", exit_on_error=False)
     def load_history(self) -> None:
         # The whole file may be large (a long run): read and parse it off the UI thread.
-        events, offset = self.watch.read_events(0)
+        assert self.watched is not None  # watch mode
+        events, offset = self.watched.read_events(0)
         self.post_message(HistoryLoaded(events, offset))
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
@@ -272,13 +286,15 @@ class DashboardScreen(Screen):
         self.set_interval(WATCH_INTERVAL, self.tail)
 
     def tail(self) -> None:
-        events, self.watch_offset = self.watch.read_events(self.watch_offset)
+        assert self.watched is not None  # watch mode
+        events, self.watch_offset = self.watched.read_events(self.watch_offset)
         if events:
             self.feed(events)
         self._update_watch_status()
 
     def _update_watch_status(self) -> None:
-        status = self.watch.status().get("status", "unknown")
+        assert self.watched is not None  # watch mode
+        status = self.watched.status().get("status", "unknown")
         if status != self.watch_status:
             self.watch_status = status
             note = {
@@ -315,7 +331,7 @@ class DashboardScreen(Screen):
                 return False  # the other label of p
             action = "pause"
         if self.session is None or action not in ("start", "pause", "stop", "checkpoint"):
-            return True  # watch and fed dashboards say why instead (see _not_live)
+            return True  # watch and fed dashboards say why instead (see _live_session)
         running = self.session.running
         if action == "start":
             return None if running else True  # shown, greyed out while a run trains
@@ -324,47 +340,51 @@ class DashboardScreen(Screen):
     def _shows_paused(self) -> bool:
         if self.session is not None:
             return self.session.running and self.session.paused
-        return self.watch is not None and self.watch_status == "paused"
+        return self.watched is not None and self.watch_status == "paused"
 
     def _send(self, command: str) -> None:
         """Watch mode: the command goes through the run folder's control channel; the
         trainer's acknowledgement arrives in the log pane with the next tail."""
+        assert self.watched is not None  # watch mode
         try:
-            self.watch.send_control(command)
+            self.watched.send_control(command)
         except UserError as exc:
             self.notify(str(exc), title="Not sent", severity="warning")
             return
-        self.notify(f"Sent {command} to the training process", title=self.watch.id)
+        self.notify(f"Sent {command} to the training process", title=self.watched.id)
 
-    def _not_live(self) -> bool:
+    def _live_session(self) -> TrainingSession | None:
+        """The session of the run this dashboard trains; without one, None (the user is told why)."""
         if self.session is not None:
-            return False
-        if self.watch is not None:
+            return self.session
+        if self.watched is not None:
             self.notify("Start it from the Presets screen (f2) or resume it with r on a checkpoint", severity="warning")
         else:
             self.notify("No run here: pick a preset (f2) or open a run (f3)", severity="warning")
-        return True
+        return None
 
     def action_start(self) -> None:
-        if self._not_live():
+        session = self._live_session()
+        if session is None:
             return
-        if self.session.running:
+        if session.running:
             self.notify("This run is already training", severity="warning")
             return
         # Train the same config again, as a new run.
-        self.app.start_new_run(self.session.launch.config)
+        self.app.start_new_run(session.launch.config)
 
     def action_pause(self) -> None:
-        if self.watch is not None:
-            self._send("resume" if self.watch.status().get("status") == "paused" else "pause")
+        if self.watched is not None:
+            self._send("resume" if self.watched.status().get("status") == "paused" else "pause")
             return
-        if self._not_live() or not self.session.running:
+        session = self._live_session()
+        if session is None or not session.running:
             return
-        if self.session.paused:
-            self.session.resume()
+        if session.paused:
+            session.resume()
             self.progress.set_state("training")
         else:
-            self.session.pause()
+            session.pause()
             # Shown at once; the engine confirms with a Paused event after the batch.
             self.progress.set_state("pausing")
         self.refresh_bindings()  # p's label
@@ -373,7 +393,7 @@ class DashboardScreen(Screen):
         self.action_pause()  # p toggles; this is its "Unpause" label
 
     def action_stop(self) -> None:
-        if self.watch is not None:
+        if self.watched is not None:
             self.app.push_screen(
                 ConfirmScreen(
                     "Stop the training process?", "It saves a checkpoint first; resume it later.", yes="Stop"
@@ -381,12 +401,13 @@ class DashboardScreen(Screen):
                 lambda yes: self._send("stop") if yes else None,
             )
             return
-        if self._not_live() or not self.session.running:
+        session = self._live_session()
+        if session is None or not session.running:
             return
 
         def answered(yes: bool | None) -> None:
-            if yes and self.session.running:
-                self.session.stop("stopped by user")
+            if yes and session.running:
+                session.stop("stopped by user")
                 self.progress.set_state("stopping")
 
         self.app.push_screen(
@@ -397,12 +418,13 @@ class DashboardScreen(Screen):
         )
 
     def action_checkpoint(self) -> None:
-        if self.watch is not None:
+        if self.watched is not None:
             self._send("save")
             return
-        if self._not_live() or not self.session.running:
+        session = self._live_session()
+        if session is None or not session.running:
             return
-        if self.session.save_now():
+        if session.save_now():
             self.notify("A checkpoint will be saved after the current batch")
         else:
             self.notify("The run is still starting; try again in a moment", severity="warning")

@@ -26,6 +26,7 @@ from ...config import RunConfig
 from ...errors import UserError
 from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
+from ..worker_errors import ForwardsWorkerErrors
 from .confirm import ConfirmScreen, PromptScreen
 
 
@@ -72,7 +73,7 @@ class Prepared(Message):
         self.error = error
 
 
-class PickerScreen(Screen):
+class PickerScreen(ForwardsWorkerErrors, Screen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     AUTO_FOCUS = "#preset-list"
     BINDINGS = [

@@ -9,6 +9,7 @@ if it is training here).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -24,6 +25,12 @@ from textual_plot import PlotWidget
 from ... import format as fmt
 from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
 from ..widgets.epoch_chart import SERIES, draw, make_plot
+from ..worker_errors import ForwardsWorkerErrors
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from ..app import TrainerApp
 
 METRICS = (
     ("test_acc", "test acc %"),
@@ -40,7 +47,10 @@ class CurvesLoaded(Message):
         self.curves = curves
 
 
-class RunsScreen(Screen):
+class RunsScreen(ForwardsWorkerErrors, Screen):
+    if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
+        app = getters.app(TrainerApp)
+
     AUTO_FOCUS = "#runs-table"
     BINDINGS = [
         Binding("enter", "open", "Open", id="runs.open"),
@@ -212,11 +222,12 @@ class RunsScreen(Screen):
             lines.append(f"─{marker}─ {run_id}", style)
             run = summaries.get(run_id)
             failed = run is not None and run.status == "failed" and run.reason
+            reason = run.reason if run is not None else None
             if best is not None or not failed:
                 lines.append(f"  best {fmt.pct(best)}" if best is not None else "  no epochs yet", "dim")
             if failed:
                 # Why it failed, where the user looks at it (else only in its folder's files).
-                lines.append(f"  failed: {run.reason}", STATUS_COLORS.get("failed", ""))
+                lines.append(f"  failed: {reason}", STATUS_COLORS.get("failed", ""))
         draw(plot, label, series, last)
         self.query_one("#compare").border_title = f"Compare: {label} per epoch  (t: metric)"
         if ids and not self.marked:

@@ -1,10 +1,11 @@
 """The hyperparameter editor: the fields a user changes most, validated as typed.
 
-Each text field is parsed like a ``--set section.key=value`` override and checked
-with :func:`tui_trainer.schema.check_value`, so the messages are the core's. When
-every field passes, the whole config is rebuilt with ``with_overrides`` to catch the
-checks that span keys (nesterov, multistep milestones, the device pattern). The
-editor reports the result with a :class:`HParamsEditor.Changed` message.
+Each field is a config key. Its text is read as the command line reads a value
+(:func:`tui_trainer.config.parse_text`) and checked with ``RunConfig.check_value``, so
+the messages are the core's. When every field passes, the changed values are applied
+with ``RunConfig.with_values``, which also checks the rules that span keys (nesterov,
+multistep milestones, the device pattern). The editor reports the resulting config with
+a :class:`HParamsEditor.Changed` message: that config is the one a run starts with.
 
 The data set and its folder are fields too: on a server without internet the data is a
 local copy, and without them the app could only fail with "not found" (the CLI's
@@ -13,7 +14,6 @@ local copy, and without them the app could only fail with "not found" (the CLI's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,28 +28,23 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ... import schema
-from ...config import AUGMENTATIONS, DATASETS, OPTIMIZERS, PRECISIONS, SCHEDULES, SECTIONS, RunConfig, parse_override
+from ...config import AUGMENTATIONS, DATASETS, OPTIMIZERS, PRECISIONS, SCHEDULES, RunConfig, declaration, parse_text
 from ...errors import ConfigError, UserError
 
-Values = dict[str, Any]  # "section.key" -> current value (selects only, for show_if)
+Values = dict[str, Any]  # "section.key" -> value
 
 
 @dataclass(frozen=True)
 class Field:
-    section: str
-    key: str
+    key: str  # "section.key"
     label: str
     kind: str = "text"  # text, path (taken as typed; empty is none), select, flags
     choices: tuple[str, ...] = ()
     show_if: Callable[[Values], bool] | None = None
 
     @property
-    def name(self) -> str:
-        return f"{self.section}.{self.key}"
-
-    @property
     def dom_id(self) -> str:
-        return f"hp-{self.section}-{self.key}"
+        return "hp-" + self.key.replace(".", "-")
 
 
 def _schedule(*names: str) -> Callable[[Values], bool]:
@@ -57,26 +52,26 @@ def _schedule(*names: str) -> Callable[[Values], bool]:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("train", "epochs", "epochs"),
-    Field("data", "dataset", "data set", "select", DATASETS),
-    Field("data", "root", "data root", "path"),
-    Field("data", "batch_size", "batch size"),
-    Field("optim", "name", "optimizer", "select", OPTIMIZERS),
-    Field("optim", "lr", "lr"),
-    Field("optim", "momentum", "momentum", show_if=lambda v: v.get("optim.name") in ("sgd", "rmsprop")),
-    Field("optim", "weight_decay", "weight decay"),
-    Field("schedule", "name", "schedule", "select", SCHEDULES),
-    Field("schedule", "warmup_epochs", "warmup epochs"),
-    Field("schedule", "step_size", "step size", show_if=_schedule("step")),
-    Field("schedule", "milestones", "milestones", show_if=_schedule("multistep")),
-    Field("schedule", "gamma", "gamma", show_if=_schedule("step", "multistep")),
-    Field("schedule", "final_lr_ratio", "final lr ratio", show_if=_schedule("cosine", "linear", "onecycle")),
-    Field("schedule", "pct_start", "pct start", show_if=_schedule("onecycle")),
-    Field("schedule", "div_factor", "div factor", show_if=_schedule("onecycle")),
-    Field("data", "augment", "augment", "flags", AUGMENTATIONS),
-    Field("train", "precision", "precision", "select", PRECISIONS),
-    Field("train", "device", "device"),
-    Field("train", "seed", "seed"),
+    Field("train.epochs", "epochs"),
+    Field("data.dataset", "data set", "select", DATASETS),
+    Field("data.root", "data root", "path"),
+    Field("data.batch_size", "batch size"),
+    Field("optim.name", "optimizer", "select", OPTIMIZERS),
+    Field("optim.lr", "lr"),
+    Field("optim.momentum", "momentum", show_if=lambda v: v.get("optim.name") in ("sgd", "rmsprop")),
+    Field("optim.weight_decay", "weight decay"),
+    Field("schedule.name", "schedule", "select", SCHEDULES),
+    Field("schedule.warmup_epochs", "warmup epochs"),
+    Field("schedule.step_size", "step size", show_if=_schedule("step")),
+    Field("schedule.milestones", "milestones", show_if=_schedule("multistep")),
+    Field("schedule.gamma", "gamma", show_if=_schedule("step", "multistep")),
+    Field("schedule.final_lr_ratio", "final lr ratio", show_if=_schedule("cosine", "linear", "onecycle")),
+    Field("schedule.pct_start", "pct start", show_if=_schedule("onecycle")),
+    Field("schedule.div_factor", "div factor", show_if=_schedule("onecycle")),
+    Field("data.augment", "augment", "flags", AUGMENTATIONS),
+    Field("train.precision", "precision", "select", PRECISIONS),
+    Field("train.device", "device"),
+    Field("train.seed", "seed"),
 )
 BY_ID = {f.dom_id: f for f in FIELDS}
 
@@ -91,25 +86,16 @@ def to_text(value: Any) -> str:
 TYPED = ("text", "path")  # the kinds typed into an Input, checked as they are typed
 
 
-def parse_field(field: Field, text: str) -> Any:
+def parse_field(config: RunConfig, field: Field, text: str) -> Any:
     """The typed value of ``text`` for ``field``, or a UserError with the core's message."""
-    if field.kind == "path":
-        # A path is not TOML: "/data/my cifar" or a folder named 1e3 is meant as typed.
-        return schema.check_value(SECTIONS[field.section], field.key, text.strip() or None, field.section)
-    try:
-        _, value = parse_override(f"{field.name}={text}")
-    except ConfigError as exc:
-        # The core words a syntax error for the command line ("--set 'optim.lr=x': ...");
-        # here the field is named instead, the rest of the message is the core's.
-        message = str(exc)
-        prefix = f"--set {f'{field.name}={text}'!r}: "
-        raise ConfigError(f"{field.name}: {message.removeprefix(prefix)}") from None
-    return schema.check_value(SECTIONS[field.section], field.key, value, field.section)
+    # A path is not TOML: "/data/my cifar" or a folder named 1e3 is meant as typed.
+    value = (text.strip() or None) if field.kind == "path" else parse_text(field.key, text)
+    return config.check_value(field.key, value)
 
 
 def help_text(field: Field) -> str:
-    meta = schema.fields_of(SECTIONS[field.section])[field.key][0].metadata
-    parts = [f"{field.name}: {meta['help']}"]
+    meta = declaration(field.key)[0].metadata
+    parts = [f"{field.key}: {meta['help']}"]
     bounds = schema.bounds_text(meta)
     if bounds:
         parts.append("allowed: " + bounds)
@@ -130,20 +116,21 @@ class Flag(Checkbox):
 class CoreRule(Validator):
     """Input validation by the core's own rules and messages."""
 
-    def __init__(self, field: Field) -> None:
+    def __init__(self, editor: HParamsEditor, field: Field) -> None:
         super().__init__()
+        self.editor = editor
         self.field = field
 
     def validate(self, value: str) -> ValidationResult:
         try:
-            parse_field(self.field, value)
+            parse_field(self.editor.base or RunConfig(), self.field, value)
         except UserError as exc:
             return self.failure(str(exc))
         return self.success()
 
 
 class HParamsEditor(VerticalScroll):
-    """Fields for one base config; ``overrides()`` turns the edits into ``--set`` strings."""
+    """Fields for one base config; ``changes()`` are the edited values, by key."""
 
     # Tab goes from the preset list straight to the first field: the scroll container
     # itself was a tab stop of its own that did nothing visible (a focused field scrolls
@@ -162,14 +149,12 @@ class HParamsEditor(VerticalScroll):
     """
 
     class Changed(Message):
-        """Sent after every edit: the overrides, and the first error (None when valid)."""
+        """Sent after every edit: the changed values, and the first error (None when valid)."""
 
-        def __init__(
-            self, editor: HParamsEditor, overrides: list[str], error: str | None, config: RunConfig | None
-        ) -> None:
+        def __init__(self, editor: HParamsEditor, changes: Values, error: str | None, config: RunConfig | None) -> None:
             super().__init__()
             self.editor = editor
-            self.overrides = overrides
+            self.changes = changes
             self.error = error
             self.config = config
 
@@ -200,7 +185,7 @@ class HParamsEditor(VerticalScroll):
                     yield Input(
                         compact=True,
                         id=f.dom_id,
-                        validators=[CoreRule(f)],
+                        validators=[CoreRule(self, f)],
                         validate_on=["changed"],
                         placeholder="none" if f.kind == "path" else "",
                     )
@@ -218,10 +203,9 @@ class HParamsEditor(VerticalScroll):
         self.base = config
         self.disabled = False
         self._loading = True
-        data = config.to_dict()
         try:
             for f in FIELDS:
-                value = data[f.section][f.key]
+                value = config.get(f.key)
                 if f.kind == "select":
                     self.query_one(f"#{f.dom_id}", Select).value = value
                 elif f.kind == "flags":
@@ -250,44 +234,39 @@ class HParamsEditor(VerticalScroll):
         out: Values = {}
         for f in FIELDS:
             if f.kind == "select":
-                out[f.name] = self.query_one(f"#{f.dom_id}", Select).value
+                out[f.key] = self.query_one(f"#{f.dom_id}", Select).value
         return out
 
     def visible(self, f: Field, values: Values | None = None) -> bool:
         return f.show_if is None or f.show_if(values if values is not None else self.values())
 
-    def overrides(self) -> list[str]:
-        """``--set`` strings for the visible fields that differ from the base config."""
+    def changes(self) -> Values:
+        """The values of the visible fields that differ from the base config, by key; a
+        field whose text is invalid is left out (revalidate() reports it)."""
         if self.base is None:
-            return []
-        data = self.base.to_dict()
+            return {}
         values = self.values()
-        out = []
+        out: Values = {}
         for f in FIELDS:
             if not self.visible(f, values):
                 continue
-            base = data[f.section][f.key]
-            if f.kind == "select":
-                value = self.query_one(f"#{f.dom_id}", Select).value
-                if value != base:
-                    out.append(f"{f.name}={json.dumps(value)}")
-            elif f.kind == "flags":
-                chosen = [c for c in f.choices if self.query_one(f"#{f.dom_id}-{c}", Checkbox).value]
-                if sorted(chosen) != sorted(base):
-                    out.append(f"{f.name}={json.dumps(chosen)}")
-            elif f.kind == "path":
-                value = parse_field(f, self.query_one(f"#{f.dom_id}", Input).value)
-                if value != base:
-                    out.append(f"{f.name}={'none' if value is None else json.dumps(value)}")
-            else:
-                text = self.query_one(f"#{f.dom_id}", Input).value.strip()
-                try:
-                    if parse_field(f, text) == base:
-                        continue
-                except UserError:
-                    pass  # reported by revalidate(); keep the text so the error is the core's
-                out.append(f"{f.name}={text}")
+            try:
+                value = self._value(f)
+            except UserError:
+                continue
+            base = self.base.get(f.key)
+            if (sorted(value) != sorted(base)) if f.kind == "flags" else (value != base):
+                out[f.key] = value
         return out
+
+    def _value(self, f: Field) -> Any:
+        """The field's value as the config holds it (a UserError for invalid text)."""
+        if f.kind == "select":
+            return self.query_one(f"#{f.dom_id}", Select).value
+        if f.kind == "flags":
+            return [c for c in f.choices if self.query_one(f"#{f.dom_id}-{c}", Checkbox).value]
+        assert self.base is not None
+        return parse_field(self.base, f, self.query_one(f"#{f.dom_id}", Input).value)
 
     def revalidate(self) -> None:
         """Check every visible field, then the whole config; report with Changed."""
@@ -296,35 +275,38 @@ class HParamsEditor(VerticalScroll):
             self.query_one(f"#row-{f.dom_id}").display = self.visible(f, values)
         self.field_errors = {}
         for f in FIELDS:
-            if f.kind not in TYPED or not self.visible(f, values):
+            if f.kind not in TYPED or not self.visible(f, values) or self.base is None:
                 self._show_error(f, None)
                 continue
             try:
-                value = parse_field(f, self.query_one(f"#{f.dom_id}", Input).value.strip())
+                value = self._value(f)
                 if f.kind == "path":
                     self._check_exists(value)
                 self._show_error(f, None)
             except UserError as exc:
-                self.field_errors[f.name] = str(exc)
+                self.field_errors[f.key] = str(exc)
                 self._show_error(f, str(exc))
         self.config = None
-        overrides = self.overrides()
+        changes = self.changes()
         if self.base is None:
             self.error = "no preset loaded"
         elif self.field_errors:
             self.error = next(iter(self.field_errors.values()))
         else:
             try:
-                self.config = self.base.with_overrides(overrides)
+                self.config = self.base.with_values(changes.items())
                 self.error = None
             except UserError as exc:
                 self.error = str(exc)
-                # A cross-key error that names one of our fields goes under that field.
-                for f in FIELDS:
-                    if self.error.startswith(f.name) and f.kind in TYPED and self.visible(f, values):
-                        self._show_error(f, self.error)
-                        break
-        self.post_message(self.Changed(self, overrides, self.error, self.config))
+                self._show_cross_key_error(self.error, values)
+        self.post_message(self.Changed(self, changes, self.error, self.config))
+
+    def _show_cross_key_error(self, error: str, values: Values) -> None:
+        """A rule across keys that names one of the typed fields is shown under that field."""
+        for f in FIELDS:
+            if error.startswith(f.key) and f.kind in TYPED and self.visible(f, values):
+                self._show_error(f, error)
+                return
 
     def _check_exists(self, root: str | None) -> None:
         """Said as it is typed, not by a run that fails a moment after it starts. (A data
