@@ -212,7 +212,7 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
         if message.error:
             self.set_status(message.error, error=True)
         else:
-            changed = len(message.overrides)
+            changed = len(message.changes)
             self.set_status(f"ready · {changed} change{'s' if changed != 1 else ''} · s starts")
 
     @on(HParamsEditor.Help)
@@ -226,9 +226,10 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
         if not self.loaded or self.current not in self.configs:
             self.notify(self.errors.get(self.current or "", "The presets are still loading"), severity="error")
             return
-        if editor.error:
-            self.notify(f"Not started: {editor.error}", severity="error")
-            self.set_status(editor.error, error=True)
+        if editor.error or editor.config is None:
+            error = editor.error or "no valid config"
+            self.notify(f"Not started: {error}", severity="error")
+            self.set_status(error, error=True)
             return
         if self.app.training_now():
             self.notify("A run is already training (f4 shows it); stop it first", severity="warning")
@@ -237,14 +238,16 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
             return
         self.starting = True
         self.set_status("preparing the run…")
-        self.prepare(self.current, editor.overrides())
+        self.prepare(editor.config)
 
     @work(thread=True, group="prepare", exclusive=True, exit_on_error=False)
-    def prepare(self, name: str, overrides: list[str]) -> None:
-        from ...launch import prepare
+    def prepare(self, config: RunConfig) -> None:
+        """A run folder for the config the editor shows: that config, not the preset read
+        again, is the one that trains."""
+        from ...launch import new_run
 
         try:
-            launch = prepare(name, overrides, runs_dir=self.app.runs_dir)
+            launch = new_run(config, runs_dir=self.app.runs_dir)
         except UserError as exc:
             self.post_message(Prepared(error=str(exc)))
             return
