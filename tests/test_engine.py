@@ -293,14 +293,15 @@ def test_digits_cnn_reaches_95_percent_quickly(runs_dir):
 
 @pytest.mark.parametrize("target", [0.0, 100.0])
 def test_the_end_says_whether_and_when_the_target_accuracy_was_reached(target):
-    from tui_trainer.events import end_line
+    from tui_trainer.format import elapsed
+    from tui_trainer.wording import end_line
 
     end = Trainer(tiny_config(meta={"target_acc": target}, train={"epochs": 1})).run()
     assert isinstance(end, ev.Finished) and end.target_acc == target
     line = end_line(end)
     if target == 0.0:
         assert end.time_to_target is not None and end.time_to_target > 0
-        assert f"target 0.00% reached after {end.time_to_target:.1f}s of training" in line, line
+        assert f"target 0.00% reached after {elapsed(end.time_to_target)} of training" in line, line
     else:
         assert end.time_to_target is None and "target 100.00% not reached" in line, line
     assert "target" not in end_line(Trainer(tiny_config(train={"epochs": 1})).run())

@@ -1,9 +1,12 @@
-"""One wording for a run's start and end, whoever prints it."""
+"""One wording of each kind of number, and of a run's start and end, whoever prints it."""
+
+import math
 
 import pytest
 
 from tui_trainer import events as ev
 from tui_trainer import format as fmt
+from tui_trainer import wording
 
 
 @pytest.mark.parametrize("n, text", [(0, "0 epochs"), (1, "1 epoch"), (2, "2 epochs"), (12_000, "12,000 epochs")])
@@ -53,10 +56,10 @@ def finished(epochs: int, seconds: float) -> ev.Finished:
 
 
 def test_end_and_start_lines_count_in_words():
-    assert ev.end_line(finished(1, 1.2)).startswith("finished: 1 epoch in 1.2s, best test accuracy 91.50%")
-    assert ev.end_line(finished(150, 7234.5)).startswith("finished: 150 epochs in 2:00:34,")
+    assert wording.end_line(finished(1, 1.2)).startswith("finished: 1 epoch in 1.2s, best test accuracy 91.50%")
+    assert wording.end_line(finished(150, 7234.5)).startswith("finished: 150 epochs in 2:00:34,")
     stopped = ev.Stopped(reason="stopped by user", epoch=1, step=1234, checkpoint="/r/last.pt")
-    assert ev.end_line(stopped) == (
+    assert wording.end_line(stopped) == (
         "stopped (stopped by user) after 1 epoch, step 1,234; resume with: tui-trainer train --resume /r/last.pt"
     )
     started = ev.RunStarted(
@@ -73,7 +76,7 @@ def test_end_and_start_lines_count_in_words():
         epochs=1,
         steps_per_epoch=1,
     )
-    assert ev.start_line(started) == "run r1: p on CPU (fp32), 53,098 params, 1 epoch x 1 step"
+    assert wording.start_line(started) == "run r1: p on CPU (fp32), 53,098 params, 1 epoch x 1 step"
 
 
 def test_the_log_and_progress_panes_end_a_run_in_the_headless_words():
@@ -87,6 +90,165 @@ def test_the_log_and_progress_panes_end_a_run_in_the_headless_words():
     ):
         pane = ProgressPane()
         pane.apply(end)
-        assert describe(end)[1] == ev.end_line(end)
-        assert pane.message == ev.end_line(end, where=False)
+        assert describe(end)[1] == wording.end_line(end)
+        assert pane.message == wording.end_line(end, where=False)
         assert "/r/x.pt" not in pane.message  # two lines of a pane: no path to be cut
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0, "0:00"), (59.4, "0:59"), (65, "1:05"), (3725, "1:02:05"), (90_061, "25:01:01"), (None, "--:--")],
+)
+def test_a_clock_duration_counts_hours_past_a_day_and_says_when_it_is_unknown(seconds, text):
+    assert fmt.duration(seconds) == text
+    assert fmt.eta(seconds) == f"ETA {text}"
+
+
+@pytest.mark.parametrize("seconds", [math.nan, math.inf, -1.0])
+def test_an_eta_that_cannot_be_known_reads_as_dashes(seconds):
+    assert fmt.eta(seconds) == "ETA --:--"
+
+
+@pytest.mark.parametrize("n, text", [(0, "0"), (999, "999"), (1234, "1,234"), (23_528_522, "23,528,522"), (None, "?")])
+def test_an_exact_count_is_in_full_with_thousands_separated(n, text):
+    assert fmt.number(n) == text
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.9, "0.9"),
+        (5e-4, "0.0005"),
+        (1e-5, "1e-05"),
+        (0.0, "0"),
+        (30.0, "30"),
+        (2**32 - 1, "4294967295"),
+        (2.5, "2.5"),
+    ],
+)
+def test_a_setting_reads_as_one_would_type_it(value, text):
+    assert fmt.setting(value) == text
+
+
+@pytest.mark.parametrize("value, text", [(10, "10s"), (0.25, "0.25s"), (0, "0s"), (7200, "7200s")])
+def test_a_time_the_user_set_keeps_its_digits(value, text):
+    assert fmt.seconds(value) == text
+
+
+@pytest.mark.parametrize(
+    "value, digits, text",
+    [(91.5, 2, "91.50%"), (0.0, 2, "0.00%"), (100.0, 2, "100.00%"), (42.4, 0, "42%"), (99.6, 0, "100%"), (0, 0, "0%")],
+)
+def test_a_percentage_has_the_digits_asked_for(value, digits, text):
+    assert fmt.pct(value, digits=digits) == text
+
+
+@pytest.mark.parametrize("value", [None, math.nan, math.inf])
+def test_a_percentage_that_is_not_a_number_reads_as_a_dash(value):
+    assert fmt.pct(value) == "—"
+    assert fmt.pct(value, digits=0) == "—"
+
+
+@pytest.mark.parametrize(
+    "value, bare, line", [(0.0, "0", "0 img/s"), (45.4, "45", "45 img/s"), (123_456.7, "123,457", "123,457 img/s")]
+)
+def test_images_per_second_read_the_same_bare_and_in_a_line(value, bare, line):
+    assert fmt.rate(value) == bare
+    assert fmt.throughput(value) == line
+
+
+@pytest.mark.parametrize("value", [None, math.nan])
+def test_an_unknown_rate_is_a_question_mark(value):
+    assert fmt.rate(value) == "?"
+    assert fmt.throughput(value) == "? img/s"
+
+
+@pytest.mark.parametrize("value, text", [(0.9846, "0.985x"), (1.0, "1.000x"), (12.5, "12.500x"), (0.0, "0.000x")])
+def test_a_speed_ratio_keeps_thousandths(value, text):
+    assert fmt.ratio(value) == text
+
+
+@pytest.mark.parametrize("value", [None, math.nan, math.inf])
+def test_a_ratio_that_is_not_a_number_is_a_question_mark(value):
+    assert fmt.ratio(value) == "?"
+
+
+@pytest.mark.parametrize(
+    "used, total, text",
+    [
+        (0, 80 * 2**30, "0.0/80.0 GiB"),
+        (int(12.3 * 2**30), int(79.6 * 2**30), "12.3/79.6 GiB"),
+        (2**20, 2**30, "0.0/1.0 GiB"),
+    ],
+)
+def test_device_memory_reads_in_gib_whatever_the_amount(used, total, text):
+    assert fmt.memory(used, total) == text
+
+
+@pytest.mark.parametrize(
+    "value, text", [(0.12345, "0.1235"), (0.0, "0.0000"), (1234.5, "1234.5000"), (math.nan, "nan"), (None, "?")]
+)
+def test_loss(value, text):
+    assert fmt.loss(value) == text
+
+
+@pytest.mark.parametrize(
+    "value, text", [(0.1, "0.1"), (3e-4, "0.0003"), (1.23456e-5, "1.23e-05"), (0, "0"), (math.nan, "?"), (None, "?")]
+)
+def test_a_learning_rate_keeps_three_significant_digits(value, text):
+    assert fmt.lr(value) == text
+
+
+def test_the_target_note_says_whether_and_after_how_long_the_target_was_reached():
+    def end(target_acc, time_to_target):
+        return ev.Finished(
+            epochs=3, best_acc=94.1, final_acc=94.0, seconds=9000, time_to_target=time_to_target, target_acc=target_acc
+        )
+
+    assert wording.target_note(end(None, None)) == ""
+    assert wording.target_note(end(94.0, None)) == "; target 94.00% not reached"
+    assert wording.target_note(end(94.0, 3.41)) == "; target 94.00% reached after 3.4s of training"
+    # Over a minute it reads as the engine's "Reached ..." line and the run's length do: a clock.
+    assert wording.target_note(end(94.0, 4000.0)) == "; target 94.00% reached after 1:06:40 of training"
+    assert wording.end_line(end(94.0, 4000.0)) == (
+        "finished: 3 epochs in 2:30:00, best test accuracy 94.10%; target 94.00% reached after 1:06:40 of training"
+    )
+
+
+def test_the_end_line_of_a_run_without_an_epoch_and_of_an_event_that_is_not_an_end():
+    nothing = ev.Finished(epochs=0, best_acc=None, final_acc=None, seconds=0.0)
+    assert wording.end_line(nothing) == "finished: 0 epochs in 0.0s, best test accuracy n/a"
+    failed = ev.Failed(reason="boom", error="RuntimeError", epoch=1, step=3, checkpoint="/r/last.pt")
+    assert wording.end_line(failed) == "failed: boom; last good checkpoint: /r/last.pt"
+    assert wording.end_line(failed, where=False) == "failed: boom"
+    assert wording.end_line(ev.Paused(epoch=1, step=2)) == ""
+
+
+def test_a_resumed_run_s_start_says_so_and_a_run_without_a_folder_says_that():
+    started = ev.RunStarted(
+        run_id="",
+        run_dir="",
+        preset="p",
+        config={},
+        model_summary="",
+        param_count=1,
+        device="cuda:0",
+        device_name="NVIDIA H100",
+        precision="bf16",
+        data_summary="",
+        epochs=150,
+        steps_per_epoch=12_000,
+        start_epoch=40,
+    )
+    assert wording.start_line(started) == (
+        "run (no folder): p on NVIDIA H100 (bf16), 1 param, 150 epochs x 12,000 steps, resumed at epoch 40"
+    )
+
+
+def test_events_are_plain_data_without_wording_of_their_own():
+    import inspect
+
+    for cls in ev.EVENT_TYPES.values():
+        own = {name for name, value in vars(cls).items() if inspect.isfunction(value) and not name.startswith("__")}
+        assert own <= {"to_dict"}, (cls.__name__, own)
+    assert not hasattr(ev, "end_line") and not hasattr(ev, "start_line") and not hasattr(ev, "BEST_SAVED")

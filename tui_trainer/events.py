@@ -3,7 +3,8 @@
 The engine emits these; every consumer renders or stores them: the Textual app, the
 headless printer, the run folder's ``events.jsonl`` and a watcher in another process
 (which reads them back with :func:`from_dict`). Events are plain, immutable data:
-only JSON-able fields, so that one line of JSON round-trips to the same event.
+only JSON-able fields, so that one line of JSON round-trips to the same event, and no
+wording of their own (a run's start and end lines are wording.py's).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-
-from . import format as fmt
 
 
 @dataclass(frozen=True)
@@ -85,12 +84,9 @@ class CheckpointSaved(Event):
     test_acc: float | None
     size: int  # bytes
     # The best test accuracy of the checkpoints saved so far (best.pt points to it): with
-    # checkpoint.every > 1 that need not be the run's best epoch, so it reads BEST_SAVED.
+    # checkpoint.every > 1 that need not be the run's best epoch, so it reads wording.BEST_SAVED.
     best: bool
     reason: str = "epoch"  # epoch, manual, stop, final
-
-
-BEST_SAVED = " (best saved)"  # how printers and panes mark CheckpointSaved.best
 
 
 @dataclass(frozen=True)
@@ -144,14 +140,6 @@ class Finished(Event):
     target_acc: float | None = None  # meta.target_acc of the run, if it has one
     train_seconds: float | None = None  # training time of the whole run, resumes included, less evaluation and pauses
 
-    def target_note(self) -> str:
-        """How the run did against its target accuracy, for the end-of-run line."""
-        if self.target_acc is None:
-            return ""
-        if self.time_to_target is None:
-            return f"; target {self.target_acc:.2f}% not reached"
-        return f"; target {self.target_acc:.2f}% reached after {self.time_to_target:.1f}s of training"
-
 
 @dataclass(frozen=True)
 class Stopped(Event):
@@ -173,36 +161,6 @@ class Failed(Event):
 
 
 END_EVENTS = (Finished, Stopped, Failed)
-
-
-def start_line(e: RunStarted) -> str:
-    """A run's start in one line, for the plain printer and the app's log (the data's
-    summary is not in it: the loader's line just before says it)."""
-    resumed = f", resumed at epoch {e.start_epoch}" if e.start_epoch else ""
-    return (
-        f"run {e.run_id or '(no folder)'}: {e.preset} on {e.device_name} ({e.precision}), {e.param_count:,} params, "
-        f"{fmt.plural(e.epochs, 'epoch')} x {fmt.plural(e.steps_per_epoch, 'step')}{resumed}"
-    )
-
-
-def end_line(e: Event, where: bool = True) -> str:
-    """A run's end in one line: what the headless printers, the app's log and progress
-    panes, and the app's exit print (one wording, so each says what the others do).
-    ``where=False`` leaves out the checkpoint to resume from, for the two lines of the
-    progress pane (the checkpoints pane beside it lists them, and r resumes)."""
-    if isinstance(e, Finished):
-        best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
-        return (
-            f"finished: {fmt.plural(e.epochs, 'epoch')} in {fmt.elapsed(e.seconds)}, "
-            f"best test accuracy {best}{e.target_note()}"
-        )
-    if isinstance(e, Stopped):
-        tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint and where else ""
-        return f"stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {e.step:,}{tail}"
-    if isinstance(e, Failed):
-        tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint and where else ""
-        return f"failed: {e.reason}{tail}"
-    return ""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -1,5 +1,8 @@
-"""Small text formatters: one wording for the panes, the headless printers and the CLI
-(pure functions of the standard library, so every layer can import them)."""
+"""Small text formatters: the one wording of each kind of number (a loss, an accuracy, a
+learning rate, a duration, a count, a rate, a size) for the panes, the headless printers
+and the CLI, so that a figure reads the same wherever it is shown. Pure functions of the
+standard library, so every layer can import them; sentences about a run's events (its
+start and end lines) are wording.py's, which builds them from these."""
 
 from __future__ import annotations
 
@@ -26,9 +29,26 @@ def elapsed(seconds: float) -> str:
     return f"{seconds:.1f}s" if 0 <= seconds < 59.95 else duration(seconds)
 
 
+def eta(seconds: float | None) -> str:
+    """Time left: "ETA 1:05"; "ETA --:--" while unknown."""
+    return f"ETA {duration(seconds)}"
+
+
+def seconds(value: float) -> str:
+    """A time the user set (a timeout, an interval), as typed: 10 -> "10s", 0.25 -> "0.25s"
+    (a measured time reads as :func:`elapsed`)."""
+    return f"{setting(value)}s"
+
+
+def number(n: int | None) -> str:
+    """An exact count or index, in full: 53098 -> "53,098" (params, steps, images); :func:`count`
+    is its short form."""
+    return "?" if n is None else f"{n:,}"
+
+
 def plural(n: int, noun: str) -> str:
     """(1, "epoch") -> "1 epoch"; (3, "epoch") -> "3 epochs"."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+    return f"{number(n)} {noun}" + ("" if n == 1 else "s")
 
 
 def size(n: int | None) -> str:
@@ -40,6 +60,12 @@ def size(n: int | None) -> str:
     return f"{n} B"
 
 
+def memory(used: int, total: int) -> str:
+    """Device memory in use of the total, in GiB whatever the amount (so that one reads
+    against the other): "12.3/79.6 GiB"."""
+    return f"{used / 2**30:.1f}/{total / 2**30:.1f} GiB"
+
+
 def lr(value: float | None) -> str:
     """Learning rates span decades: 3 significant digits, no trailing noise."""
     if value is None or not math.isfinite(value):
@@ -49,22 +75,47 @@ def lr(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def setting(value: float) -> str:
+    """A setting's value as one would type it (a momentum, a weight decay, an lr to set):
+    0.9 -> "0.9", 5e-4 -> "0.0005", 1e-5 -> "1e-05"; whole numbers in full (a seed's
+    4294967295, not 4.29497e+09)."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
+
+
 def loss(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "nan" if value is not None else "?"
     return f"{value:.4f}"
 
 
-def pct(value: float | None) -> str:
+def pct(value: float | None, digits: int = 2) -> str:
+    """A percentage: accuracies in hundredths (91.5 -> "91.50%"); ``digits=0`` for the
+    whole percents of progress and utilisation ("42%"); None or NaN -> "—"."""
     if value is None or not math.isfinite(value):
         return "—"
-    return f"{value:.2f}%"
+    return f"{value:.{digits}f}%"
 
 
 def rate(value: float | None) -> str:
+    """Images per second, the bare figure (under a column headed "img/s"): "1,234"."""
     if value is None or not math.isfinite(value):
         return "?"
     return f"{value:,.0f}"
+
+
+def throughput(value: float | None) -> str:
+    """Images per second in a line of text: "1,234 img/s"."""
+    return f"{rate(value)} img/s"
+
+
+def ratio(value: float | None) -> str:
+    """One speed over another: "0.985x", in thousandths (the app's cost over the engine is
+    under a percent: hundredths would round it away)."""
+    if value is None or not math.isfinite(value):
+        return "?"
+    return f"{value:.3f}x"
 
 
 def count(n: int | None) -> str:

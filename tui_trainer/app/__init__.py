@@ -33,12 +33,12 @@ def run_app(launch: Launch | None = None, watch: Run | None = None, runs_dir: Pa
 def say_how_the_last_run_ended(app) -> None:
     """The screen is gone with the app: a line in the terminal keeps where the last run
     trained in this app went and how it ended (the command to resume a stopped one)."""
-    from .. import events as ev
+    from .. import wording
 
     session = app.session
     if session is None or session.result is None:
         return
-    print(f"{session.run.id}: {ev.end_line(session.result)}\n  its folder: {session.run.dir}", flush=True)
+    print(f"{session.run.id}: {wording.end_line(session.result)}\n  its folder: {session.run.dir}", flush=True)
 
 
 def follow_the_terminal_size() -> None:

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from .. import events as ev
 from .. import format as fmt
+from .. import wording
 from ..engine import Trainer
 from ..errors import UserError
 from ..launch import Launch
@@ -29,9 +30,9 @@ from ..launch import Launch
 
 def fmt_epoch_line(e: ev.EpochEnd) -> str:
     return (
-        f"epoch {e.epoch}/{e.epochs}  train_loss {e.train_loss:.4f}  train_acc {e.train_acc:6.2f}%  "
-        f"test_loss {e.test_loss:.4f}  test_acc {e.test_acc:6.2f}%  lr {e.lr:.3g}  "
-        f"{fmt.elapsed(e.seconds)}  {e.images_per_s:,.0f} img/s{'  *best' if e.best else ''}"
+        f"epoch {e.epoch}/{e.epochs}  train_loss {fmt.loss(e.train_loss)}  train_acc {fmt.pct(e.train_acc):>7}  "
+        f"test_loss {fmt.loss(e.test_loss)}  test_acc {fmt.pct(e.test_acc):>7}  lr {fmt.lr(e.lr)}  "
+        f"{fmt.elapsed(e.seconds)}  {fmt.throughput(e.images_per_s)}{'  *best' if e.best else ''}"
     )
 
 
@@ -58,13 +59,13 @@ class PlainPrinter(_Quiet):
 
     def show(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
-            line = ev.start_line(e)
+            line = wording.start_line(e)
         elif isinstance(e, ev.EpochEnd):
             line = fmt_epoch_line(e)
         elif isinstance(e, ev.Log):
             line = e.message if e.level == "info" else f"{e.level}: {e.message}"
         elif isinstance(e, ev.END_EVENTS):
-            line = ev.end_line(e)
+            line = wording.end_line(e)
         else:
             return
         print(line, file=self.out, flush=True)
@@ -103,13 +104,13 @@ class RichPrinter(_Quiet):
             table.add_column(name, width=width, justify="right")
         table.add_row(
             f"{e.epoch}/{e.epochs}",
-            f"{e.train_loss:.4f}",
-            f"{e.train_acc:.2f}%",
-            f"{e.test_loss:.4f}",
-            f"{e.test_acc:.2f}%",
-            f"{e.lr:.3g}",
+            fmt.loss(e.train_loss),
+            fmt.pct(e.train_acc),
+            fmt.loss(e.test_loss),
+            fmt.pct(e.test_acc),
+            fmt.lr(e.lr),
             fmt.elapsed(e.seconds),
-            f"{e.images_per_s:,.0f}",
+            fmt.rate(e.images_per_s),
             "[green]best[/]" if e.best else "",
         )
         return table
@@ -119,7 +120,7 @@ class RichPrinter(_Quiet):
         if isinstance(e, ev.RunStarted):
             self._first_epoch = e.start_epoch + 1
             self.console.print(  # the data's summary: the loader's line just before
-                f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {e.param_count:,} params"
+                f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {fmt.plural(e.param_count, 'param')}"
             )
             if e.run_dir:  # once, so that each checkpoint line can name its file alone
                 self.console.print(f"[dim]run folder {escape(e.run_dir)}[/]", soft_wrap=True)
@@ -132,7 +133,7 @@ class RichPrinter(_Quiet):
                 description=f"epoch {e.epoch}",
                 completed=e.batch,
                 total=e.batches,
-                info=f"loss {e.loss:.4f} · {e.images_per_s:,.0f} img/s",
+                info=f"loss {fmt.loss(e.loss)} · {fmt.throughput(e.images_per_s)}",
             )
         elif isinstance(e, ev.EpochEnd):
             p.console.print(self._row(e))
@@ -143,7 +144,7 @@ class RichPrinter(_Quiet):
                 p.update(self.epoch_task, visible=False)
         elif isinstance(e, ev.CheckpointSaved):
             # The file's name: its full path wrapped over three lines at 80 columns, each epoch.
-            p.console.print(f"[dim]checkpoint {escape(Path(e.path).name)}{ev.BEST_SAVED if e.best else ''}[/]")
+            p.console.print(f"[dim]checkpoint {escape(Path(e.path).name)}{wording.BEST_SAVED if e.best else ''}[/]")
         elif isinstance(e, ev.Log):
             style = {"info": "dim", "warning": "yellow", "error": "red"}.get(e.level, "dim")
             p.console.print(f"[{style}]{escape(e.message)}[/]")
@@ -152,7 +153,7 @@ class RichPrinter(_Quiet):
         elif isinstance(e, ev.END_EVENTS):
             p.stop()
             style = {"finished": "green", "stopped": "yellow", "failed": "red"}[e.kind]
-            self.console.print(f"[{style}]{escape(ev.end_line(e))}[/]")  # paths, reasons: not markup
+            self.console.print(f"[{style}]{escape(wording.end_line(e))}[/]")  # paths, reasons: not markup
 
 
 def run_headless(launch: Launch, out: TextIO | None = None) -> int:

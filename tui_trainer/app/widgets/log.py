@@ -11,6 +11,7 @@ from textual.widgets import RichLog
 
 from ... import events as ev
 from ... import format as fmt
+from ... import wording
 
 MAX_LINES = 2000  # bounded: a long run must not grow the UI's memory
 LEVEL_STYLES = {"info": "", "warning": "bold yellow", "error": "bold red"}
@@ -22,9 +23,9 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
     if isinstance(e, ev.Log):
         return e.level, e.message.rstrip()
     if isinstance(e, ev.RunStarted):
-        return "info", ev.start_line(e)
+        return "info", wording.start_line(e)
     if isinstance(e, ev.CheckpointSaved):
-        best = ev.BEST_SAVED if e.best else ""
+        best = wording.BEST_SAVED if e.best else ""
         return "info", f"checkpoint saved ({e.reason}): {Path(e.path).name}, {fmt.size(e.size)}{best}"
     if isinstance(e, ev.CheckpointRemoved):
         return "info", f"checkpoint pruned: {Path(e.path).name}"
@@ -33,11 +34,11 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
             "" if e.ok else f" ({e.message})"
         )
     if isinstance(e, ev.Paused):
-        return "info", f"paused at epoch {e.epoch}, step {e.step}"
+        return "info", f"paused at epoch {e.epoch}, step {fmt.number(e.step)}"
     if isinstance(e, ev.Resumed):
-        return "info", f"resumed at epoch {e.epoch}, step {e.step}"
+        return "info", f"resumed at epoch {e.epoch}, step {fmt.number(e.step)}"
     if isinstance(e, ev.END_EVENTS):
-        return END_LEVELS[type(e)], ev.end_line(e)
+        return END_LEVELS[type(e)], wording.end_line(e)
     return None
 
 

@@ -15,6 +15,7 @@ from textual.widget import Widget
 
 from ... import events as ev
 from ... import format as fmt
+from ... import wording
 
 STATES = {
     "waiting": ("…", "dim"),
@@ -97,7 +98,7 @@ class ProgressPane(Widget):
             self._window.clear()  # the pause is not part of the step rate
         elif isinstance(e, ev.END_EVENTS):
             self.state = e.kind  # finished, stopped or failed
-            self.message = ev.end_line(e, where=False)
+            self.message = wording.end_line(e, where=False)
 
     def message_lines(self, width: int) -> list[str]:
         """The end message, wrapped to at most two lines (the log pane has it whole)."""
@@ -156,7 +157,7 @@ class ProgressPane(Widget):
                 return "paused"
             if self.state in ("finished", "stopped", "failed"):
                 return self.state
-            return f"ETA {fmt.duration(seconds)}"
+            return fmt.eta(seconds)
 
         in_epoch = self.batch / self.batches if self.batches else 0.0
         done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
@@ -165,7 +166,7 @@ class ProgressPane(Widget):
         run_frac = done_epochs / self.epochs if self.epochs else 0.0
         rows = [
             (f"epoch {self.epoch}/{self.epochs}", in_epoch, f"{self.batch}/{self.batches}", eta(epoch_eta)),
-            ("run", run_frac, f"{run_frac * 100:3.0f}%", eta(run_eta)),
+            ("run", run_frac, fmt.pct(run_frac * 100, digits=0), eta(run_eta)),
         ]
         for label, frac, count, tail in rows:
             right = f" {count:>9} {tail:>12}"
@@ -180,8 +181,8 @@ class ProgressPane(Widget):
         parts = [
             f"loss {fmt.loss(self.loss)}",
             f"lr {fmt.lr(self.lr)}",
-            f"{fmt.rate(self.images_per_s)} img/s",
-            f"step {self.step:,}",
+            fmt.throughput(self.images_per_s),
+            f"step {fmt.number(self.step)}",
             f"best {fmt.pct(self.best_acc)}",
             f"elapsed {fmt.duration(elapsed)}",
         ]
