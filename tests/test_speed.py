@@ -101,7 +101,7 @@ def test_bench_measures_in_a_fresh_process_and_reports_its_errors():
 
     with pytest.raises(UserError, match="engine: .*nonexistent"):
         measure("engine", engine_variant, broken, steps=6, warmup=1)
-    with pytest.raises(UserError, match="engine: --steps: .*log_interval .*60 s.*raise --steps"):
+    with pytest.raises(UserError, match="engine: --steps: .*log_interval .*60s.*raise --steps"):
         measure("engine", engine_variant, config.with_overrides(["train.log_interval=60"]), steps=2, warmup=0)
 
 

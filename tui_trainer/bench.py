@@ -38,6 +38,7 @@ from typing import Any
 import torch
 
 from . import events as ev
+from . import format as fmt
 from .config import RunConfig
 from .data import ImageData, load_data
 from .engine.device import device_name, resolve_device
@@ -194,7 +195,7 @@ class StepTimer:
         if len(self.marks) < 2:
             # Too few steps for the time between Step events: bad input, said as such.
             raise ConfigError(
-                f"--steps: the engine trained them in under train.log_interval ({self.log_interval:g} s, "
+                f"--steps: the engine trained them in under train.log_interval ({fmt.seconds(self.log_interval)}, "
                 "the time between its timing marks), too short to time; raise --steps"
             )
         after = [m for m in self.marks[:-1] if m[0] >= self.warmup]
@@ -312,7 +313,7 @@ def run_bench(
         for v, loop in loops.items():  # alternating, so that drift (heat, other load) hits all alike
             ips = measure(v, loop, config, steps, warmup, cache)
             samples[v].append(ips)
-            progress(f"round {r + 1}/{rounds} {v}: {ips:,.0f} images/s")
+            progress(f"round {r + 1}/{rounds} {v}: {fmt.throughput(ips)}")
     return BenchResult(
         preset=config.name,
         device=str(device),

@@ -17,6 +17,7 @@ import typing
 from typing import Any
 
 from .errors import ConfigError, did_you_mean, one_of
+from .format import setting as value_text
 
 
 def option(
@@ -122,16 +123,13 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
 def bounds_text(meta: typing.Mapping[str, Any]) -> str:
     """A field's numeric bounds as the user reads them, e.g. "> 0 and <= 100"; "" if none."""
 
-    def num(v: float) -> str:  # whole bounds in full (a seed's 4294967295, not 4.29497e+09)
-        return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
-
     parts = []
     if meta["gt"] is not None:
-        parts.append(f"> {num(meta['gt'])}")
+        parts.append(f"> {value_text(meta['gt'])}")
     if meta["min"] is not None:
-        parts.append(f">= {num(meta['min'])}")
+        parts.append(f">= {value_text(meta['min'])}")
     if meta["max"] is not None:
-        parts.append(f"<= {num(meta['max'])}")
+        parts.append(f"<= {value_text(meta['max'])}")
     return " and ".join(parts)
 
 

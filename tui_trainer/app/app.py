@@ -353,10 +353,13 @@ class TrainerApp(App[int]):
             elif isinstance(e, ev.Failed):
                 self.notify(e.reason, title="Training failed", severity="error", timeout=15)
             elif isinstance(e, ev.Finished):
-                best = f", best test accuracy {e.best_acc:.2f}%" if e.best_acc is not None else ""
+                best = f", best test accuracy {fmt.pct(e.best_acc)}" if e.best_acc is not None else ""
                 self.notify(f"Finished {fmt.plural(e.epochs, 'epoch')}{best}", title="Training finished")
             elif isinstance(e, ev.Stopped):
-                self.notify(f"Stopped ({e.reason}) at epoch {e.epoch}, step {e.step:,}", title="Training stopped")
+                self.notify(
+                    f"Stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {fmt.number(e.step)}",
+                    title="Training stopped",
+                )
         if any(isinstance(e, ev.END_EVENTS) for e in events):
             try:
                 self.refresh_bindings()
@@ -370,7 +373,7 @@ class TrainerApp(App[int]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.resume_from(failed.checkpoint, [f"optim.lr={lr:g}"])
+                self.resume_from(failed.checkpoint, [f"optim.lr={fmt.setting(lr)}"])
             else:
                 self.notify(
                     "Stopped at the last good checkpoint; resume it later from the Checkpoints pane",
@@ -380,7 +383,7 @@ class TrainerApp(App[int]):
         self.push_screen(
             ConfirmScreen(
                 "The loss became NaN",
-                f"{failed.reason}. Resume from {Path(failed.checkpoint).name} with lr {lr:g}?",
+                f"{failed.reason}. Resume from {Path(failed.checkpoint).name} with lr {fmt.setting(lr)}?",
                 yes="Resume",
                 no="Stop",
             ),

@@ -130,9 +130,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
             continue
         facts = [c.model.arch, c.data.dataset, fmt.plural(c.train.epochs, "epoch")]
         if c.meta.reported_acc is not None:
-            facts.append(f"reported {c.meta.reported_acc:.2f}%")
+            facts.append(f"reported {fmt.pct(c.meta.reported_acc)}")
         if c.meta.target_acc is not None:
-            facts.append(f"target {c.meta.target_acc:.2f}%")
+            facts.append(f"target {fmt.pct(c.meta.target_acc)}")
         head.append("  " + " · ".join(facts), style="cyan")
         console.print(head)
         if c.meta.description:
@@ -179,7 +179,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "id": Text(r.id),
             "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
             "epochs": f"{r.epoch}/{r.epochs}",
-            "best acc": f"{r.best_acc:.2f}%" if r.best_acc is not None else "",
+            "best acc": fmt.pct(r.best_acc) if r.best_acc is not None else "",
             "preset": Text(r.preset),
             "trained": fmt.duration(r.train_seconds) if r.train_seconds is not None else "",
             "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
@@ -209,9 +209,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for col in ("class", "correct", "total", "accuracy"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in result.classes:
-        table.add_row(Text(c.name), str(c.correct), str(c.total), f"{c.acc:.2f}%")
+        table.add_row(Text(c.name), fmt.number(c.correct), fmt.number(c.total), fmt.pct(c.acc))
     console.print(table)
-    console.print(f"test accuracy {result.acc:.2f}%  test loss {result.loss:.4f}", markup=False)
+    console.print(f"test accuracy {fmt.pct(result.acc)}  test loss {fmt.loss(result.loss)}", markup=False)
     return 0
 
 
@@ -276,13 +276,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "app": "c  tui-trainer engine + app",
     }
     for v in variants:
-        table.add_row(labels[v], f"{result.images_per_s[v]:,.0f}", ", ".join(f"{x:,.0f}" for x in result.samples[v]))
+        table.add_row(labels[v], fmt.rate(result.images_per_s[v]), ", ".join(fmt.rate(x) for x in result.samples[v]))
     console.print(table)
     ratios = result.ratios()
     if "engine_vs_plain" in ratios:
-        console.print(f"b/a engine vs plain: {ratios['engine_vs_plain']:.2f}x", markup=False)
+        console.print(f"b/a engine vs plain: {fmt.ratio(ratios['engine_vs_plain'])}", markup=False)
     if "app_vs_engine" in ratios:
-        console.print(f"c/b app vs engine:   {ratios['app_vs_engine']:.3f}x", markup=False)
+        console.print(f"c/b app vs engine:   {fmt.ratio(ratios['app_vs_engine'])}", markup=False)
     return 0
 
 
@@ -292,7 +292,10 @@ def cmd_control(args: argparse.Namespace) -> int:
     run = find_run(args.run, args.runs_dir or paths.runs_dir())
     ack = send_and_wait(run, args.action, args.timeout)
     if ack is None:
-        print(f"sent {args.action} to run {run.id}; no acknowledgement within {args.timeout:g}s", file=sys.stderr)
+        print(
+            f"sent {args.action} to run {run.id}; no acknowledgement within {fmt.seconds(args.timeout)}",
+            file=sys.stderr,
+        )
         return 1
     print(f"run {run.id}: {args.action} acknowledged")
     return 0

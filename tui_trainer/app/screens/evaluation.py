@@ -57,8 +57,8 @@ class EvalScreen(ModalScreen[None]):
         for c in r.classes:
             table.add_row(
                 Text(c.name),
-                Text(str(c.correct), justify="right"),
-                Text(str(c.total), justify="right"),
+                Text(fmt.number(c.correct), justify="right"),
+                Text(fmt.number(c.total), justify="right"),
                 Text(fmt.pct(c.acc), justify="right"),
             )
         table.display = True

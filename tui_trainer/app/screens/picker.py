@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ... import format as fmt
 from ... import presets
 from ...config import RunConfig
 from ...errors import UserError
@@ -213,7 +214,7 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
             self.set_status(message.error, error=True)
         else:
             changed = len(message.changes)
-            self.set_status(f"ready · {changed} change{'s' if changed != 1 else ''} · s starts")
+            self.set_status(f"ready · {fmt.plural(changed, 'change')} · s starts")
 
     @on(HParamsEditor.Help)
     def _help(self, message: HParamsEditor.Help) -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ... import events as ev
+from ... import format as fmt
 
 POLL_SECONDS = 2.0
 
@@ -38,7 +39,7 @@ class _NVML:
             handle = nv.nvmlDeviceGetHandleByIndex(index)
             mem = nv.nvmlDeviceGetMemoryInfo(handle)
             util = nv.nvmlDeviceGetUtilizationRates(handle)
-            return f"{mem.used / 2**30:.1f}/{mem.total / 2**30:.1f} GiB", int(util.gpu)
+            return fmt.memory(mem.used, mem.total), int(util.gpu)
         except Exception:  # noqa: BLE001 - absent module, no driver, old driver: all optional
             self.failed = True
             return None, None
@@ -101,7 +102,7 @@ class DeviceLine(Static):
         if self.memory:
             text.append(f" · mem {self.memory}")
         if self.utilisation is not None:
-            text.append(f" · util {self.utilisation}%")
+            text.append(f" · util {fmt.pct(self.utilisation, digits=0)}")
         width = max(1, self.size.width or 200)
         text.truncate(width, overflow="ellipsis")
         if self._shown != (text, width):  # the dashboard flushes it with every Step

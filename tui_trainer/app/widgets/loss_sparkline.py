@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...format import loss as fmt_loss
+from ... import format as fmt
 
 RECENT = 240  # Step events shown in "recent" view (about a minute at 4 per second)
 BARS = "▁▂▃▄▅▆▇█"
@@ -167,10 +167,10 @@ class LossSparkline(Horizontal):
         if data:
             latest = self.recent[-1][1] if self.recent else data[-1]
             if self.show_all:
-                view = f"all {self.last_step or 0:,} steps"
+                view = f"all {fmt.plural(self.last_step or 0, 'step')}"
             else:
-                view = f"steps {self.recent[0][0]:,}+" if self.recent else ""
-            text = f"loss {fmt_loss(latest)}\nmin  {fmt_loss(min(data))}\n{view}"
+                view = f"steps {fmt.number(self.recent[0][0])}+" if self.recent else ""
+            text = f"loss {fmt.loss(latest)}\nmin  {fmt.loss(min(data))}\n{view}"
         else:
             text = "loss\nwaiting…"
         self.query_one("#loss-label", Static).update(text, layout=False)  # fixed size: repaint only

@@ -86,16 +86,16 @@ def recipe_lines(config: RunConfig) -> list[tuple[str, str]]:
     d, o, s, t = config.data, config.optim, config.schedule, config.train
     optim = f"{o.name} lr {fmt.lr(o.lr)}"
     if o.name in ("sgd", "rmsprop"):
-        optim += f" mom {o.momentum:g}"
+        optim += f" mom {fmt.setting(o.momentum)}"
     if o.weight_decay:
-        optim += f" wd {o.weight_decay:g}"
+        optim += f" wd {fmt.setting(o.weight_decay)}"
     sched = s.name
     if s.name == "step":
-        sched += f" {s.step_size}/{s.gamma:g}"
+        sched += f" {s.step_size}/{fmt.setting(s.gamma)}"
     elif s.name == "multistep":
-        sched += f" {s.milestones}/{s.gamma:g}"
+        sched += f" {s.milestones}/{fmt.setting(s.gamma)}"
     if s.warmup_epochs:
-        sched += f", warm-up {s.warmup_epochs:g}"
+        sched += f", warm-up {fmt.setting(s.warmup_epochs)}"
     aug = ", ".join(d.augment) or "no augmentation"
     return [
         ("optim", optim),
