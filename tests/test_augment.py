@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tui_trainer.config import DataConfig
+from tui_trainer.config import DataConfig, RunConfig
 from tui_trainer.data import DeviceData, ImageData, normalize, random_crop, random_hflip
 from tui_trainer.data.augment import crop_at, crop_offsets
 from tui_trainer.data.sources import channel_stats
-from tui_trainer.errors import DataError
+from tui_trainer.errors import ConfigError, DataError
 
 
 @pytest.fixture(autouse=True)
@@ -101,8 +101,19 @@ def test_reflect_crop_refuses_padding_as_large_as_the_image():
     x = random_images(2, h=4, w=4)
     with pytest.raises(ValueError, match="reflect padding 4"):
         random_crop(x, 4, gen(), fill="reflect")
-    with pytest.raises(ValueError, match="allowed: zero, reflect"):
-        random_crop(x, 1, gen(), fill="mirror")
+
+
+def test_fill_and_flip_names_are_the_configs_to_check():
+    # The batches do not check the names again: an unknown one is refused, in one line,
+    # when the config is read, before any data is loaded.
+    for key, bad, allowed in (
+        ("crop_fill", "mirror", "allowed: zero, reflect"),
+        ("flip_mode", "sometimes", "allowed: random, alternate"),
+        ("augment", ["crop", "rotate"], "allowed: crop, hflip"),
+        ("normalize", "z", "allowed: auto, fixed, none"),
+    ):
+        with pytest.raises(ConfigError, match=f"data.{key}: .*{allowed}"):
+            RunConfig.from_dict({"data": {key: bad}})
 
 
 # -- random_hflip ---------------------------------------------------------------------------
@@ -297,12 +308,10 @@ def test_reflect_crops_in_batches_and_bad_fill_or_mode():
                 for dy in range(2 * p + 1)
                 for dx in range(2 * p + 1)
             ), idx
+    # The images' size is known only now (the config knows it for the built-in sets only).
     with pytest.raises(DataError) as err:
         list(dd.train_batches(50, gen(), ["crop"], 8, crop_fill="reflect"))
     assert "smaller than the images (8 pixels)" in str(err.value) and "\n" not in str(err.value)
-    for kw, name in (({"crop_fill": "wrap"}, "data.crop_fill"), ({"flip_mode": "sometimes"}, "data.flip_mode")):
-        with pytest.raises(DataError, match=name):
-            list(dd.train_batches(50, gen(), ["crop", "hflip"], 2, **kw))
 
 
 def test_test_batches_in_order_and_normalized():

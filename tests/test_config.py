@@ -289,6 +289,59 @@ def test_a_relative_data_root_is_kept_absolute(tmp_path, monkeypatch, isolated_d
     assert f'root = "{tmp_path / "rel" / "x"}"' in (launch.run.dir / "config.toml").read_text()
 
 
+# -- rules that need the images' shape: at config time where the config knows it ----------
+
+
+@pytest.mark.parametrize(
+    "data, fragments",
+    [
+        (
+            {"dataset": "cifar10", "normalize": "fixed", "mean": [0.5], "std": [0.25]},
+            ['normalize = "fixed" needs 3 value(s) each', "3-channel images; got 1 and 1"],
+        ),
+        (
+            {"dataset": "digits", "augment": ["crop"], "crop_fill": "reflect", "crop_padding": 8},
+            ["data.crop_padding: reflect padding must be smaller than the images (8 pixels), got 8"],
+        ),
+        (
+            {"dataset": "cifar10", "image_size": 16, "augment": ["crop"], "crop_fill": "reflect", "crop_padding": 20},
+            ["smaller than the images (16 pixels), got 20", 'data.crop_fill = "zero"'],
+        ),
+        (  # an image folder's side is known once data.image_size sets it
+            {
+                "dataset": "imagefolder",
+                "root": "/x",
+                "image_size": 8,
+                "augment": ["crop"],
+                "crop_fill": "reflect",
+                "crop_padding": 8,
+            },
+            ["smaller than the images (8 pixels), got 8"],
+        ),
+        (
+            {"dataset": "synthetic", "synthetic_channels": 1, "normalize": "fixed", "mean": [0.5] * 3, "std": [1] * 3},
+            ["needs 1 value(s) each"],
+        ),
+    ],
+)
+def test_image_shape_rules_are_checked_when_the_config_is_read(data, fragments):
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"data": data})
+    message = str(err.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_image_shape_rules_pass_what_fits_and_leave_image_folders_to_load_time():
+    ok = {"dataset": "digits", "augment": ["crop"], "crop_fill": "reflect", "crop_padding": 7}
+    assert RunConfig.from_dict({"data": ok}).data.crop_padding == 7
+    zero = {"dataset": "digits", "augment": ["crop"], "crop_fill": "zero", "crop_padding": 12}
+    assert RunConfig.from_dict({"data": zero}).data.crop_padding == 12  # zeros reach any distance
+    folder = {"dataset": "imagefolder", "root": "/x", "augment": ["crop"], "crop_fill": "reflect", "crop_padding": 40}
+    assert RunConfig.from_dict({"data": folder}).data.crop_padding == 40  # its images' size is not known yet
+
+
 def test_unknown_preset_suggests():
     with pytest.raises(ConfigError) as err:
         presets.load("digit-cnn")

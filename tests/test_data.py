@@ -15,9 +15,10 @@ import pytest
 import torch
 from PIL import Image
 
-from tui_trainer.config import DataConfig
+from tui_trainer import config
+from tui_trainer.config import DataConfig, RunConfig
 from tui_trainer.data import DataInfo, ImageData, archives, builtin, imagefolder, load_data, resize_images, sources
-from tui_trainer.errors import DataError
+from tui_trainer.errors import ConfigError, DataError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/datasets"
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -580,7 +581,20 @@ def test_torchvision_mnist_from_files_and_cache(tmp_path, dataset, folder):
     assert inner.train_x.shape == (30, 1, 14, 14) and inner.test_x.shape == (4, 1, 14, 14)
 
 
-def test_unknown_dataset():
-    with pytest.raises(DataError) as err:
-        load_data(DataConfig(dataset="imagenet"))
-    assert "unknown data set" in one_line_error(err)
+def test_every_data_set_of_the_config_has_a_loader_and_an_unknown_one_is_the_configs_error():
+    assert set(sources._LOADERS) == set(config.DATASETS)
+    with pytest.raises(ConfigError) as err:  # at config time, before any loading
+        RunConfig.from_dict({"data": {"dataset": "imagenet"}})
+    assert 'data.dataset: unknown value "imagenet"' in one_line_error(err) and "allowed: cifar10" in str(err.value)
+
+
+def test_the_image_shapes_the_config_knows_are_the_loaded_ones(tmp_path):
+    """config.BUILTIN_SHAPES lets the config check crops and statistics before loading."""
+    assert config.image_shape(DataConfig(dataset="digits")) == (1, 8) == load(dataset="digits").train_x.shape[1:3]
+    synthetic = load(dataset="synthetic", synthetic_size=20, synthetic_channels=2, synthetic_image=12)
+    assert config.image_shape(DataConfig(dataset="synthetic", synthetic_channels=2, synthetic_image=12)) == (2, 12)
+    assert synthetic.train_x.shape[1:] == (2, 12, 12)
+    write_mnist(tmp_path / "tv" / "MNIST" / "raw")
+    assert load(dataset="mnist", root=str(tmp_path / "tv")).train_x.shape[1:3] == config.BUILTIN_SHAPES["mnist"]
+    assert config.image_shape(DataConfig(dataset="cifar10", image_size=64)) == (3, 64)
+    assert config.image_shape(DataConfig(dataset="imagefolder", root="x")) == (None, None)  # known once read

@@ -20,7 +20,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -334,20 +334,78 @@ def validate(config: RunConfig) -> None:
         raise ConfigError("train.ema and train.lookahead: choose one way to average the weights (set the other to 0)")
     if config.schedule.name == "multistep" and not config.schedule.milestones:
         raise ConfigError("schedule.milestones: multistep needs at least one milestone epoch, e.g. [30, 60]")
-    if config.data.normalize == "fixed" and (not config.data.mean or len(config.data.mean) != len(config.data.std)):
+    _validate_data(config.data)
+
+
+def _validate_data(data: DataConfig) -> None:
+    if data.normalize == "fixed" and (not data.mean or len(data.mean) != len(data.std)):
         raise ConfigError('data.mean / data.std: normalize = "fixed" needs one mean and one std per channel')
-    if any(s <= 0 for s in config.data.std):
-        raise ConfigError(f"data.std: {schema.fmt(config.data.std)} is out of range; allowed: every value > 0")
-    if config.data.dataset in ("digits", "synthetic") and config.data.root:
+    if any(s <= 0 for s in data.std):
+        raise ConfigError(f"data.std: {schema.fmt(data.std)} is out of range; allowed: every value > 0")
+    if data.dataset in ("digits", "synthetic") and data.root:
         # Not ignored in silence: `train --data-root cifar.tar.xz` on the default preset would
         # otherwise train on the digits while the user believes it trains on their files.
         raise ConfigError(
-            f"data.root: the {config.data.dataset} data set reads no files, so {schema.fmt(config.data.root)} "
+            f"data.root: the {data.dataset} data set reads no files, so {schema.fmt(data.root)} "
             'would be ignored; for files set data.dataset = "imagefolder" (or cifar10, mnist, ...), '
             "or drop data.root"
         )
-    if config.data.dataset == "imagefolder" and not config.data.root:
+    if data.dataset == "imagefolder" and not data.root:
         raise ConfigError("data.root: the imagefolder data set needs a folder or archive (--data-root DIR)")
+    channels, side = image_shape(data)
+    for problem in (
+        stats_problem(data, channels),
+        reflect_crop_problem(data.augment, data.crop_padding, data.crop_fill, side),
+    ):
+        if problem:
+            raise ConfigError(problem)
+
+
+# -- rules that need the images' shape ------------------------------------------------
+
+#: (channels, side) of the images of the data sets whose files are always the same.
+BUILTIN_SHAPES = {
+    "digits": (1, 8),
+    "mnist": (1, 28),
+    "fashion_mnist": (1, 28),
+    "cifar10": (3, 32),
+    "cifar100": (3, 32),
+    "svhn": (3, 32),
+}
+
+
+def image_shape(data: DataConfig) -> tuple[int | None, int | None]:
+    """The training images' (channels, side), as far as the config tells; None where only
+    the images do (an image folder's channels, and its side unless data.image_size sets
+    it): data/ checks those once they are read."""
+    channels: int | None
+    side: int | None
+    if data.dataset == "synthetic":
+        channels, side = data.synthetic_channels, data.synthetic_image
+    else:
+        channels, side = BUILTIN_SHAPES.get(data.dataset, (None, None))
+    return channels, data.image_size or side
+
+
+def stats_problem(data: DataConfig, channels: int | None) -> str | None:
+    """What is wrong with fixed normalisation statistics for images of ``channels`` channels."""
+    if data.normalize != "fixed" or channels is None or len(data.mean) == len(data.std) == channels:
+        return None
+    return (
+        f'data.mean / data.std: normalize = "fixed" needs {channels} value(s) each, one per channel '
+        f"of the {channels}-channel images; got {len(data.mean)} and {len(data.std)}"
+    )
+
+
+def reflect_crop_problem(augment: Sequence[str], padding: int, fill: str, side: int | None) -> str | None:
+    """What is wrong with a reflect-filled crop of ``padding`` on images of ``side`` pixels:
+    a reflection cannot reach further than the image is wide."""
+    if "crop" not in augment or fill != "reflect" or side is None or padding < side:
+        return None
+    return (
+        f"data.crop_padding: reflect padding must be smaller than the images ({side} pixels), got {padding}; "
+        'lower it or use data.crop_fill = "zero"'
+    )
 
 
 # -- values as typed (the --set text form) ----------------------------------------

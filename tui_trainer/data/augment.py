@@ -4,6 +4,9 @@ Every random choice is drawn from an explicit ``torch.Generator`` that lives on 
 device as the images, in one call per batch: no Python loop over images, no host-device
 synchronisation. The ``*_at`` / ``*_where`` variants take the random choices as tensors,
 so a caller can draw a whole epoch's choices up front (see :mod:`.batches`).
+
+Settings such as the crop's fill come from a validated config and are not checked again;
+what only the images tell (their size, their channels) is.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-
-from ..config import CROP_FILLS
 
 Stats = Sequence[float] | torch.Tensor | None
 
@@ -27,24 +28,23 @@ def crop_at(x: torch.Tensor, padding: int, offsets: torch.Tensor, fill: str = "z
     """Image ``i`` of the result is the ``H x W`` window at ``offsets[i]`` (row, column) of
     ``x[i]`` padded by ``padding`` on every side: with zeros (``fill="zero"``, as
     torchvision's ``RandomCrop``) or with its mirror image (``fill="reflect"``, as
-    ``F.pad(mode="reflect")`` and airbench; ``padding`` must then be below the image side)."""
+    ``F.pad(mode="reflect")`` and airbench; ``padding`` must then be below the image side).
+    ``fill`` is one of ``config.CROP_FILLS``: any other is taken as "zero"."""
     if padding <= 0:
         return x
     n, c, h, w = x.shape
     dev = x.device
     rows = offsets[:, 0:1] + torch.arange(h, device=dev)  # [N, H], in padded coordinates
     cols = offsets[:, 1:2] + torch.arange(w, device=dev)  # [N, W]
-    if fill == "zero":
-        source = F.pad(x, (padding, padding, padding, padding))
-    elif fill == "reflect":
-        if padding >= min(h, w):
+    if fill == "reflect":
+        if padding >= min(h, w):  # the images' size: known only here
             raise ValueError(f"reflect padding {padding} needs images larger than {padding} pixels, got {h}x{w}")
         # Reflect the indices instead of padding the images: integer arithmetic and one
         # gather, so uint8 images crop the same on any device, without depending on a
         # uint8 kernel of reflection_pad2d there.
         source, rows, cols = x, _reflect(rows - padding, h), _reflect(cols - padding, w)
     else:
-        raise ValueError(f"crop fill {fill!r}; allowed: {', '.join(CROP_FILLS)}")
+        source = F.pad(x, (padding, padding, padding, padding))
     return source[
         torch.arange(n, device=dev).view(n, 1, 1, 1),
         torch.arange(c, device=dev).view(1, c, 1, 1),

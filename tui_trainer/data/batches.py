@@ -5,6 +5,10 @@ one random permutation plus, drawn up front, every image's crop offsets and flip
 batch is gathered from the resident tensor, augmented, normalised to float32 and yielded,
 all as device operations: no DataLoader, no PIL, no host-device synchronisation per step.
 
+The values come from a validated config (:mod:`tui_trainer.config`): the names of the
+augmentations, fills and flip modes, the batch sizes and the normalisation are not checked
+again here. What is checked is what only the images tell: their channels and their size.
+
 All randomness comes from the generator passed to :meth:`DeviceData.train_batches`, which
 must live on the data's device, and is drawn when the epoch's first batch is requested, in
 a fixed order (permutation, crop offsets, flips). The generator's state before an epoch
@@ -32,7 +36,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from ..config import AUGMENTATIONS, CROP_FILLS, FLIP_MODES, DataConfig
+from ..config import DataConfig, reflect_crop_problem, stats_problem
 from ..errors import DataError
 from .augment import apply_normalization, crop_at, crop_offsets, flip_mask, hflip_where, normalization
 from .info import DataInfo
@@ -54,24 +58,20 @@ class DeviceData(SplitSizes):
         self._info = data.info
         self.source = data.source
         channels = int(data.train_x.shape[1])
+        # The config checks the channels of the data sets it knows; an image folder's are
+        # known only now, once its images are read.
+        problem = stats_problem(cfg, channels)
+        if problem:
+            raise DataError(problem)
+        mean: tuple[float, ...] | None = None
+        std: tuple[float, ...] | None = None
         if cfg.normalize == "auto":
             mean, std = tuple(data.mean), tuple(data.std)
         elif cfg.normalize == "fixed":
-            if len(cfg.mean) != channels or len(cfg.std) != channels:
-                raise DataError(
-                    f'data.mean / data.std: normalize = "fixed" needs {channels} value(s) each, one per channel '
-                    f"of the {channels}-channel images; got {len(cfg.mean)} and {len(cfg.std)}"
-                )
-            if any(s <= 0 for s in cfg.std):
-                raise DataError(f"data.std: every value must be > 0, got {list(cfg.std)}")
             mean, std = tuple(float(m) for m in cfg.mean), tuple(float(s) for s in cfg.std)
-        elif cfg.normalize == "none":
-            mean, std = None, None
-        else:
-            raise DataError(f"data.normalize: unknown mode '{cfg.normalize}'; allowed: auto, fixed, none")
         #: The per-channel mean and std used (None with normalize = "none").
-        self.mean: tuple[float, ...] | None = mean
-        self.std: tuple[float, ...] | None = std
+        self.mean = mean
+        self.std = std
         self._scale, self._shift = normalization(mean, std, channels, self.device)
 
         self.train_x = data.train_x.to(self.device).contiguous()
@@ -88,8 +88,6 @@ class DeviceData(SplitSizes):
 
     def steps_per_epoch(self, batch_size: int, max_steps: int = 0) -> int:
         """``ceil(num_train / batch_size)``, capped by ``max_steps`` when it is > 0."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         steps = math.ceil(self.num_train / batch_size)
         return min(steps, max_steps) if max_steps > 0 else steps
 
@@ -123,20 +121,12 @@ class DeviceData(SplitSizes):
         ``epoch`` counts from 0). ``start`` skips the epoch's first batches without
         augmenting them (a mid-epoch resume): the draws, and so the batches after, are
         those of the whole epoch."""
-        unknown = [a for a in augment if a not in AUGMENTATIONS]
-        if unknown:
-            raise DataError(f"data.augment: unknown augmentation {unknown[0]!r}; allowed: {', '.join(AUGMENTATIONS)}")
-        if crop_fill not in CROP_FILLS:
-            raise DataError(f"data.crop_fill: unknown fill {crop_fill!r}; allowed: {', '.join(CROP_FILLS)}")
-        if flip_mode not in FLIP_MODES:
-            raise DataError(f"data.flip_mode: unknown mode {flip_mode!r}; allowed: {', '.join(FLIP_MODES)}")
+        # The config checks this for the data sets whose image size it knows; an image
+        # folder's is known only now.
+        problem = reflect_crop_problem(augment, padding, crop_fill, int(min(self.train_x.shape[-2:])))
+        if problem:
+            raise DataError(problem)
         crop = "crop" in augment and padding > 0
-        side = min(self.train_x.shape[-2:])
-        if crop and crop_fill == "reflect" and padding >= side:
-            raise DataError(
-                f"data.crop_padding: reflect padding must be smaller than the images ({side} pixels), got {padding}; "
-                f'lower it or use data.crop_fill = "zero"'
-            )
         if generator.device.type != self.device.type:
             raise ValueError(
                 f"the generator is on {generator.device} but the data is on {self.device}; "
@@ -195,7 +185,5 @@ class DeviceData(SplitSizes):
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The test set in order, normalised, without augmentation."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         for lo in range(0, self.num_test, batch_size):
             yield self.prepare(self.test_x[lo : lo + batch_size]), self.test_y[lo : lo + batch_size]

@@ -226,9 +226,8 @@ def _decode_layout(layout: _Layout, size: int | None, log: Log) -> dict[str, Any
 
 
 def load_imagefolder(cfg: DataConfig, cache: Path, log: Log) -> Raw:
-    if not cfg.root:
-        raise DataError("imagefolder: needs a folder or archive: --data-root PATH (or --set data.root=PATH)")
-    given = Path(cfg.root).expanduser()
+    """``cfg.root`` is set: the config requires it for this data set."""
+    given = Path(cfg.root or "").expanduser()
     if not given.exists():
         raise DataError(f"imagefolder: {given} does not exist; {LAYOUT_HINT}")
     source = given.resolve()

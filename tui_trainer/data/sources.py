@@ -48,7 +48,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import DataConfig
+from ..config import DATASETS, DataConfig
 from ..errors import DataError
 from ..paths import cache_dir
 from .builtin import load_digits, load_synthetic
@@ -60,12 +60,10 @@ __all__ = ["DATASETS", "ImageData", "LoadCancelled", "channel_stats", "load_data
 
 
 def load_data(cfg: DataConfig, cache: Path | None = None, log: Log = nolog) -> ImageData:
-    """Load ``cfg.dataset`` as uint8 tensors (decoding and caching it the first time)."""
+    """Load ``cfg.dataset`` (one of ``config.DATASETS``: the config has checked it) as
+    uint8 tensors, decoding and caching it the first time."""
     cache = Path(cache) if cache is not None else cache_dir()
-    loader = _LOADERS.get(cfg.dataset)
-    if loader is None:
-        raise DataError(f"unknown data set '{cfg.dataset}'; allowed: {', '.join(_LOADERS)}")
-    raw = loader(cfg, cache, log)
+    raw = _LOADERS[cfg.dataset](cfg, cache, log)
 
     train_x, train_y = _limit(raw.train_x, raw.train_y, cfg.train_limit)
     test_x, test_y = _limit(raw.test_x, raw.test_y, cfg.test_limit)
@@ -142,11 +140,10 @@ def channel_stats(x: torch.Tensor, chunk: int = 1 << 26) -> tuple[tuple[float, .
     )
 
 
+#: A loader for each of ``config.DATASETS`` (the names are the config's: one list).
 _LOADERS: dict[str, Callable[[DataConfig, Path, Log], Raw]] = {
     **{name: load_torchvision for name in TORCHVISION},
     "imagefolder": load_imagefolder,
     "digits": load_digits,
     "synthetic": load_synthetic,
 }
-
-DATASETS = tuple(_LOADERS)
