@@ -111,10 +111,10 @@ def _extract_into(archive: Path, dest: Path, log: Log = nolog) -> int:
                 if m.isdir():
                     dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
                 elif m.isfile():
-                    src = tf.extractfile(m)
-                    assert src is not None
-                    with src, open(target_of(parts), "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
+                    member = tf.extractfile(m)
+                    assert member is not None
+                    with member, open(target_of(parts), "wb") as dst:
+                        shutil.copyfileobj(member, dst, 1 << 20)
                     written += 1
                     progress()
                 elif m.issym():

@@ -82,7 +82,7 @@ def load_tensors(path: Path, log: Log = _nolog) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
         problem = _check_payload(payload)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is just a cache miss
         problem = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"

@@ -122,7 +122,7 @@ def _decode_one(path: Path, size: int | None) -> np.ndarray:
 
     fmt = _FORMAT_BY_EXTENSION.get(path.suffix.lower())
     try:  # naming the format skips probing every plugin: a third faster for small images
-        im = Image.open(path, formats=[fmt] if fmt else None)
+        im: Image.Image = Image.open(path, formats=[fmt] if fmt else None)
     except UnidentifiedImageError:
         if fmt is None:
             raise

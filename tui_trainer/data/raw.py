@@ -38,6 +38,9 @@ class SplitSizes:
     """``num_train`` / ``num_test`` of what holds ``train_x`` and ``test_x`` (N first),
     on the host (ImageData) or on the training device (DeviceData)."""
 
+    train_x: torch.Tensor
+    test_x: torch.Tensor
+
     @property
     def num_train(self) -> int:
         return int(self.train_x.shape[0])

@@ -70,7 +70,12 @@ def _tv_looked_for(spec: _TV, cls: Any) -> str:
     return " and ".join(cls.split_list[s][1] for s in ("train", "test"))
 
 
-def _tv_decode(spec: _TV, cls: Any, root: Path, download: bool) -> tuple[torch.Tensor, ...]:
+Decoded = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]
+
+
+def _tv_decode(spec: _TV, cls: Any, root: Path, download: bool) -> Decoded:
+    """train_x, train_y, test_x, test_y and the class names."""
+
     def split(train: bool) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...]]:
         if spec.kind == "svhn":
             ds = cls(str(root), split="train" if train else "test", download=download)
@@ -106,7 +111,7 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
     candidates = [base, base.parent, base.parent.parent] if cfg.root else [base]
     found = next((r for r in candidates if all(p.is_file() for p in _tv_files(spec, cls, r))), None)
 
-    decoded: tuple[torch.Tensor, ...] | None = None
+    decoded: Decoded | None = None
     t0 = time.perf_counter()
     if found is None:
         archives = _tv_archives(spec, cls, base)
