@@ -252,3 +252,21 @@ def test_events_are_plain_data_without_wording_of_their_own():
         own = {name for name, value in vars(cls).items() if inspect.isfunction(value) and not name.startswith("__")}
         assert own <= {"to_dict"}, (cls.__name__, own)
     assert not hasattr(ev, "end_line") and not hasattr(ev, "start_line") and not hasattr(ev, "BEST_SAVED")
+
+
+def test_the_headless_bars_say_elapsed_time_and_eta_as_the_progress_pane_does():
+    from rich.progress import Progress
+
+    from tui_trainer.cli.headless import _Clock
+
+    now = [1000.0]
+    progress = Progress(get_time=lambda: now[0])
+    task_id = progress.add_task("epoch 1", total=100)
+    assert _Clock(remaining=True).render(progress.tasks[0]).plain == "ETA --:--"  # no speed yet
+    now[0] += 3700
+    progress.update(task_id, completed=40)
+    now[0] += 25
+    progress.update(task_id, completed=50)  # 10 batches in 25 s: 50 more in 125 s
+    task = progress.tasks[0]
+    assert _Clock().render(task).plain == "1:02:05"
+    assert _Clock(remaining=True).render(task).plain == "ETA 2:05"

@@ -17,8 +17,9 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from .. import events as ev
 from .. import format as fmt
@@ -34,6 +35,21 @@ def fmt_epoch_line(e: ev.EpochEnd) -> str:
         f"test_loss {fmt.loss(e.test_loss)}  test_acc {fmt.pct(e.test_acc):>7}  lr {fmt.lr(e.lr)}  "
         f"{fmt.elapsed(e.seconds)}  {fmt.throughput(e.images_per_s)}{'  *best' if e.best else ''}"
     )
+
+
+class _Clock(ProgressColumn):
+    """A bar's elapsed time, or its ETA, as the app's progress pane says them (Rich's own
+    time columns say "0:01:05" where the pane says "1:05")."""
+
+    def __init__(self, remaining: bool = False) -> None:
+        super().__init__()
+        self.remaining = remaining
+        self.max_refresh = 0.5 if remaining else None  # as Rich's: an ETA that flickers reads as noise
+
+    def render(self, task: Task) -> Text:
+        if self.remaining:
+            return Text(fmt.eta(task.time_remaining), style="progress.remaining")
+        return Text(fmt.duration(task.elapsed), style="progress.elapsed")
 
 
 class _Quiet:
@@ -81,8 +97,8 @@ class RichPrinter(_Quiet):
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
+            _Clock(),
+            _Clock(remaining=True),
             console=console,
             transient=False,
         )
