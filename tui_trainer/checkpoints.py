@@ -144,7 +144,12 @@ def list_checkpoints(folder: Path) -> list[SavedCheckpoint]:
 
 def _by_accuracy(saved: list[SavedCheckpoint]) -> list[SavedCheckpoint]:
     """Scored checkpoints, most accurate first; of equal accuracy, the earliest first."""
-    return sorted((c for c in saved if c.acc is not None), key=lambda c: (-c.acc, c.epoch, c.step))
+
+    def rank(c: SavedCheckpoint) -> tuple[float, int, int]:
+        assert c.acc is not None  # only the scored ones are ranked
+        return (-c.acc, c.epoch, c.step)
+
+    return sorted((c for c in saved if c.acc is not None), key=rank)
 
 
 class CheckpointSaver:
@@ -172,12 +177,13 @@ class CheckpointSaver:
         """Write ``state``; returns (path, size, is_best, removed paths)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         previous_best = self.best()
+        previous_acc = previous_best.acc if previous_best is not None else None  # best() is scored
         path = self.folder / checkpoint_name(epoch, step, acc)
         size = atomic_save(state, path)
         _atomic_link(self.folder / LAST, path.name)
         # Against the accuracy in the file name, which has two decimals: 99.4444 is no
         # better than the 99.44 saved before it.
-        is_best = acc is not None and (previous_best is None or round(acc, 2) > previous_best.acc)
+        is_best = acc is not None and (previous_acc is None or round(acc, 2) > previous_acc)
         best = self.best()
         if best is not None and self.keep_best > 0:
             _atomic_link(self.folder / BEST, best.path.name)

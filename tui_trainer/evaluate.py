@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,14 +38,14 @@ class EvalResult:
     acc: float
     classes: list[ClassResult]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Plain data for `eval --json`, each class with its accuracy."""
         return {**asdict(self), "classes": [{**asdict(c), "acc": c.acc} for c in self.classes]}
 
 
 @torch.inference_mode()
 def evaluate_checkpoint(
-    path: str | Path, overrides: list[str] = (), device: str = "auto", cache_dir: Path | None = None
+    path: str | Path, overrides: Sequence[str] = (), device: str = "auto", cache_dir: Path | None = None
 ) -> EvalResult:
     state = load_checkpoint(path)
     config = RunConfig.from_dict(state["config"], name=state.get("preset", "checkpoint")).with_overrides(

@@ -90,7 +90,8 @@ def build_model(model_cfg: Any, info: DataInfo) -> nn.Module:
     cls = options_class(model_cfg.arch)
     opts = schema.parse(cls, dict(model_cfg.options), "model")
     family, name = _split(model_cfg.arch)
-    return opts.build(info, name) if family == TORCHVISION else opts.build(info)
+    model: nn.Module = opts.build(info, name) if family == TORCHVISION else opts.build(info)
+    return model
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -101,8 +102,9 @@ def count_parameters(model: nn.Module) -> int:
 def describe_model(model: nn.Module) -> str:
     """Two lines: what the model is, then its layer counts and trainable parameters."""
     model = getattr(model, "_orig_mod", model)  # see through torch.compile
-    first = model.describe() if hasattr(model, "describe") else type(model).__name__
-    kinds = {
+    describe = getattr(model, "describe", None)  # the models' own one-line summary
+    first = describe() if describe is not None else type(model).__name__
+    kinds: dict[str, type[nn.Module] | tuple[type[nn.Module], ...]] = {
         "conv": nn.modules.conv._ConvNd,
         "linear": nn.Linear,
         "norm": (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm),

@@ -57,4 +57,5 @@ class SmallCNN(nn.Module):
         return f"small_cnn: convs {fmt(o.widths)}, hidden {o.hidden}, dropout {o.dropout:g}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.pool(self.features(x)), 1))
+        logits: torch.Tensor = self.head(torch.flatten(self.pool(self.features(x)), 1))
+        return logits

@@ -85,7 +85,8 @@ class ConvGroup(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Pooling before the BN: normalising a quarter of the pixels is cheaper.
         x = self.activ(self.norm1(self.pool(self.conv1(x))))
-        return self.activ(self.norm2(self.conv2(x)))
+        out: torch.Tensor = self.activ(self.norm2(self.conv2(x)))
+        return out
 
 
 class SpeedrunNet(nn.Module):
@@ -103,6 +104,7 @@ class SpeedrunNet(nn.Module):
         self.whiten = nn.Conv2d(info.channels, opts.whiten_width, WHITEN_KERNEL, padding=0, bias=True)
         # The whitening filters are set from data, not learned (only their bias is).
         self.whiten.weight.requires_grad_(False)
+        assert self.whiten.bias is not None  # made with bias=True
         nn.init.zeros_(self.whiten.bias)
         self.activ = nn.GELU()
         groups, width = [], opts.whiten_width
@@ -135,7 +137,7 @@ class SpeedrunNet(nn.Module):
         # 5,000 CIFAR images never hold all 4.8M patches in memory at once.
         cov = torch.zeros(dim, dim, dtype=torch.float64, device=images.device)
         count = 0
-        for chunk in images.split(500):
+        for chunk in torch.split(images, 500):
             patches = patch_matrix(chunk, k).double()
             cov += patches.T @ patches
             count += patches.shape[0]
@@ -154,6 +156,7 @@ class SpeedrunNet(nn.Module):
         """Before epoch ``epoch`` (from 0): train the whitening bias only early on. It
         stays in the optimizer (it is created trainable); a parameter without a
         gradient is skipped by the step."""
+        assert self.whiten.bias is not None  # made with bias=True
         self.whiten.bias.requires_grad_(epoch < self.opts.whiten_bias_epochs)
 
     def describe(self) -> str:
@@ -162,7 +165,8 @@ class SpeedrunNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.groups(self.activ(self.whiten(x)))
-        return self.head(torch.flatten(self.pool(x), 1)) * self.scale
+        logits: torch.Tensor = self.head(torch.flatten(self.pool(x), 1))
+        return logits * self.scale
 
 
 def patch_matrix(images: torch.Tensor, k: int) -> torch.Tensor:

@@ -103,6 +103,12 @@ class ZooModel(nn.Module):
         return out if isinstance(out, torch.Tensor) else out[0]
 
 
+def _pair(size: tuple[int, ...]) -> tuple[int, int]:
+    """A Conv2d's size (typed for convs of any dimension) as the pair it is."""
+    height, width = size
+    return height, width
+
+
 @torch.no_grad()
 def _adapt_first_conv(net: nn.Module, channels: int) -> None:
     """Swap the first conv for one taking ``channels`` inputs. Its filters are the
@@ -112,10 +118,10 @@ def _adapt_first_conv(net: nn.Module, channels: int) -> None:
     new = nn.Conv2d(
         channels,
         old.out_channels,
-        old.kernel_size,
-        stride=old.stride,
-        padding=old.padding,
-        dilation=old.dilation,
+        _pair(old.kernel_size),
+        stride=_pair(old.stride),
+        padding=old.padding if isinstance(old.padding, str) else _pair(old.padding),
+        dilation=_pair(old.dilation),
         groups=old.groups,
         bias=old.bias is not None,
         padding_mode=old.padding_mode,
@@ -124,6 +130,7 @@ def _adapt_first_conv(net: nn.Module, channels: int) -> None:
     ).to_empty(device=old.weight.device)
     new.weight.copy_(old.weight[:, [i % old.in_channels for i in range(channels)]])
     if old.bias is not None:
+        assert new.bias is not None  # made with bias=True
         new.bias.copy_(old.bias)
     parent_name, _, attr = name.rpartition(".")
     setattr(net.get_submodule(parent_name) if parent_name else net, attr, new)

@@ -76,6 +76,7 @@ class VGG(nn.Module):
                     )
                 layers.append(nn.MaxPool2d(2, 2))
             else:
+                assert isinstance(v, int)  # a width: the schema admits no string but "M"
                 # With BN the conv bias is redundant (BN subtracts the mean), as in torchvision.
                 layers.append(nn.Conv2d(channels, v, 3, padding=1, bias=not opts.batch_norm))
                 if opts.batch_norm:
@@ -119,4 +120,5 @@ class VGG(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.features(x), 1))
+        logits: torch.Tensor = self.classifier(torch.flatten(self.features(x), 1))
+        return logits
