@@ -13,11 +13,20 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -66,6 +75,9 @@ class _Quiet:
         except (OSError, ValueError):  # EIO, EPIPE, or writing to a closed file
             self.broken = True
 
+    def show(self, e: ev.Event) -> None:
+        raise NotImplementedError
+
 
 class PlainPrinter(_Quiet):
     """One line per epoch, for logs."""
@@ -102,7 +114,8 @@ class RichPrinter(_Quiet):
             console=console,
             transient=False,
         )
-        self.epoch_task = self.run_task = None
+        self.epoch_task: TaskID | None = None  # both added at RunStarted, the first event
+        self.run_task: TaskID | None = None
 
     def _row(self, e: ev.EpochEnd) -> Table:
         table = Table(show_header=e.epoch == self._first_epoch, box=None, pad_edge=False)
@@ -144,6 +157,7 @@ class RichPrinter(_Quiet):
             self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
             self.epoch_task = p.add_task(f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, info="")
         elif isinstance(e, ev.Step):
+            assert self.epoch_task is not None
             p.update(
                 self.epoch_task,
                 description=f"epoch {e.epoch}",
@@ -153,6 +167,7 @@ class RichPrinter(_Quiet):
             )
         elif isinstance(e, ev.EpochEnd):
             p.console.print(self._row(e))
+            assert self.run_task is not None and self.epoch_task is not None
             p.update(self.run_task, completed=e.epoch)
             if e.epoch < e.epochs:
                 p.reset(self.epoch_task, description=f"epoch {e.epoch + 1}")
@@ -179,14 +194,14 @@ def run_headless(launch: Launch, out: TextIO | None = None) -> int:
     recorder = launch.run.recorder()
     trainer = Trainer(launch.config, run=launch.run, resume=launch.resume, subscribers=[recorder, printer])
 
-    names = {
+    names: dict[int, str] = {  # by number: the handler is given the signal's number
         signal.SIGINT: "interrupted (Ctrl+C)",
         signal.SIGTERM: "SIGTERM",
         signal.SIGHUP: "SIGHUP (terminal closed)",
     }
     previous = {}
 
-    def on_signal(signum, _frame):
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         trainer.stop(names.get(signum, f"signal {signum}"))
 
     for signum in names:
