@@ -42,7 +42,7 @@ class EvalScreen(ModalScreen[None]):
             )
             yield Static("evaluating on the test set…", id="eval-summary", markup=False)
             yield LoadingIndicator(id="eval-loading")
-            table = DataTable(cursor_type="row", id="eval-table")
+            table: DataTable[Text] = DataTable(cursor_type="row", id="eval-table")
             table.add_columns("class", "correct", "total", "accuracy")
             table.display = False
             yield table

@@ -67,7 +67,12 @@ class CheckpointsTable(DataTable):
         """The checkpoint with the highest test accuracy among those still on disk; of
         equals, the first (the one best.pt points to: see CheckpointSaver.best)."""
         scored = [r for r in self.entries.values() if r.acc is not None and r.acc == r.acc]
-        return max(scored, key=lambda r: (round(r.acc, 2), -r.step)).path if scored else None
+
+        def rank(r: CheckpointRow) -> tuple[float, int]:
+            assert r.acc is not None  # only the scored ones are ranked
+            return (round(r.acc, 2), -r.step)
+
+        return max(scored, key=rank).path if scored else None
 
     def flush(self) -> None:
         # A few rows at most (keep_last + keep_best): rebuilding them is simplest.
@@ -100,7 +105,7 @@ class CheckpointsTable(DataTable):
             key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         except Exception:  # noqa: BLE001 - no valid cursor
             return None
-        return self.entries.get(key)
+        return self.entries.get(key) if key is not None else None
 
     def _choose(self, action: str) -> None:
         row = self.selected()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import Static
 
 from ... import events as ev
@@ -60,7 +61,7 @@ class DeviceLine(Static):
         self.poll = False  # set by the dashboard for live and watched runs, never for fed ones
         self.in_process = False  # the run trains in this process: torch may be asked directly
         self._nvml = _NVML()
-        self._timer = None
+        self._timer: Timer | None = None
         self._shown: tuple[Text, int] | None = None
 
     def apply(self, e: ev.Event) -> None:

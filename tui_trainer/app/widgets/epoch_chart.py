@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.events import Resize
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import NumericAxisFormatter
@@ -132,7 +133,7 @@ class EpochChart(Container):
         self.rows: dict[int, ev.EpochEnd] = {}
         self.total = 0
         self._dirty = True
-        self._drawn_size = None
+        self._drawn_size: Size | None = None
 
     def compose(self) -> ComposeResult:
         yield make_plot("loss-plot")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from ... import events as ev
 from ... import format as fmt
@@ -19,6 +20,11 @@ COLUMNS = (
     ("img/s", "images_per_s"),
     ("best", "best"),
 )
+
+
+def _epoch_of(key: RowKey) -> int:
+    assert key.value is not None  # every row is added with key=str(epoch)
+    return int(key.value)
 
 
 class EpochTable(DataTable):
@@ -83,11 +89,11 @@ class EpochTable(DataTable):
         at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
         best = self._best()
         wanted = sorted(self.rows_by_epoch)
-        existing = [int(k.value) for k in self.rows]
+        existing = [_epoch_of(k) for k in self.rows]
         if existing != wanted[: len(existing)]:
             self.clear()
             existing = []
-        touched = (self._changed | {best, self.best_epoch}) & set(existing)
+        touched = set(existing) & (self._changed | {best, self.best_epoch})
         self._changed.clear()
         for epoch in sorted(touched):
             for (_, key), cell in zip(COLUMNS, self._cells(self.rows_by_epoch[epoch], epoch == best), strict=True):

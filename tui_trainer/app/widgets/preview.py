@@ -35,6 +35,7 @@ _cache_lock = threading.Lock()
 
 def data_shape(config: RunConfig) -> tuple[int, int, int] | None:
     d = config.data
+    shape: tuple[int, int, int] | None
     if d.dataset == "synthetic":
         shape = (d.synthetic_channels, d.synthetic_classes, d.synthetic_image)
     else:

@@ -42,7 +42,7 @@ class ProgressPane(Widget):
         self.mode_note = ""  # e.g. "watching", shown after the title
         self.epoch = 0  # epoch in progress (1-based), or the last one completed
         self.epochs = 0
-        self.batch = 0
+        self.batch_no = 0  # batches done in this epoch (`batch` would hide Widget.batch)
         self.batches = 0
         self.step = 0
         self.loss: float | None = None
@@ -68,21 +68,21 @@ class ProgressPane(Widget):
         if isinstance(e, ev.RunStarted):
             self.title = fmt.run_title(e.preset, e.run_id)
             self.epochs, self.batches = e.epochs, e.steps_per_epoch
-            self.epoch, self.batch, self.step = e.start_epoch, 0, e.start_step
+            self.epoch, self.batch_no, self.step = e.start_epoch, 0, e.start_step
             self.state = "training"
             self.message = ""
             if self.started_at is None:
                 self.started_at = e.time
             self._window.clear()
         elif isinstance(e, ev.Step):
-            self.epoch, self.batch, self.batches, self.step = e.epoch, e.batch, e.batches, e.step
+            self.epoch, self.batch_no, self.batches, self.step = e.epoch, e.batch, e.batches, e.step
             self.loss, self.lr, self.images_per_s = e.loss, e.lr, e.images_per_s
             self._window.append((e.time, e.step))
             if self.state not in ("pausing", "stopping"):
                 self.state = "training"
         elif isinstance(e, ev.EpochEnd):
             self.epoch, self.epochs, self.step = e.epoch, e.epochs, e.step
-            self.batch = self.batches
+            self.batch_no = self.batches
             self.lr = e.lr
             self._epoch_seconds.append(e.seconds)
             if self.best_acc is None or e.test_acc > self.best_acc:
@@ -130,9 +130,9 @@ class ProgressPane(Widget):
         if self.state in ("finished", "stopped", "failed"):
             return 0.0, 0.0
         rate = self.steps_per_s()
-        epoch_left = (self.batches - self.batch) / rate if rate and self.batches else None
-        if epoch_left is None:
+        if not rate or not self.batches:
             return None, None
+        epoch_left = (self.batches - self.batch_no) / rate
         remaining_epochs = max(0, self.epochs - max(self.epoch, 1))
         per_epoch = fmean(self._epoch_seconds[-5:]) if self._epoch_seconds else self.batches / rate
         return epoch_left, epoch_left + remaining_epochs * per_epoch
@@ -159,13 +159,13 @@ class ProgressPane(Widget):
                 return self.state
             return fmt.eta(seconds)
 
-        in_epoch = self.batch / self.batches if self.batches else 0.0
+        in_epoch = self.batch_no / self.batches if self.batches else 0.0
         done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
-        if self.state == "finished" or (self.epochs and self.epoch >= self.epochs and self.batch >= self.batches):
+        if self.state == "finished" or (self.epochs and self.epoch >= self.epochs and self.batch_no >= self.batches):
             done_epochs = float(self.epochs)
         run_frac = done_epochs / self.epochs if self.epochs else 0.0
         rows = [
-            (f"epoch {self.epoch}/{self.epochs}", in_epoch, f"{self.batch}/{self.batches}", eta(epoch_eta)),
+            (f"epoch {self.epoch}/{self.epochs}", in_epoch, f"{self.batch_no}/{self.batches}", eta(epoch_eta)),
             ("run", run_frac, fmt.pct(run_frac * 100, digits=0), eta(run_eta)),
         ]
         for label, frac, count, tail in rows:
