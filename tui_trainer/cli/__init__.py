@@ -10,6 +10,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from ..errors import UserError, did_you_mean, one_of
 
@@ -30,7 +31,7 @@ def version() -> str:
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but its errors are one line and exit with 2 like every other bad input."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UserError(f"{message} (see `{self.prog} --help`)")
 
 

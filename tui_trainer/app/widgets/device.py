@@ -32,7 +32,7 @@ class _NVML:
             return None, None
         try:
             if self.module is None:
-                import pynvml  # type: ignore[import-not-found]
+                import pynvml  # untyped: pyproject's mypy section ignores its missing types
 
                 pynvml.nvmlInit()
                 self.module = pynvml

@@ -73,7 +73,9 @@ def param_count(config: RunConfig) -> int | None:
     from ...data.info import DataInfo
     from ...models import build_model, count_parameters
 
-    channels, classes, side = data_shape(config)  # type: ignore[misc]
+    shape = data_shape(config)
+    assert shape is not None  # _key() made the key from it
+    channels, classes, side = shape
     try:
         n: int | None = count_parameters(build_model(config.model, DataInfo(channels, classes, side)))
     except Exception:  # noqa: BLE001 - a preview must not fail; "?" says enough
