@@ -13,7 +13,8 @@ from helpers import demo_events
 
 from tui_trainer import events as ev
 from tui_trainer.app.app import TrainerApp
-from tui_trainer.app.pacing import LIVE_STEADY, MAX_STEP, RenderPacer
+from tui_trainer.app.bridge import EventBridge
+from tui_trainer.app.pacing import EPOCH, LIVE, MAX_STEP, MIN_TAKE_S, RenderPacer, is_urgent
 from tui_trainer.app.screens.dashboard import DashboardScreen
 
 
@@ -51,7 +52,7 @@ def test_a_tier_waits_its_interval_after_rendering():
     assert p.due(live=False, epoch=True) == (True, True)
 
 
-def test_over_budget_slows_the_live_tier_to_a_second_then_the_epoch_tier_then_the_live_tier():
+def test_over_budget_slows_the_live_tier_to_a_second_then_the_epoch_tier_to_its_longest():
     t = FakeTime()
     p = pacer_with(t)
     live0, epoch0 = p.live.interval, p.epoch.interval
@@ -60,12 +61,12 @@ def test_over_budget_slows_the_live_tier_to_a_second_then_the_epoch_tier_then_th
     assert p.epoch.interval == epoch0
     for _ in range(3):
         p.steer(p.budget * 10)
-    assert p.live.interval == LIVE_STEADY, "the progress still moves once a second"
+    assert p.live.interval == LIVE[1] == 1.0, "the progress still moves once a second"
     assert p.epoch.interval > epoch0, "then the epoch tier slows"
     for _ in range(20):
         p.steer(p.budget * 10)
-    assert p.epoch.interval == p.epoch.max_interval
-    assert p.live.interval == p.live.max_interval  # below a second only once the epoch tier was at its longest
+    # Freshness bounds the budget: an epoch's row is on screen within 2 s of its end.
+    assert (p.live.interval, p.epoch.interval) == (LIVE[1], EPOCH[1]) == (1.0, 2.0)
 
 
 def test_under_budget_speeds_up_the_same_rungs_in_reverse():
@@ -73,9 +74,7 @@ def test_under_budget_speeds_up_the_same_rungs_in_reverse():
     p = pacer_with(t)
     p.live.interval, p.epoch.interval = p.live.max_interval, p.epoch.max_interval
     p.steer(0.0)
-    assert p.live.interval == LIVE_STEADY and p.epoch.interval == p.epoch.max_interval
-    p.steer(0.0)
-    assert p.live.interval == LIVE_STEADY and p.epoch.interval == pytest.approx(p.epoch.max_interval / MAX_STEP)
+    assert p.live.interval == LIVE[1] and p.epoch.interval == pytest.approx(p.epoch.max_interval / MAX_STEP)
     for _ in range(20):
         p.steer(0.0)
     assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
@@ -83,13 +82,24 @@ def test_under_budget_speeds_up_the_same_rungs_in_reverse():
     assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
 
 
+def test_the_ui_takes_events_when_a_tier_may_next_render():
+    t = FakeTime()
+    p = pacer_with(t)
+    assert p.next_take() == MIN_TAKE_S  # nothing rendered yet: at once
+    p.rendering(epoch=True)
+    assert p.next_take() == pytest.approx(min(p.live.interval, p.epoch.interval))
+    t.now += 10
+    assert p.next_take() == MIN_TAKE_S  # overdue: at once, but never a busy loop
+
+
 def simulate(
     render_live: float, render_epoch: float, epoch_s: float, seconds: float = 300.0, base: float = 0.005
 ) -> tuple[RenderPacer, float]:
     """A run whose Steps arrive 4 times a second and epochs every ``epoch_s``, on a UI
-    whose renders cost ``render_live``/``render_epoch`` CPU seconds (what the two-core
-    build machines measured: about 6 ms and 100 ms) and idles at ``base`` of a core.
-    Returns the pacer and the UI's CPU share over the last third of the run."""
+    whose renders cost ``render_live``/``render_epoch`` CPU seconds (benchmarks/
+    render_cost.py measures them: about 5 ms and 35-70 ms on the two-core build machines)
+    and idles at ``base`` of a core. Returns the pacer and the UI's CPU share over the
+    last third of the run."""
     t = FakeTime()
     p = pacer_with(t)
     dt = 0.05
@@ -116,28 +126,46 @@ def simulate(
     return p, (t.cpu_s - mark[1]) / (t.now - mark[0])
 
 
-@pytest.mark.parametrize("epoch_s", [0.25, 2.0, 30.0])
-def test_the_ui_settles_within_its_budget_and_stays_live(epoch_s):
-    p, share = simulate(render_live=0.006, render_epoch=0.1, epoch_s=epoch_s)
-    assert share <= p.budget * 1.15, (share, p.live.interval, p.epoch.interval)
-    assert p.live.interval <= 1.0  # the progress still moves at least once a second
+@pytest.mark.parametrize("epoch_s", [0.25, 0.6, 2.0, 30.0])
+@pytest.mark.parametrize("render_epoch", [0.035, 0.07])
+def test_the_ui_stays_fresh_and_within_its_budget_where_freshness_allows(epoch_s, render_epoch):
+    p, share = simulate(render_live=0.005, render_epoch=render_epoch, epoch_s=epoch_s)
+    assert p.live.interval <= 1.0 and p.epoch.interval <= 2.0  # the bounds hold, whatever the cost
+    # The least the UI can spend at those bounds: renders at the longest intervals.
+    floor = 0.005 + 0.005 / LIVE[1] + render_epoch / max(EPOCH[1], epoch_s)
+    assert share <= max(p.budget, floor) * 1.15, (share, p.live.interval, p.epoch.interval)
     if epoch_s >= 30:
-        # Epochs far apart: every one is shown as it ends (the budget allows it).
-        assert p.epoch.interval <= epoch_s
-
-
-def test_with_epochs_a_second_apart_the_budget_goes_to_the_epoch_table_too():
-    """Epochs 0.6 s apart, as a small net's on a GPU: the progress moves once a second
-    and the epoch table follows within seconds, not the epoch tier's 15 s at most."""
-    p, share = simulate(render_live=0.006, render_epoch=0.03, epoch_s=0.6)
-    assert share <= p.budget * 1.15
-    assert p.live.interval == LIVE_STEADY and p.epoch.interval < 5.0, (p.live.interval, p.epoch.interval)
+        assert p.epoch.interval <= epoch_s  # epochs far apart: each shown as it ends
 
 
 def test_a_cheap_ui_renders_everything_at_once():
     p, share = simulate(render_live=0.0002, render_epoch=0.002, epoch_s=1.0)
     assert (p.live.interval, p.epoch.interval) == (p.live.min_interval, p.epoch.min_interval)
     assert share < p.budget
+
+
+def test_urgent_events_post_through_the_bridge_s_hold():
+    """Held, the bridge posts nothing for Steps or later epochs; a state change or the
+    run's first epoch posts at once (the dashboard renders those at once too)."""
+    posted: list = []
+    target = type("T", (), {"post_message": lambda self, m: posted.append(m)})()
+    bridge = EventBridge(target)
+    epoch = demo_events(epochs_done=2)
+    started = next(e for e in epoch if isinstance(e, ev.RunStarted))
+    step = next(e for e in epoch if isinstance(e, ev.Step))
+    first, second = [e for e in epoch if isinstance(e, ev.EpochEnd)][:2]
+    bridge(started)
+    bridge.drain(hold=True)
+    bridge(step)
+    assert len(posted) == 1, "a Step waits for the UI's timer"
+    bridge(first)
+    assert len(posted) == 2, "the first epoch posts through the hold"
+    bridge.drain(hold=True)
+    bridge(second)
+    assert len(posted) == 2, "later epochs wait"
+    bridge(ev.Paused(epoch=3, step=80))
+    assert len(posted) == 3, "a pause posts through the hold"
+    assert is_urgent(first, first_epoch=True) and not is_urgent(second, first_epoch=False)
 
 
 # -- the dashboard -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from textual.events import Print
 from textual.filter import Monochrome
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from .. import events as ev
@@ -32,7 +33,8 @@ from .. import format as fmt
 from .. import paths
 from ..errors import UserError
 from ..runs import Run
-from .bridge import HOLD_S, EngineUpdate, EventBridge, TrainingSession
+from .bridge import EngineUpdate, EventBridge, TrainingSession
+from .pacing import MIN_TAKE_S
 from .screens.confirm import ConfirmScreen
 from .screens.dashboard import DashboardScreen
 from .screens.evaluation import EvalScreen
@@ -158,7 +160,7 @@ class TrainerApp(App[int]):
         else:
             self.runs_dir = paths.runs_dir()
         self.session: TrainingSession | None = None
-        self.event_hold_s = HOLD_S  # the most an engine event waits to be taken (bridge.py)
+        self._take_timer: Timer | None = None  # when the held engine events are taken next (pacing.py)
         self.launch_session: TrainingSession | None = None
         self.live_mode: str | None = None
         self._sessions = 0
@@ -343,10 +345,10 @@ class TrainerApp(App[int]):
 
     def _take_events(self, bridge: EventBridge) -> None:
         events, losses = bridge.drain(hold=True)
-        self.set_timer(self.event_hold_s, lambda: self._take_events(bridge) if bridge.release() else None)
         session = bridge.session
         if session is not None:
             session.screen.feed(events, losses)
+        self._take_later(bridge)
         for e in events:
             if isinstance(e, ev.Failed) and e.error == "TrainingDiverged" and e.checkpoint and session is not None:
                 self._offer_lower_lr(session, e)
@@ -365,6 +367,16 @@ class TrainerApp(App[int]):
                 self.refresh_bindings()
             except (ScreenStackError, UnknownModeError):
                 pass  # the app is exiting: the run's last events came after its screens went
+
+    def _take_later(self, bridge: EventBridge) -> None:
+        """One timer takes what the bridge holds, when the dashboard's pacer next lets a
+        pane render (an urgent event posts through the hold and takes earlier)."""
+        if self._take_timer is not None:
+            self._take_timer.stop()
+        session = bridge.session
+        pacer = session.screen.pacer if session is not None and session.screen is not None else None
+        delay = pacer.next_take() if pacer is not None else MIN_TAKE_S
+        self._take_timer = self.set_timer(delay, lambda: self._take_events(bridge) if bridge.release() else None)
 
     def _offer_lower_lr(self, session: TrainingSession, failed: ev.Failed) -> None:
         """NaN/inf loss: the run is held at its last good checkpoint; the user chooses to

@@ -8,11 +8,13 @@ thread-safe and never blocks). Consecutive Step events are coalesced: a newer St
 replaces a queued older one, so a fast GPU cannot flood the UI; their losses are kept
 in a bounded side buffer so that the sparkline still gets every point.
 
-The UI takes what is queued at most every ``HOLD_S``: after a drain with ``hold`` the
-bridge posts nothing, and a UI timer takes what came since (``release``). A run with
-epochs 10 times a second posted 50 messages a second, and handling them, not rendering,
-was half of the UI thread's CPU time (1% of a core of 2%, measured on the build
-machine): time the training thread waits for the GIL on a GPU.
+When the UI takes what is queued is the pacer's decision (:mod:`.pacing`): after a
+drain with ``hold`` the bridge posts nothing for ordinary events, and a UI timer takes
+what came since (``release``) when a pane may next render. An urgent event (a state
+change, the run's first epoch: :func:`.pacing.is_urgent`) posts through the hold. A
+run with epochs 10 times a second posted 50 messages a second, and handling them, not
+rendering, was half of the UI thread's CPU time (1% of a core of 2%, measured on the
+build machine): time the training thread waits for the GIL on a GPU.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from textual.message import Message
 
 from .. import events as ev
 from ..errors import UserError
+from .pacing import is_urgent
 from .worker_errors import one_line
 
 if TYPE_CHECKING:
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
 # Step losses kept while the UI is busy; beyond that the oldest are dropped (the
 # sparkline is a summary, a gap is harmless, unbounded memory is not).
 MAX_PENDING_LOSSES = 4096
-HOLD_S = 0.1  # the most an event waits for the UI to take it (see the module's docstring)
 
 
 class EngineUpdate(Message):
@@ -57,7 +59,9 @@ class EventBridge:
         self._lock = threading.Lock()
         self._events: list[ev.Event] = []
         self._losses: deque[tuple[int, float]] = deque(maxlen=MAX_PENDING_LOSSES)
-        self._pending = False
+        self._posted = False  # a message is on its way and not drained yet
+        self._held = False  # ordinary events wait for the UI's timer (see drain)
+        self._epoch_seen = False  # an EpochEnd since the last RunStarted
         self.posted = 0  # messages posted (tests check the coalescing)
 
     def __call__(self, event: ev.Event) -> None:
@@ -71,20 +75,24 @@ class EventBridge:
                     self._events.append(event)
             else:
                 self._events.append(event)
-            post = not self._pending
-            self._pending = True
+            first_epoch = isinstance(event, ev.EpochEnd) and not self._epoch_seen
+            if isinstance(event, ev.RunStarted | ev.EpochEnd):
+                self._epoch_seen = isinstance(event, ev.EpochEnd)
+            post = not self._posted and (not self._held or is_urgent(event, first_epoch))
+            self._posted = self._posted or post
         if post:
             self.posted += 1
             self.target.post_message(EngineUpdate(self))
 
     def drain(self, hold: bool = False) -> tuple[list[ev.Event], list[tuple[int, float]]]:
         """Take what is queued (UI thread). The next event posts a new message, unless
-        ``hold``: then none is posted until :meth:`release`."""
+        ``hold``: then only an urgent one does until :meth:`release`."""
         with self._lock:
             events, self._events = self._events, []
             losses = list(self._losses)
             self._losses.clear()
-            self._pending = hold
+            self._posted = False
+            self._held = hold
         return events, losses
 
     def release(self) -> bool:
@@ -93,7 +101,7 @@ class EventBridge:
         with self._lock:
             if self._events or self._losses:
                 return True
-            self._pending = False
+            self._held = False
             return False
 
 

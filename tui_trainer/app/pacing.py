@@ -1,32 +1,38 @@
-"""When the dashboard may render what the engine sent: a CPU budget for the UI thread.
+"""How often the UI takes the engine's events and renders them: one mechanism, its knobs here.
 
 The UI thread shares the machine, and the GIL, with the training thread: every
-millisecond it spends rendering is a millisecond the engine may wait. Measured on two
-cores (BENCHMARKS.md): a render of the progress and sparkline costs a few ms, one of an
-epoch (a table row, the chart, the checkpoints, the log, so a relayout of the screen)
-about 100 ms; rendering every event of a run with 0.25 s epochs took 30% of a core.
+millisecond it spends taking and rendering events is a millisecond the engine may
+wait. Measured on two cores (BENCHMARKS.md): a render of the progress and sparkline
+costs a few ms; one of an epoch (table rows, the chart, the checkpoints, the log) about
+35 ms plus 2 ms per epoch in it, most of it Textual painting the tables.
 
 So the dashboard renders in two tiers:
 
-- ``live``: progress, sparkline, device line (cheap; a few times a second);
-- ``epoch``: epoch table, chart, checkpoints, log (expensive; at most once per epoch).
+- ``live``: progress, sparkline, device line (cheap; at least once a second while
+  anything changes: ``LIVE`` bounds);
+- ``epoch``: epoch table, chart, checkpoints, log (expensive; within ``EPOCH`` bounds,
+  so an epoch's row is on screen at most 2 s after the epoch ended).
+
+:class:`RenderPacer` decides both when a tier renders and when the UI takes what the
+engine sent (:meth:`RenderPacer.next_take`): the bridge posts one message, then holds
+what follows until the pacer's next due time, when nothing taken earlier could have
+been rendered anyway. Events a user waits for (``URGENT``: a run starting, pausing,
+resuming or ending, a control acknowledged, the run's first epoch) break the hold and
+render at once. The engine's ``train.log_interval`` is not a throttle of the UI: it is
+how often the step path reads back from the device (a sync), which sets the loss
+curve's resolution for every consumer; the live tier's shortest interval matches its
+default.
 
 What a render costs cannot be timed where it is requested: the panes only mark
-themselves dirty, and Textual lays out and composes the screen later, in several
-steps (a table that grew relayouts the screen from its idle handler). So the pacer
-does not time renders; it measures the UI thread's whole CPU share
-(``time.thread_time`` over wall time) and steers the intervals between renders until
-that share is within ``budget``, along one ladder of intervals: over budget, the live
-tier slows to once a second (``LIVE_STEADY``), then the epoch tier slows, up to its
-longest, then the live tier again; well under budget, the same rungs in reverse. (The
-epoch tier used to take all the slowing first: with epochs 0.6 s apart, the progress
-rendered twice a second and the epoch table every 15 s.) A window of measurement
-runs from one epoch render to the next, or 2 s at most; windows are averaged over
-about ``SMOOTHING_S`` seconds, so that an epoch render every 15 s is paid for over
-those 15 s, not in the window it fell in.
-
-What the user waits for is not paced: a run starting, pausing, resuming or ending, its
-first epoch, and a pane the user turns to (see ``DashboardScreen.render_waiting``).
+themselves dirty, and Textual lays out and composes the screen later. So the pacer
+measures the UI thread's whole CPU share (``time.thread_time`` over wall time) and
+steers the intervals within their bounds until that share is within ``budget``, along
+one ladder: over budget, the live tier slows first (to once a second), then the epoch
+tier (to its longest); well under budget, the same rungs in reverse. A window of
+measurement runs from one epoch render to the next, or ``WINDOW`` s at most; windows
+are averaged over about ``SMOOTHING_S`` seconds. When both tiers are at their longest
+the budget gives way to the freshness bounds: on two cores that happens only with
+epochs a few tenths of a second apart (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -35,12 +41,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .. import events as ev
+
 WINDOW = 2.0  # seconds of measurement when no epoch render closes the window earlier
 MIN_WINDOW = 0.5  # shorter windows are too noisy to steer by
 MAX_STEP = 2.0  # the most an interval changes by at once (either way)
 SLACK = 0.7  # below budget x SLACK, renders speed up
 SMOOTHING_S = 6.0  # time constant of the averaged share
-LIVE_STEADY = 1.0  # the live tier's interval that the epoch tier's slowing waits for (s)
+LIVE = (0.25, 1.0)  # the live tier's shortest and longest interval (s): progress at least once a second
+EPOCH = (0.5, 2.0)  # the epoch tier's: an epoch's row within 2 s of its end
+MIN_TAKE_S = 0.02  # the shortest hold: a due time just passed does not spin the UI
+
+# Rendered at once, whatever the pacer says: the state changes a user waits to see.
+STATE_EVENTS = (ev.RunStarted, ev.Paused, ev.Resumed, *ev.END_EVENTS)  # what the footer's keys depend on
+URGENT = (*STATE_EVENTS, ev.ControlAck)
 
 
 @dataclass
@@ -65,8 +79,8 @@ class RenderPacer:
     """
 
     budget: float = 0.025  # share of one core for the whole UI thread while training
-    live: Tier = field(default_factory=lambda: Tier(interval=0.25, min_interval=0.25, max_interval=2.0))
-    epoch: Tier = field(default_factory=lambda: Tier(interval=1.0, min_interval=0.5, max_interval=15.0))
+    live: Tier = field(default_factory=lambda: Tier(LIVE[0], *LIVE))
+    epoch: Tier = field(default_factory=lambda: Tier(EPOCH[0], *EPOCH))
     clock: Callable[[], float] = time.monotonic
     cpu: Callable[[], float] = time.thread_time
     share: float | None = None  # the UI thread's CPU share in the last window
@@ -84,6 +98,12 @@ class RenderPacer:
         """Clock time at which something waiting may render; None if nothing waits."""
         times = ([self.live.due_at()] if live else []) + ([self.epoch.due_at()] if epoch else [])
         return min(times) if times else None
+
+    def next_take(self) -> float:
+        """Seconds until the UI should take the engine's events: when a tier may next
+        render (events taken before then would only wait for it)."""
+        due = min(self.live.due_at(), self.epoch.due_at())
+        return max(MIN_TAKE_S, due - self.clock())
 
     def rendering(self, epoch: bool, forced: bool = False) -> None:
         """A render starts now (``epoch``: it includes the epoch tier). A ``forced``
@@ -107,11 +127,9 @@ class RenderPacer:
 
     def ladder(self) -> list[tuple[Tier, float, float]]:
         """The rungs, in the order they slow down: (tier, from, to) intervals."""
-        steady = min(max(LIVE_STEADY, self.live.min_interval), self.live.max_interval)
         return [
-            (self.live, self.live.min_interval, steady),
+            (self.live, self.live.min_interval, self.live.max_interval),
             (self.epoch, self.epoch.min_interval, self.epoch.max_interval),
-            (self.live, steady, self.live.max_interval),
         ]
 
     def steer(self, share: float) -> None:
@@ -130,3 +148,9 @@ class RenderPacer:
                 if tier.interval > bottom:
                     tier.interval = max(bottom, tier.interval * factor)
                     return
+
+
+def is_urgent(event: ev.Event, first_epoch: bool) -> bool:
+    """Whether ``event`` renders at once; ``first_epoch``: it is the run's first EpochEnd
+    (its first test accuracy, a milestone)."""
+    return isinstance(event, URGENT) or (first_epoch and isinstance(event, ev.EpochEnd))

@@ -33,7 +33,7 @@ from ... import events as ev
 from ... import format as fmt
 from ...errors import UserError
 from ...runs import Run
-from ..pacing import RenderPacer
+from ..pacing import STATE_EVENTS, URGENT, RenderPacer
 from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine
 from ..widgets.epoch_chart import LEGEND, EpochChart
@@ -53,9 +53,6 @@ if TYPE_CHECKING:
 WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
 PANES = ("epochs", "chart", "checkpoints", "log")
 NOT_LIVE = "this run is not training any more: nothing to control"
-# Rendered at once, whatever the pacer says: the state changes a user waits to see.
-STATE_EVENTS = (ev.RunStarted, ev.Paused, ev.Resumed, *ev.END_EVENTS)  # what the footer's keys depend on
-URGENT = (*STATE_EVENTS, ev.ControlAck)
 
 
 class HistoryLoaded(Message):
