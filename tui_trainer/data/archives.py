@@ -74,7 +74,7 @@ def _extract_into(archive: Path, dest: Path, log: Log = nolog) -> int:
         nonlocal last
         if time.monotonic() - last > 2.0:
             last = time.monotonic()
-            log(f"imagefolder: extracted {written:,} files from {archive.name}")
+            log(f"imagefolder: extracted {fmt.number(written)} files from {archive.name}")
 
     made: set[Path] = set()
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import format as fmt
 from ..config import DataConfig
 from ..errors import DataError
 from . import cache as tcache
@@ -166,7 +167,7 @@ def _decode_images(files: Sequence[Path], size: int | None, root: Path, log: Log
                 done += fut.result()
                 if time.monotonic() - last > 2.0:
                     last = time.monotonic()
-                    log(f"imagefolder: decoded {done:,}/{len(files):,} {label} images")
+                    log(f"imagefolder: decoded {fmt.number(done)}/{fmt.number(len(files))} {label} images")
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -210,7 +211,7 @@ def _decode_layout(layout: _Layout, size: int | None, log: Log) -> dict[str, Any
     train_files = [p for p, _ in layout.train]
     test_files = [p for p, _ in layout.test]
     log(
-        f"imagefolder: decoding {len(train_files):,} train and {len(test_files):,} test images "
+        f"imagefolder: decoding {fmt.number(len(train_files))} train and {fmt.number(len(test_files))} test images "
         f"in {len(layout.classes)} classes from {layout.root}"
     )
     train = _decode_images(train_files, size, layout.root, log, "train")

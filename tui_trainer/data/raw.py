@@ -11,6 +11,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .. import format as fmt
 from . import cache as tcache
 from .info import DataInfo
 
@@ -105,8 +106,8 @@ def raw_from_payload(payload: dict[str, Any], where: str, how: str) -> Raw:
 
 def save_decoded(path: Path, payload: dict[str, Any], seconds: float, log: Log) -> str:
     if tcache.save_tensors(path, payload, log):
-        return f"decoded in {seconds:.1f} s, cached"
-    return f"decoded in {seconds:.1f} s, not cached"
+        return f"decoded in {fmt.elapsed(seconds)}, cached"
+    return f"decoded in {fmt.elapsed(seconds)}, not cached"
 
 
 def resize_images(x: torch.Tensor, size: int, chunk: int = 256) -> torch.Tensor:

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import torch
 
+from .. import format as fmt
 from ..config import DATASETS, DataConfig
 from ..errors import DataError
 from ..paths import cache_dir
@@ -73,7 +74,7 @@ def load_data(cfg: DataConfig, cache: Path | None = None, log: Log = nolog) -> I
     _check_labels(cfg.dataset, train_y, test_y, len(raw.classes))
     mean, std = channel_stats(train_x)
     source = (
-        f"{cfg.dataset}: {train_x.shape[0]:,} train / {test_x.shape[0]:,} test "
+        f"{cfg.dataset}: {fmt.number(train_x.shape[0])} train / {fmt.number(test_x.shape[0])} test "
         f"{train_x.shape[2]}x{train_x.shape[3]}x{train_x.shape[1]} images in {len(raw.classes)} classes "
         f"{raw.where} ({raw.how})"
     )

@@ -7,6 +7,7 @@ import os
 
 import torch
 
+from .. import format as fmt
 from ..config import DEVICE_PATTERN
 from ..errors import ConfigError
 
@@ -52,7 +53,8 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
+    threads, cores = fmt.plural(torch.get_num_threads(), "thread"), fmt.plural(os.cpu_count() or 1, "core")
+    return f"CPU ({threads}, {cores})"
 
 
 def memory_line(device: torch.device) -> str | None:
@@ -60,7 +62,7 @@ def memory_line(device: torch.device) -> str | None:
     if device.type != "cuda":
         return None
     free, total = torch.cuda.mem_get_info(device)
-    return f"{(total - free) / 2**30:.1f}/{total / 2**30:.1f} GiB"
+    return fmt.memory(total - free, total)
 
 
 class _NoCudaRuntimeNote(logging.Filter):

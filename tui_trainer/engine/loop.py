@@ -200,8 +200,8 @@ class TrainingLoop:
             batch = bad - (epoch - 1) * self.parts.steps_per_epoch
             lower = self.parts.config.optim.lr / 10
             raise TrainingDiverged(
-                f"loss became NaN/inf at epoch {epoch}, step {bad} (batch {batch}); the last good checkpoint is "
-                f"intact: resume it with a lower lr, e.g. --set optim.lr={lower:g}"
+                f"loss became NaN/inf at epoch {epoch}, step {fmt.number(bad)} (batch {fmt.number(batch)}); the last "
+                f"good checkpoint is intact: resume it with a lower lr, e.g. --set optim.lr={fmt.setting(lower)}"
             )
 
     # -- an epoch's end ------------------------------------------------------------------------

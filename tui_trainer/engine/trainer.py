@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
+from .. import format as fmt
 from ..config import RunConfig
 from ..data import ImageData, LoadCancelled, load_data
 from ..models import count_parameters, describe_model
@@ -162,7 +163,7 @@ class Trainer:
         self.emit(self._started(parts, images))
         if self.resume_state is not None:
             where = self.resume_state.get("path", "checkpoint")
-            self.log(f"Resumed from {where} at epoch {self.state.epoch}, step {self.state.step}")
+            self.log(f"Resumed from {where} at epoch {self.state.epoch}, step {fmt.number(self.state.step)}")
         return loop
 
     def _load_images(self) -> ImageData:
