@@ -129,6 +129,7 @@ def _tutorial_dataset(config: RunConfig, data: ImageData, cache: Path | None):
     transform = T.Compose(steps)
     dataset, root = config.data.dataset, config.data.root
     if dataset == "imagefolder":
+        assert root is not None  # the config requires data.root for imagefolder (config.py)
         folder = Path(root).expanduser().resolve()
         if is_archive(folder):
             folder = extract_archive(folder, cache or paths.cache_dir())

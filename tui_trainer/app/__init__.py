@@ -47,6 +47,8 @@ def follow_the_terminal_size() -> None:
     first: where a shell, an editor's terminal or a parent process exports them, the
     app was drawn at that size in a larger window (80x24 in 120x40) and never followed
     a resize."""
+    if sys.__stdout__ is None:
+        return  # no stdout, no terminal to read a size from: the variables are all there is
     try:
         os.get_terminal_size(sys.__stdout__.fileno())
     except (AttributeError, ValueError, OSError):

@@ -40,6 +40,7 @@ from .screens.dashboard import DashboardScreen
 from .screens.evaluation import EvalScreen
 from .screens.picker import PickerScreen
 from .screens.runs import RunsScreen
+from .widgets.checkpoints import CheckpointsTable
 from .worker_errors import one_line, task_of
 
 if TYPE_CHECKING:
@@ -64,7 +65,10 @@ def terminal_hung_up(fd: int | None = None) -> bool:
     SSH session or the tmux pane holding it goes away. The app can then end before it
     sees the SIGHUP: Textual's input thread fails reading the dead terminal first."""
     try:
-        fd = sys.__stdin__.fileno() if fd is None else fd
+        if fd is None:
+            if sys.__stdin__ is None:
+                return False  # no stdin
+            fd = sys.__stdin__.fileno()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         return any(mask & select.POLLHUP for _, mask in poller.poll(0))
@@ -142,6 +146,7 @@ class TrainerApp(App[int]):
         Binding("f3", "show_runs", "Runs", id="runs"),
         Binding("f4", "show_dashboard", "Live run", id="dashboard"),
     ]
+    _exit_watchdog: threading.Thread | None = None  # see exit_even_if_textual_hangs
 
     def __init__(self, launch: Launch | None = None, watch: Run | None = None, runs_dir: Path | None = None) -> None:
         super().__init__()
@@ -150,7 +155,7 @@ class TrainerApp(App[int]):
         self.animation_level = "none"
         self._filters = [SafeMonochrome() if type(f) is Monochrome else f for f in self._filters]
         self.launch = launch
-        self.watch = watch
+        self.watched = watch  # the run to watch (`watch` would hide DOMNode.watch)
         if runs_dir is not None:
             self.runs_dir = Path(runs_dir)
         elif launch is not None:
@@ -182,9 +187,9 @@ class TrainerApp(App[int]):
         if self.launch is not None:
             self.start_session(self.launch, history=self._history_of(self.launch))
             self.launch_session = self.session
-        elif self.watch is not None:
+        elif self.watched is not None:
             await self.switch_mode("runs")
-            await self.push_screen(DashboardScreen(watch=self.watch))
+            await self.push_screen(DashboardScreen(watch=self.watched))
         else:
             await self.switch_mode("presets")
 
@@ -382,10 +387,12 @@ class TrainerApp(App[int]):
         """NaN/inf loss: the run is held at its last good checkpoint; the user chooses to
         stop there or to resume from it with a tenth of the learning rate."""
         lr = session.launch.config.optim.lr / 10
+        checkpoint = failed.checkpoint
+        assert checkpoint is not None  # offered only for a Failed with one (_take_events)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.resume_from(failed.checkpoint, [f"optim.lr={fmt.setting(lr)}"])
+                self.resume_from(checkpoint, [f"optim.lr={fmt.setting(lr)}"])
             else:
                 self.notify(
                     "Stopped at the last good checkpoint; resume it later from the Checkpoints pane",
@@ -395,7 +402,7 @@ class TrainerApp(App[int]):
         self.push_screen(
             ConfirmScreen(
                 "The loss became NaN",
-                f"{failed.reason}. Resume from {Path(failed.checkpoint).name} with lr {fmt.setting(lr)}?",
+                f"{failed.reason}. Resume from {Path(checkpoint).name} with lr {fmt.setting(lr)}?",
                 yes="Resume",
                 no="Stop",
             ),
@@ -537,7 +544,7 @@ class TrainerApp(App[int]):
             yield SystemCommand(
                 "Loss sparkline: recent / all", "l: switch the sparkline's span", screen.action_loss_view
             )
-            table = screen.query_one("#checkpoints")
+            table = screen.query_one("#checkpoints", CheckpointsTable)
             yield SystemCommand("Evaluate the selected checkpoint", "e in the Checkpoints pane", table.action_evaluate)
             yield SystemCommand("Resume from the selected checkpoint", "r in the Checkpoints pane", table.action_resume)
         if isinstance(screen, PickerScreen):

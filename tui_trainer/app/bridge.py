@@ -31,6 +31,7 @@ from .pacing import is_urgent
 from .worker_errors import one_line
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
     from textual.message_pump import MessagePump
 
     from ..engine.trainer import Trainer
@@ -167,7 +168,7 @@ class TrainingSession:
             return True
 
     # -- the worker ---------------------------------------------------------------------------
-    def start(self, node: MessagePump) -> None:
+    def start(self, node: DOMNode) -> None:
         """Run the Trainer in a Textual thread worker owned by ``node`` (the app)."""
         self.started = True
         self.worker = node.run_worker(

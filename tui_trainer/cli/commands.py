@@ -174,7 +174,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         table.add_column(col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "trained") else "left")
     for r in found:
         status = r.status + (" (process gone)" if r.status == "dead" else "")
-        cells = {
+        cells: dict[str, str | Text] = {
             # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
             "id": Text(r.id),
             "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),

@@ -8,7 +8,7 @@ TOML files' descriptions.
 from __future__ import annotations
 
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -29,6 +29,11 @@ from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
 from ..worker_errors import ForwardsWorkerErrors
 from .confirm import ConfirmScreen, PromptScreen
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from ..app import TrainerApp
 
 
 def quick_description(entry: presets.PresetEntry) -> str:
@@ -82,6 +87,9 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
         Binding("ctrl+s", "save_preset", "Save as preset", id="save_preset", priority=True),
         Binding("escape", "focus_list", "Presets list", show=False),
     ]
+
+    if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
+        app = getters.app(TrainerApp)
 
     def __init__(self) -> None:
         super().__init__()

@@ -237,7 +237,7 @@ class HParamsEditor(VerticalScroll):
                 out[f.key] = self.query_one(f"#{f.dom_id}", Select).value
         return out
 
-    def visible(self, f: Field, values: Values | None = None) -> bool:
+    def shows(self, f: Field, values: Values | None = None) -> bool:
         return f.show_if is None or f.show_if(values if values is not None else self.values())
 
     def changes(self) -> Values:
@@ -248,7 +248,7 @@ class HParamsEditor(VerticalScroll):
         values = self.values()
         out: Values = {}
         for f in FIELDS:
-            if not self.visible(f, values):
+            if not self.shows(f, values):
                 continue
             try:
                 value = self._value(f)
@@ -272,10 +272,10 @@ class HParamsEditor(VerticalScroll):
         """Check every visible field, then the whole config; report with Changed."""
         values = self.values()
         for f in FIELDS:
-            self.query_one(f"#row-{f.dom_id}").display = self.visible(f, values)
+            self.query_one(f"#row-{f.dom_id}").display = self.shows(f, values)
         self.field_errors = {}
         for f in FIELDS:
-            if f.kind not in TYPED or not self.visible(f, values) or self.base is None:
+            if f.kind not in TYPED or not self.shows(f, values) or self.base is None:
                 self._show_error(f, None)
                 continue
             try:
@@ -304,7 +304,7 @@ class HParamsEditor(VerticalScroll):
     def _show_cross_key_error(self, error: str, values: Values) -> None:
         """A rule across keys that names one of the typed fields is shown under that field."""
         for f in FIELDS:
-            if error.startswith(f.key) and f.kind in TYPED and self.visible(f, values):
+            if error.startswith(f.key) and f.kind in TYPED and self.shows(f, values):
                 self._show_error(f, error)
                 return
 
