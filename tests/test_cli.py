@@ -491,32 +491,53 @@ def test_with_only_stderr_redirected_the_app_does_not_draw_into_it(env, runs_dir
     app would fill the file with its screen and leave the terminal blank."""
     import os
     import pty
+    import select
+    import time
 
     leader, follower = pty.openpty()
     log = tmp_path / "err.log"
+    shown = b""
     try:
         with open(log, "w") as err:
-            r = subprocess.run(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "tui_trainer", "train", "digits-cnn", *FAST, "--runs-dir", str(runs_dir)],
                 env=env,
                 stdin=follower,
                 stdout=follower,
                 stderr=err,
-                timeout=180,
             )
-        os.close(follower)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal's other end is closed and drained
-                break
-            if not chunk:
-                break
-            shown += chunk
+        os.close(follower)  # the child has its copies: the leader reads EOF (EIO) once they are closed
+        follower = -1
+        try:
+            # Read while it runs: the pty holds about 16 KiB, and a child whose progress
+            # output filled it would block writing until the timeout.
+            deadline = time.monotonic() + 180
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(proc.args, 180, output=shown)
+                ready, _, _ = select.select([leader], [], [], min(left, 1.0))
+                if not ready:
+                    if proc.poll() is not None:
+                        break  # it has exited and all it wrote is read
+                    continue
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal's other end is closed and drained
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            returncode = proc.wait(timeout=max(deadline - time.monotonic(), 1.0))
+        finally:
+            if proc.poll() is None:  # timed out: no child outlives the test
+                proc.kill()
+                proc.wait()
     finally:
+        if follower >= 0:
+            os.close(follower)
         os.close(leader)
-    assert r.returncode == 0
+    assert returncode == 0
     text = log.read_text()
     assert "stderr is not a terminal, so training headless" in text and "\x1b[" not in text
     assert "finished: 2 epochs" in re.sub(r"\x1b\[[0-9;]*m", "", shown.decode())  # headless, on the terminal
