@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tui_trainer import events as ev
 from tui_trainer.config import RunConfig
+from tui_trainer.engine import Trainer
+from tui_trainer.runs import Run
 
 
 def tiny_config(**sections) -> RunConfig:
@@ -73,6 +75,43 @@ class Collector:
     @property
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
+
+
+# -- training a tiny run in a test -------------------------------------------------------
+
+
+def run_tiny(runs_dir, config=None, resume=None, run=None, **kw):
+    config = config or tiny_config()
+    run = run or Run.create(runs_dir, config)
+    col = Collector()
+    trainer = Trainer(config, run=run, resume=resume, subscribers=[run.recorder(), col], **kw)
+    end = trainer.run()
+    return trainer, run, col, end
+
+
+def stop_when(trainer_box: dict, predicate):
+    """A subscriber that stops the run (from inside the engine thread) once predicate(event) holds."""
+
+    def subscriber(event):
+        if predicate(event) and not trainer_box.get("stopped"):
+            trainer_box["stopped"] = True
+            trainer_box["trainer"].stop("test")
+
+    return subscriber
+
+
+def run_until_step(runs_dir, config, step: int):
+    """Train ``config`` in a new run folder and stop it (from the engine thread) once a
+    Step event reports ``step``; returns the run and its end event."""
+    run = Run.create(runs_dir, config)
+    box = {}
+    trainer = Trainer(
+        config,
+        run=run,
+        subscribers=[run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= step)],
+    )
+    box["trainer"] = trainer
+    return run, trainer.run()
 
 
 # -- deterministic inputs for the app's tests and snapshots -------------------------------

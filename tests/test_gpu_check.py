@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 from conftest import REPO, shared_dataset
 
@@ -17,6 +18,8 @@ def gpu_check(tmp_path, *items: str, budget: int = 300) -> tuple[subprocess.Comp
     env = dict(
         os.environ, SMOKE="1", DATA=str(shared_dataset("cifar10-mini.tar.xz")), OUT=str(out), BUDGET_S=str(budget)
     )
+    # The script runs `python3`: this interpreter's, a virtual environment's included.
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     r = subprocess.run(["bash", str(SCRIPT), *items], env=env, capture_output=True, text=True, timeout=240)
     return r, {p.name: p.read_text() for p in out.iterdir()}
 

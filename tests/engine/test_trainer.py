@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import Collector, speedrun_config, tiny_config
+from helpers import Collector, run_tiny, run_until_step, speedrun_config, stop_when, tiny_config
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from tui_trainer import events as ev
@@ -19,15 +19,6 @@ from tui_trainer.checkpoints import load_checkpoint
 from tui_trainer.engine import Trainer
 from tui_trainer.launch import prepare
 from tui_trainer.runs import Run, list_runs
-
-
-def run_tiny(runs_dir, config=None, resume=None, run=None, **kw):
-    config = config or tiny_config()
-    run = run or Run.create(runs_dir, config)
-    col = Collector()
-    trainer = Trainer(config, run=run, resume=resume, subscribers=[run.recorder(), col], **kw)
-    end = trainer.run()
-    return trainer, run, col, end
 
 
 def test_events_in_order_and_run_folder(runs_dir):
@@ -140,31 +131,6 @@ def test_step_path_adds_few_ops_to_the_model_s_own(runs_dir):
         model_step = ops.n if counted else 0
     assert model_step > 30, model_step
     assert engine_per_step - model_step <= 6, (engine_per_step, model_step)
-
-
-def stop_when(trainer_box: dict, predicate):
-    """A subscriber that stops the run (from inside the engine thread) once predicate(event) holds."""
-
-    def subscriber(event):
-        if predicate(event) and not trainer_box.get("stopped"):
-            trainer_box["stopped"] = True
-            trainer_box["trainer"].stop("test")
-
-    return subscriber
-
-
-def run_until_step(runs_dir, config, step: int):
-    """Train ``config`` in a new run folder and stop it (from the engine thread) once a
-    Step event reports ``step``; returns the run and its end event."""
-    run = Run.create(runs_dir, config)
-    box = {}
-    trainer = Trainer(
-        config,
-        run=run,
-        subscribers=[run.recorder(), stop_when(box, lambda e: isinstance(e, ev.Step) and e.step >= step)],
-    )
-    box["trainer"] = trainer
-    return run, trainer.run()
 
 
 def test_resume_from_epoch_checkpoint_is_equivalent(runs_dir):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import speedrun_config, tiny_config
-from test_engine import run_tiny, run_until_step
+from helpers import run_tiny, run_until_step, speedrun_config, tiny_config
 from torch import nn
 
 from tui_trainer import events as ev

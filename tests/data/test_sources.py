@@ -20,7 +20,7 @@ from tui_trainer.config import DataConfig, RunConfig
 from tui_trainer.data import DataInfo, ImageData, archives, builtin, imagefolder, load_data, resize_images, sources
 from tui_trainer.errors import ConfigError, DataError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/datasets"
+SHARED = Path(__file__).resolve().parents[3] / "shared/datasets"
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
