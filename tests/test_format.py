@@ -270,3 +270,11 @@ def test_the_headless_bars_say_elapsed_time_and_eta_as_the_progress_pane_does():
     task = progress.tasks[0]
     assert _Clock().render(task).plain == "1:02:05"
     assert _Clock(remaining=True).render(task).plain == "ETA 2:05"
+
+
+def test_an_epoch_reads_the_same_in_the_dashboard_and_headless():
+    e = ev.EpochEnd(
+        epoch=3, epochs=10, step=300, train_loss=0.51234, train_acc=81.256, test_loss=0.6, test_acc=79.5,
+        lr=0.0125, seconds=72.0, images_per_s=12345.6, best=True,
+    )  # fmt: skip
+    assert wording.epoch_figures(e) == ("0.5123", "81.26%", "0.6000", "79.50%", "0.0125", "1:12", "12,346")

@@ -28,6 +28,20 @@ def start_line(e: ev.RunStarted) -> str:
     )
 
 
+def epoch_figures(e: ev.EpochEnd) -> tuple[str, ...]:
+    """An epoch's row after its number: train loss and accuracy, test loss and
+    accuracy, lr, time, images/s (the dashboard's table and the headless table)."""
+    return (
+        fmt.loss(e.train_loss),
+        fmt.pct(e.train_acc),
+        fmt.loss(e.test_loss),
+        fmt.pct(e.test_acc),
+        fmt.lr(e.lr),
+        fmt.elapsed(e.seconds),
+        fmt.rate(e.images_per_s),
+    )
+
+
 def target_note(e: ev.Finished) -> str:
     """How the run did against its target accuracy, for the end-of-run line ("" without
     one); the time reads as the engine's "Reached ..." log line says it."""

@@ -133,13 +133,7 @@ class RichPrinter(_Quiet):
             table.add_column(name, width=width, justify="right")
         table.add_row(
             f"{e.epoch}/{e.epochs}",
-            fmt.loss(e.train_loss),
-            fmt.pct(e.train_acc),
-            fmt.loss(e.test_loss),
-            fmt.pct(e.test_acc),
-            fmt.lr(e.lr),
-            fmt.elapsed(e.seconds),
-            fmt.rate(e.images_per_s),
+            *wording.epoch_figures(e),
             "[green]best[/]" if e.best else "",
         )
         return table

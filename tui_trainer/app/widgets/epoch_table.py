@@ -8,6 +8,7 @@ from textual.widgets.data_table import RowKey
 
 from ... import events as ev
 from ... import format as fmt
+from ... import wording
 
 COLUMNS = (
     ("ep", "epoch"),
@@ -67,16 +68,7 @@ class EpochTable(DataTable):
 
     @staticmethod
     def _cells(e: ev.EpochEnd, best: bool) -> list[Text]:
-        values = (
-            str(e.epoch),
-            fmt.loss(e.train_loss),
-            fmt.pct(e.train_acc),
-            fmt.loss(e.test_loss),
-            fmt.pct(e.test_acc),
-            fmt.lr(e.lr),
-            fmt.elapsed(e.seconds),
-            fmt.rate(e.images_per_s),
-        )
+        values = (str(e.epoch), *wording.epoch_figures(e))
         cells = [Text(v, justify="right") for v in values]
         cells.append(Text(fmt.BEST_MARK, style="bold green", justify="center") if best else Text(""))
         return cells
