@@ -34,7 +34,9 @@ CHECKPOINT_ROW = re.compile(r"│\s*\d+\s+\d+\.\d{2}%\s+[a-z]+\s.*\d+\.\d (KiB|M
 
 
 def tui_trainer_command() -> list[str]:
-    exe = shutil.which("tui-trainer")
+    # The script beside this interpreter (a virtual environment's), else the one on PATH.
+    beside = Path(sys.executable).parent / "tui-trainer"
+    exe = str(beside) if beside.exists() else shutil.which("tui-trainer")
     return [exe] if exe else [sys.executable, "-m", "tui_trainer"]
 
 
