@@ -48,9 +48,17 @@ def started(epochs: int) -> ev.RunStarted:
     )
 
 
+def checkpoint_path(epoch: int) -> str:
+    return f"/runs/render/checkpoints/epoch_{epoch:03d}_acc_{accuracy(epoch):05.2f}.pt"
+
+
+def accuracy(epoch: int) -> float:
+    return 90 - 60 * math.exp(-epoch / 20) + 0.5 * math.sin(epoch)
+
+
 def epoch_events(epoch: int, epochs: int) -> list[ev.Event]:
-    acc = 90 - 60 * math.exp(-epoch / 20) + 0.5 * math.sin(epoch)
-    path = f"/runs/render/checkpoints/epoch_{epoch:03d}_acc_{acc:05.2f}.pt"
+    """An epoch's events; the checkpoint of two epochs before is pruned (keep_last 2)."""
+    acc, path = accuracy(epoch), checkpoint_path(epoch)
     return [
         ev.Step(epoch=epoch, step=16 * epoch, batch=16, batches=16, loss=1 / epoch, lr=0.01, images_per_s=9000.0),
         ev.EpochEnd(
@@ -67,7 +75,7 @@ def epoch_events(epoch: int, epochs: int) -> list[ev.Event]:
             best=False,
         ),
         ev.CheckpointSaved(path=path, epoch=epoch, step=16 * epoch, test_acc=acc, size=1_000_000, best=False),
-        ev.CheckpointRemoved(path=f"/runs/render/checkpoints/epoch_{epoch - 2:03d}_acc_00.00.pt"),
+        ev.CheckpointRemoved(path=checkpoint_path(epoch - 2)),
     ]
 
 
