@@ -43,7 +43,7 @@ from .config import RunConfig
 from .data import ImageData, load_data
 from .engine.device import device_name, resolve_device
 from .engine.optim import build_optimizer
-from .errors import ConfigError, UserError
+from .errors import ConfigError, UserError, one_line
 from .models import build_model
 
 VARIANTS = ("plain", "engine", "app")  # the result's columns, in the order they are shown
@@ -288,7 +288,7 @@ def _measure_in_child(
     except UserError as exc:  # bad input: the parent shows it as such, without a type name
         send.send(("user-error", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - the parent says what went wrong
-        send.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        send.send(("error", one_line(exc)))
     finally:
         send.close()
 

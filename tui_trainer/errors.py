@@ -42,3 +42,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def one_of(choices: Iterable[str]) -> str:
     return ", ".join(str(c) for c in choices)
+
+
+def one_line(exc: BaseException | None) -> str:
+    """The line a user reads for a failure: bad input says what was wrong as it is;
+    anything else is a fault of ours, named by its type and its message's first line."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

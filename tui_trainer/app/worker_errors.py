@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
-from ..errors import UserError
+from ..errors import one_line
+
+__all__ = ["ForwardsWorkerErrors", "one_line", "task_of"]
 
 # What each worker group does, as its error message names it.
 TASKS = {
@@ -25,15 +27,6 @@ TASKS = {
     "curves": "Loading the runs to compare",
     "watch-history": "Reading the run's events",
 }
-
-
-def one_line(exc: BaseException | None) -> str:
-    """The line a user reads: bad input says what was wrong as it is; anything else is
-    a fault of ours, named by its type and the first line of its message."""
-    if isinstance(exc, UserError):
-        return str(exc)
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def task_of(worker: Worker) -> str:

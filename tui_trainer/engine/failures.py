@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .. import format as fmt
-from ..errors import UserError
+from ..errors import UserError, one_line
 
 
 class TrainingDiverged(Exception):
@@ -41,7 +41,7 @@ def failure_reason(exc: BaseException, batch_size: int) -> str:
         )
     if isinstance(exc, OSError) and exc.errno is not None:
         return _write_failure(exc)
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return one_line(exc)
 
 
 def _write_failure(exc: OSError) -> str:

@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 from ... import format as fmt
 from ... import presets
 from ...config import RunConfig
-from ...errors import UserError
+from ...errors import UserError, one_line
 from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
 from ..worker_errors import ForwardsWorkerErrors
@@ -261,7 +261,7 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
             self.post_message(Prepared(error=str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - e.g. a runs folder that cannot be written
-            self.post_message(Prepared(error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            self.post_message(Prepared(error=one_line(exc)))
             return
         import tui_trainer.engine.trainer  # noqa: F401 - warm the engine import here, off the UI thread
 
