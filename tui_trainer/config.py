@@ -114,6 +114,16 @@ class ScheduleConfig:
 class TrainConfig:
     epochs: int = option(10, min=1, max=100_000, help="Epochs")
     device: str = option("auto", help="auto, cpu, cuda, cuda:N or mps")
+    devices: int | str | list[int] = option(
+        1, help='Processes, one a device: 1, a count N, "all" GPUs, or GPU indices like [0, 2] (cpu: N processes)'
+    )
+    sync_bn: bool = option(False, help="Synchronise BatchNorm statistics across GPUs (SyncBatchNorm; GPUs only)")
+    dist_timeout: float = option(
+        300.0,
+        min=5,
+        max=86_400,
+        help="Seconds a rank waits for the others (a collective, the data load) before failing",
+    )
     precision: str = option("auto", choices=PRECISIONS, help="auto: bf16 on GPUs that support it, else fp32")
     seed: int | None = option(0, min=0, max=2**32 - 1, help="Random seed (none: nondeterministic)")
     label_smoothing: float = option(0.0, min=0, max=0.99, help="Label smoothing")
@@ -323,6 +333,9 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(
             f"train.device: unknown device {schema.fmt(config.train.device)}; allowed: auto, cpu, cuda, cuda:N, mps"
         )
+    problem = devices_problem(config.train)
+    if problem:
+        raise ConfigError(problem)
     if config.optim.nesterov and (config.optim.name != "sgd" or config.optim.momentum == 0):
         # Name the values the user has: a preset's `nesterov = true` outlives `--set optim.name=adamw`.
         raise ConfigError(
@@ -335,6 +348,44 @@ def validate(config: RunConfig) -> None:
     if config.schedule.name == "multistep" and not config.schedule.milestones:
         raise ConfigError("schedule.milestones: multistep needs at least one milestone epoch, e.g. [30, 60]")
     _validate_data(config.data)
+
+
+DEVICES_ALLOWED = '1 or more, "all", or a list of GPU indices like [0, 2]'
+
+
+def devices_problem(train: TrainConfig) -> str | None:
+    """What is wrong with ``train.devices`` on its own and beside ``train.device``; None
+    if nothing (whether the GPUs exist is known only where torch runs: the launcher)."""
+    devices, device = train.devices, train.device
+    if isinstance(devices, bool) or (isinstance(devices, int) and devices < 1):
+        return f"train.devices: {schema.fmt(devices)} is not valid; allowed: {DEVICES_ALLOWED}"
+    if isinstance(devices, str) and devices != "all":
+        return f"train.devices: {schema.fmt(devices)} is not valid; allowed: {DEVICES_ALLOWED}"
+    if isinstance(devices, list):
+        if not devices or any(i < 0 for i in devices) or len(set(devices)) != len(devices):
+            return (
+                f"train.devices: {schema.fmt(devices)} is not valid; a list names distinct GPU indices (0 or more), "
+                f"e.g. [0, 2]"
+            )
+    several = devices != 1
+    if several and device in ("cpu", "mps") and not isinstance(devices, int):
+        return (
+            f"train.devices = {schema.fmt(devices)} names GPUs, but train.device = {schema.fmt(device)}; "
+            f"with {device} give a count of processes, e.g. train.devices = 2"
+        )
+    if several and device == "mps":
+        return 'train.devices: mps trains in one process; set train.devices = 1 (or train.device = "cpu")'
+    if several and device.startswith("cuda:"):
+        return (
+            f'train.device = {schema.fmt(device)} picks one GPU; to train on several set train.device = "cuda" '
+            f"and name them in train.devices, e.g. [0, 2]"
+        )
+    if train.sync_bn and device == "cpu" and several:
+        return (
+            "train.sync_bn: PyTorch's SyncBatchNorm needs GPUs (NCCL), not CPU processes (gloo); "
+            "set train.sync_bn = false"
+        )
+    return None
 
 
 def _validate_data(data: DataConfig) -> None:

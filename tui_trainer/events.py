@@ -42,6 +42,8 @@ class RunStarted(Event):
     steps_per_epoch: int
     start_epoch: int = 0  # > 0 when resumed
     start_step: int = 0
+    world_size: int = 1  # processes training together (one a GPU); device_name is one rank's
+    device_uuids: list[str] = field(default_factory=list)  # each rank's GPU (rank order), for NVML
 
 
 @dataclass(frozen=True)

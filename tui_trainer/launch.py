@@ -4,13 +4,14 @@ headless command and the app, so both resume and name runs the same way."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import paths, presets
 from .checkpoints import load_checkpoint
-from .config import RunConfig, override_text
+from .config import RunConfig, override_text, parse_text
 from .errors import CheckpointError, ConfigError
 from .runs import LIVE_STATUSES, STATUS, Run, checkpoint_or_run
 
@@ -20,13 +21,17 @@ class Launch:
     config: RunConfig
     run: Run
     resume: dict[str, Any] | None = None
+    overrides: list[str] = field(default_factory=list)  # as given: a child process applies them again
 
 
 def shorthand_overrides(
-    epochs: int | None = None, device: str | None = None, data_root: str | None = None
+    epochs: int | None = None, device: str | None = None, data_root: str | None = None, devices: str | None = None
 ) -> list[str]:
-    """``--epochs``, ``--device`` and ``--data-root`` as the ``--set`` overrides they stand for."""
+    """``--epochs``, ``--device``, ``--data-root`` and ``--devices`` as the ``--set``
+    overrides they stand for (``--devices`` as typed: 4, all, [0, 2])."""
     values: dict[str, object] = {"train.epochs": epochs, "train.device": device}
+    if devices is not None:
+        values["train.devices"] = parse_text("train.devices", devices)
     if data_root is not None:
         values["data.root"] = str(Path(data_root).expanduser().absolute())
     return [override_text(key, value) for key, value in values.items() if value is not None]
@@ -58,13 +63,31 @@ def prepare(
     overrides: list[str],
     resume: str | None = None,
     runs_dir: Path | None = None,
+    check: Callable[[RunConfig], None] | None = None,
 ) -> Launch:
+    """The config, its run folder and the checkpoint to continue from; ``check`` sees
+    the config before a run folder exists (bad input must not leave one behind)."""
     runs_dir = Path(runs_dir) if runs_dir else paths.runs_dir()
+    config, state = resolve(preset, overrides, resume, runs_dir)
+    if check is not None:
+        check(config)
+    if state is None:
+        launch = new_run(config, runs_dir)
+    else:
+        assert resume is not None
+        launch = _resumed(config, state, resume, runs_dir)
+    launch.overrides = list(overrides)
+    return launch
+
+
+def resolve(
+    preset: str | None, overrides: list[str], resume: str | None, runs_dir: Path
+) -> tuple[RunConfig, dict[str, Any] | None]:
+    """The config a train command asks for, and the checkpoint it resumes (or None)."""
     if resume is None:
         if preset is None:
             raise ConfigError("train: name a preset (see `tui-trainer presets`) or pass --resume RUN_OR_CHECKPOINT")
-        return new_run(presets.load(preset).with_overrides(overrides), runs_dir)
-
+        return presets.load(preset).with_overrides(overrides), None
     target = checkpoint_or_run(resume, runs_dir)
     state = load_checkpoint(target)
     name = state.get("preset") or "resumed"
@@ -79,6 +102,10 @@ def prepare(
             f"--resume {resume}: the run has already trained {done} of {config.train.epochs} epochs; "
             f"pass --epochs N with N > {done} to train further"
         )
+    return config, state
+
+
+def _resumed(config: RunConfig, state: dict[str, Any], resume: str, runs_dir: Path) -> Launch:
     run = _run_of_checkpoint(Path(state["path"]))
     if run is None:
         run = Run.create(runs_dir, config)

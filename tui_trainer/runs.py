@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import events as ev
+from . import wording
 from .config import RunConfig
 from .errors import CheckpointError
 from .fileio import write_json_atomic, write_text_atomic
@@ -360,7 +361,8 @@ class RunRecorder:
                 epochs=event.epochs,
                 epoch=event.start_epoch,
                 started=event.time,
-                device=event.device_name,
+                device=wording.devices(event),
+                world_size=event.world_size,
             )
         elif isinstance(event, ev.EpochEnd):
             self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
@@ -418,6 +420,7 @@ class RunSummary:
     target_acc: float | None = None
     time_to_target: float | None = None  # seconds of training until target_acc was first reached
     reason: str = ""  # why a stopped or failed run ended
+    world_size: int = 1  # processes (one a GPU) that trained it
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -455,6 +458,7 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
                 target_acc=s.get("target_acc"),
                 time_to_target=s.get("time_to_target"),
                 reason=s.get("reason") or "",
+                world_size=int(s.get("world_size") or 1),
             )
         )
     return out

@@ -17,12 +17,17 @@ from . import format as fmt
 BEST_SAVED = " (best saved)"
 
 
+def devices(e: ev.RunStarted) -> str:
+    """What a run trains on: "NVIDIA H200", or "4 × NVIDIA H200" with four ranks."""
+    return f"{e.world_size} × {e.device_name}" if e.world_size > 1 else e.device_name
+
+
 def start_line(e: ev.RunStarted) -> str:
     """A run's start in one line, for the plain printer and the app's log (the data's
     summary is not in it: the loader's line just before says it)."""
     resumed = f", resumed at epoch {e.start_epoch}" if e.start_epoch else ""
     return (
-        f"run {e.run_id or '(no folder)'}: {e.preset} on {e.device_name} ({e.precision}), "
+        f"run {e.run_id or '(no folder)'}: {e.preset} on {devices(e)} ({e.precision}), "
         f"{fmt.plural(e.param_count, 'param')}, "
         f"{fmt.plural(e.epochs, 'epoch')} x {fmt.plural(e.steps_per_epoch, 'step')}{resumed}"
     )

@@ -49,6 +49,11 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="shorthand for --set train.device=... (auto, cpu, cuda, cuda:N, mps)")
     p.add_argument("--data-root", help="shorthand for --set data.root=DIR (a folder, or an imagefolder archive)")
     p.add_argument(
+        "--devices",
+        help="shorthand for --set train.devices=...: processes, one a GPU (4, all, [0,2]); with --device cpu, "
+        "CPU processes",
+    )
+    p.add_argument(
         "--runs-dir", type=Path, help="where run folders go (default: $TUI_TRAINER_RUNS or the user data folder)"
     )
 

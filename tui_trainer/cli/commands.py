@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -14,8 +15,9 @@ from rich.text import Text
 
 from .. import format as fmt
 from .. import paths, presets
+from ..config import RunConfig
 from ..errors import ConfigError
-from ..launch import prepare, shorthand_overrides
+from ..launch import Launch, prepare, shorthand_overrides
 from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
 
 if TYPE_CHECKING:
@@ -28,32 +30,62 @@ def _console() -> Console:
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
-    return list(args.overrides) + shorthand_overrides(args.epochs, args.device, args.data_root)
+    devices = getattr(args, "devices", None)
+    return list(args.overrides) + shorthand_overrides(args.epochs, args.device, args.data_root, devices)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.run_dir is not None:  # the background process started by --detach
-        from .detach import child_launch
-        from .headless import run_headless
+    from ..engine.distributed import world_from_env
 
-        return run_headless(child_launch(args.run_dir, args.resume))
+    world = world_from_env()
+    if world.distributed:  # a rank that torchrun or srun started (ours, or the user's)
+        from .ranks import run_rank
+
+        return run_rank(args, _overrides(args), world)
+    if args.run_dir is not None:  # the background process started by --detach, or a rank
+        from .detach import child_launch
+
+        return _train_headless(child_launch(args.run_dir, args.resume, _overrides(args)))
     launch = prepare(
         args.preset if (args.preset or args.resume) else presets.DEFAULT_PRESET,
         _overrides(args),
         resume=args.resume,
         runs_dir=args.runs_dir,
+        check=_check_devices,
     )
     if args.detach:
         from .detach import detach
 
         return detach(launch)
     if args.headless or not _terminal("training headless"):
-        from .headless import run_headless
-
-        return run_headless(launch)
+        return _train_headless(launch)
     from ..app import run_app
 
     return run_app(launch=launch)
+
+
+def _check_devices(config: RunConfig) -> None:
+    """``train.devices`` against this machine, before a run folder exists."""
+    if config.train.devices != 1 and not _inside_launcher():
+        from .launcher import plan
+
+        plan(config)
+
+
+def _inside_launcher() -> bool:
+    """A worker of a launcher (world size 1 included) trains in its own process."""
+    return "WORLD_SIZE" in os.environ
+
+
+def _train_headless(launch: Launch) -> int:
+    """In this process, or in the ranks that ``train.devices`` asks for."""
+    if launch.config.train.devices != 1 and not _inside_launcher():
+        from .launcher import launch_ranks, plan
+
+        return launch_ranks(launch, plan(launch.config))
+    from .headless import run_headless
+
+    return run_headless(launch)
 
 
 def _terminal(fallback: str | None = None) -> bool:

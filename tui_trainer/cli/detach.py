@@ -23,9 +23,7 @@ from ..runs import OUTPUT_LOG, Run
 
 def detach(launch: Launch) -> int:
     run = launch.run
-    cmd = [sys.executable, "-m", "tui_trainer", "train", "--headless", "--run-dir", str(run.dir)]
-    if launch.resume is not None:
-        cmd += ["--resume", launch.resume["path"]]
+    cmd = [sys.executable, *child_args(launch)]
     with open(run.dir / OUTPUT_LOG, "ab") as log:
         proc = subprocess.Popen(
             cmd,
@@ -58,9 +56,24 @@ def detach(launch: Launch) -> int:
     return 0
 
 
-def child_launch(run_dir: Path, resume: str | None) -> Launch:
+def child_args(launch: Launch) -> list[str]:
+    """The arguments (after the interpreter) of a process that trains ``launch``'s run:
+    a detached one, or each rank of a run on several devices (:func:`child_launch`)."""
+    args = ["-m", "tui_trainer", "train", "--headless", "--run-dir", str(launch.run.dir)]
+    if launch.resume is not None:
+        args += ["--resume", str(launch.resume["path"])]
+    for override in launch.overrides:  # a resume's --epochs, --set: the folder's config lacks them yet
+        args += ["--set", override]
+    return args
+
+
+def child_launch(run_dir: Path, resume: str | None, overrides: list[str] | None = None) -> Launch:
+    """The launch a parent process prepared: its run folder's config with the same
+    overrides (a resume's config is written to the folder only once it starts)."""
     run = Run.open(run_dir)
-    return Launch(run.config(), run, load_checkpoint(resume) if resume else None)
+    overrides = list(overrides or [])
+    config = run.config().with_overrides(overrides)
+    return Launch(config, run, load_checkpoint(resume) if resume else None, overrides)
 
 
 def send_and_wait(run: Run, command: str, timeout: float) -> ev.ControlAck | None:

@@ -34,6 +34,7 @@ from .. import events as ev
 from .. import format as fmt
 from .. import wording
 from ..engine import Trainer
+from ..engine.distributed import SOLO, World
 from ..errors import UserError
 from ..launch import Launch
 
@@ -143,7 +144,7 @@ class RichPrinter(_Quiet):
         if isinstance(e, ev.RunStarted):
             self._first_epoch = e.start_epoch + 1
             self.console.print(  # the data's summary: the loader's line just before
-                f"[bold]{escape(e.preset)}[/] on {escape(e.device_name)} ({e.precision}) · {fmt.plural(e.param_count, 'param')}"
+                f"[bold]{escape(e.preset)}[/] on {escape(wording.devices(e))} ({e.precision}) · {fmt.plural(e.param_count, 'param')}"
             )
             if e.run_dir:  # once, so that each checkpoint line can name its file alone
                 self.console.print(f"[dim]run folder {escape(e.run_dir)}[/]", soft_wrap=True)
@@ -181,12 +182,13 @@ class RichPrinter(_Quiet):
             self.console.print(f"[{style}]{escape(wording.end_line(e))}[/]")  # paths, reasons: not markup
 
 
-def run_headless(launch: Launch, out: TextIO | None = None) -> int:
-    """Train; returns the exit status (0 finished or stopped, 2 bad input, 1 failure)."""
+def run_headless(launch: Launch, out: TextIO | None = None, world: World = SOLO) -> int:
+    """Train; returns the exit status (0 finished or stopped, 2 bad input, 1 failure).
+    ``world``: this is rank 0 of a distributed run (:mod:`.ranks`)."""
     out = out or sys.stdout
     printer = RichPrinter(Console(file=out)) if out.isatty() else PlainPrinter(out)
     recorder = launch.run.recorder()
-    trainer = Trainer(launch.config, run=launch.run, resume=launch.resume, subscribers=[recorder, printer])
+    trainer = Trainer(launch.config, run=launch.run, resume=launch.resume, subscribers=[recorder, printer], world=world)
 
     names: dict[int, str] = {  # by number: the handler is given the signal's number
         signal.SIGINT: "interrupted (Ctrl+C)",

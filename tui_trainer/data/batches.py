@@ -86,9 +86,14 @@ class DeviceData(SplitSizes):
     def info(self) -> DataInfo:
         return self._info
 
-    def steps_per_epoch(self, batch_size: int, max_steps: int = 0) -> int:
-        """``ceil(num_train / batch_size)``, capped by ``max_steps`` when it is > 0."""
+    def steps_per_epoch(self, batch_size: int, max_steps: int = 0, ranks: int = 1) -> int:
+        """``ceil(num_train / batch_size)``, capped by ``max_steps`` when it is > 0. With
+        several ranks the global batch is split among them, and a last partial batch with
+        fewer images than ranks is left out (a rank without an image would have no loss;
+        the permutation changes each epoch, so no image is always the one left out)."""
         steps = math.ceil(self.num_train / batch_size)
+        if ranks > 1 and 0 < self.num_train % batch_size < ranks:
+            steps -= 1
         return min(steps, max_steps) if max_steps > 0 else steps
 
     # -- batches ----------------------------------------------------------------------
@@ -112,6 +117,7 @@ class DeviceData(SplitSizes):
         flip_mode: str = "random",
         epoch: int = 0,
         start: int = 0,
+        shard: tuple[int, int] = (0, 1),
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled, augmented, normalised ``(x, y)`` batches on the device.
 
@@ -120,7 +126,9 @@ class DeviceData(SplitSizes):
         image with probability 1/2; "alternate": see the module's docstring, for which
         ``epoch`` counts from 0). ``start`` skips the epoch's first batches without
         augmenting them (a mid-epoch resume): the draws, and so the batches after, are
-        those of the whole epoch."""
+        those of the whole epoch. ``shard`` is ``(rank, ranks)`` of a distributed run: every
+        rank draws the same permutation and augmentations (the same generator state) and
+        takes its contiguous part of each global batch of ``batch_size``."""
         # The config checks this for the data sets whose image size it knows; an image
         # folder's is known only now.
         problem = reflect_crop_problem(augment, padding, crop_fill, int(min(self.train_x.shape[-2:])))
@@ -132,11 +140,11 @@ class DeviceData(SplitSizes):
                 f"the generator is on {generator.device} but the data is on {self.device}; "
                 f"make it with torch.Generator(device=...)"
             )
-        steps = self.steps_per_epoch(batch_size, max_steps)
+        steps = self.steps_per_epoch(batch_size, max_steps, shard[1])
         if not 0 <= start <= steps:
             raise ValueError(f"start must be in [0, {steps}], got {start}")
         flip = None if "hflip" not in augment else (flip_mode, epoch)
-        return self._train_batches(batch_size, generator, crop, crop_fill, flip, padding, steps, start)
+        return self._train_batches(batch_size, generator, crop, crop_fill, flip, padding, steps, start, shard)
 
     def _train_batches(
         self,
@@ -148,6 +156,7 @@ class DeviceData(SplitSizes):
         padding: int,
         steps: int,
         start: int,
+        shard: tuple[int, int],
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = self.num_train
         perm = torch.randperm(n, generator=generator, device=self.device)
@@ -163,17 +172,41 @@ class DeviceData(SplitSizes):
         per_block = max(1, self.block_bytes // (image_bytes * batch_size))
         end = min(n, steps * batch_size)  # the epoch's images (fewer when max_steps caps it)
         for first in range(start, steps, per_block):
-            # Images [lo, hi) of the epoch's order: batches first .. first + per_block - 1.
-            lo, hi = first * batch_size, min(end, (first + per_block) * batch_size)
-            idx = perm[lo:hi]
+            batches = range(first, min(steps, first + per_block))
+            if shard[1] == 1:  # images [lo, hi) of the epoch's order: a slice, no index op
+                lo, hi = first * batch_size, min(end, batches[-1] * batch_size + batch_size)
+                where: slice | torch.Tensor = slice(lo, hi)
+                sizes = [min(batch_size, hi - b) for b in range(lo, hi, batch_size)]
+            else:
+                where, sizes = self._rank_positions(batches, batch_size, end, shard)
+            idx = perm[where]
             x = self.train_x[idx]
             if offsets is not None:
-                x = crop_at(x, padding, offsets[lo:hi], crop_fill)
+                x = crop_at(x, padding, offsets[where], crop_fill)
             if flips is not None:
-                x = hflip_where(x, flips[lo:hi])
+                x = hflip_where(x, flips[where])
             x, y = self.prepare(x), self.train_y[idx]
-            for b in range(0, hi - lo, batch_size):
-                yield x[b : b + batch_size], y[b : b + batch_size]  # views: no op per batch
+            b = 0
+            for size in sizes:
+                yield x[b : b + size], y[b : b + size]  # views: no op per batch
+                b += size
+
+    def _rank_positions(
+        self, batches: range, batch_size: int, end: int, shard: tuple[int, int]
+    ) -> tuple[torch.Tensor, list[int]]:
+        """The epoch-order positions of this rank's part of each of ``batches``, and its
+        batch sizes: global batch k is positions [k*B, (k+1)*B), cut into ``ranks``
+        contiguous parts that differ by one image at most."""
+        rank, ranks = shard
+        parts, sizes = [], []
+        for k in batches:
+            lo, hi = k * batch_size, min(end, (k + 1) * batch_size)
+            base, extra = divmod(hi - lo, ranks)
+            a = lo + rank * base + min(rank, extra)
+            size = base + (1 if rank < extra else 0)
+            parts.append(torch.arange(a, a + size))
+            sizes.append(size)
+        return torch.cat(parts).to(self.device), sizes
 
     def _alternate_flips(self, seed: int) -> torch.Tensor:
         """``[num_train]`` bool: each image's flip in epoch 0 of the alternating scheme."""
@@ -183,7 +216,15 @@ class DeviceData(SplitSizes):
             self._alternate_base = (seed, flip_mask(self.num_train, g, self.device))
         return self._alternate_base[1]
 
-    def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The test set in order, normalised, without augmentation."""
-        for lo in range(0, self.num_test, batch_size):
-            yield self.prepare(self.test_x[lo : lo + batch_size]), self.test_y[lo : lo + batch_size]
+    def test_batches(
+        self, batch_size: int, shard: tuple[int, int] = (0, 1)
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The test set in order, normalised, without augmentation; with ``shard``
+        ``(rank, ranks)``, the rank's contiguous part of it (sizes differ by one at most)."""
+        rank, ranks = shard
+        base, extra = divmod(self.num_test, ranks)
+        first = rank * base + min(rank, extra)
+        last = first + base + (1 if rank < extra else 0)
+        for lo in range(first, last, batch_size):
+            hi = min(last, lo + batch_size)
+            yield self.prepare(self.test_x[lo:hi]), self.test_y[lo:hi]

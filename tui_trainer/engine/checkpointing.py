@@ -29,6 +29,7 @@ import torch
 from .. import checkpoints
 from .. import events as ev
 from ..checkpoints import CheckpointSaver
+from ..config import RunConfig
 from ..errors import CheckpointError
 from ..runs import Run
 from .setup import TrainingParts
@@ -125,6 +126,13 @@ def _restore_rng(parts: TrainingParts, rng: dict[str, Any]) -> None:
         parts.generator.set_state(rng["data_epoch"].to(parts.generator.get_state().device))
 
 
+def epoch_due(config: RunConfig, epoch: int) -> bool:
+    """Whether the policy saves after this (1-based) epoch (the config alone decides, so
+    every rank of a distributed run knows it)."""
+    every = config.checkpoint.every
+    return (every > 0 and epoch % every == 0) or epoch == config.train.epochs
+
+
 class Checkpointer:
     """Saves a run's checkpoints into its folder and tells the subscribers."""
 
@@ -138,11 +146,6 @@ class Checkpointer:
     def last_path(self) -> str | None:
         """The file last.pt points to: what a --resume continues from."""
         return _resolved_last(self.saver.folder)
-
-    def epoch_due(self, epoch: int) -> bool:
-        """Whether the policy saves after this (1-based) epoch."""
-        every = self.parts.config.checkpoint.every
-        return (every > 0 and epoch % every == 0) or epoch == self.parts.config.train.epochs
 
     def save(self, reason: str, state: TrainingState, data_rng: torch.Tensor, acc: float | None = None) -> str:
         """Write a checkpoint of ``state``; ``data_rng`` is the generator state a resume

@@ -66,8 +66,13 @@ class Controls:
         self._save_now.clear()
         return True
 
-    def poll(self) -> None:
-        """Apply the commands other processes left in the run folder (at most every POLL_S)."""
+    def report_due(self, now: float, due: float, last_batch: bool) -> bool:
+        """Whether the loop reads back for a Step event after this batch (its time is due)."""
+        return now >= due or last_batch
+
+    def poll(self, step: int = 0, report_due: float = 0.0) -> None:
+        """Apply the commands other processes left in the run folder (at most every POLL_S).
+        (``step`` and ``report_due`` are for the distributed gate, which has this interface.)"""
         now = time.monotonic()
         if self.inbox is None or now < self._next_poll:
             return
@@ -93,6 +98,10 @@ class Controls:
             "save": self.save_now,
             "stop": lambda: self.stop("stopped from another process"),
         }
+
+    def wait_resumed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a resume or a stop; True if one came."""
+        return self._running.wait(timeout)
 
     def wait_while_paused(self, save: Callable[[], object]) -> float:
         """Block until resumed or stopped, still polling the inbox and saving when asked

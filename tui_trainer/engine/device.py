@@ -57,6 +57,15 @@ def device_name(device: torch.device) -> str:
     return f"CPU ({threads}, {cores})"
 
 
+def device_uuid(device: torch.device) -> str:
+    """A CUDA device's UUID ("GPU-…", as NVML names it), which, unlike its index, means
+    the same GPU under any CUDA_VISIBLE_DEVICES; "" for other devices."""
+    if device.type != "cuda":
+        return ""
+    uuid = str(torch.cuda.get_device_properties(device).uuid)
+    return uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
+
+
 def memory_line(device: torch.device) -> str | None:
     """ "12.3/79.6 GiB" for a CUDA device (used by this process / total), else None."""
     if device.type != "cuda":

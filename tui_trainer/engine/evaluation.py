@@ -4,7 +4,7 @@ With the EMA weights when the recipe keeps an average, and test-time augmentatio
 when configured (:mod:`.tta`, the same views `tui-trainer eval` uses). The sums stay
 on the device until the one readback at the end; for the distributed engine, each rank
 evaluates its shard of the test set and these sums are all-reduced before that
-readback.
+readback (every rank evaluates at the same point: an epoch's end).
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ def evaluate(parts: TrainingParts) -> tuple[float, float]:
     loss_sum = torch.zeros((), device=parts.device)
     correct = torch.zeros((), device=parts.device)
     n = 0
-    for x, y in parts.data.test_batches(cfg.data.eval_batch_size):
+    for x, y in parts.data.test_batches(cfg.data.eval_batch_size, parts.shard):
         with parts.autocast():
             logits = predict(model, x, cfg.train.tta_flip, cfg.train.tta_translate)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
         correct += (logits.argmax(1) == y).sum()
         n += y.shape[0]
     model.train(was_training)
-    if n == 0:
+    sums = torch.stack([loss_sum.double(), correct.double(), torch.tensor(n, dtype=torch.float64, device=parts.device)])
+    loss, hits, total = parts.world.all_sum(sums).tolist()
+    if total == 0:
         return math.nan, math.nan
-    return loss_sum.item() / n, 100.0 * correct.item() / n
+    return loss / total, 100.0 * hits / total

@@ -23,10 +23,23 @@ class TrainingDiverged(Exception):
     """The loss became NaN or infinite."""
 
 
+#: How a rank words a collective that broke: another rank died or stopped answering. The
+#: launcher, which knows which rank ended and how, replaces a reason that starts so.
+COMMUNICATION = "lost contact with another rank"
+_BACKEND_WORDS = ("gloo", "NCCL", "ProcessGroup", "Connection reset by peer", "Connection closed by peer")
+
+
+def is_communication(exc: BaseException) -> bool:
+    """A collective failed: a peer is gone (its socket closed) or silent past the timeout."""
+    if isinstance(exc, torch.distributed.DistError):
+        return True
+    return isinstance(exc, RuntimeError) and any(w in str(exc) for w in _BACKEND_WORDS)
+
+
 def is_expected(exc: BaseException) -> bool:
     """A failure with a worded reason (no traceback needed to understand it)."""
     return isinstance(exc, UserError | torch.OutOfMemoryError | TrainingDiverged) or (
-        isinstance(exc, OSError) and exc.errno is not None
+        (isinstance(exc, OSError) and exc.errno is not None) or is_communication(exc)
     )
 
 
@@ -39,6 +52,10 @@ def failure_reason(exc: BaseException, batch_size: int) -> str:
             f"CUDA out of memory at batch size {batch_size}; try --set data.batch_size={max(1, batch_size // 2)} "
             f"(or precision bf16); resume with --resume"
         )
+    if is_communication(exc):
+        timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
+        why = "no answer within train.dist_timeout" if timed_out else "its connection closed"
+        return f"{COMMUNICATION} ({why}); the last checkpoint is intact: resume it with --resume"
     if isinstance(exc, OSError) and exc.errno is not None:
         return _write_failure(exc)
     return one_line(exc)

@@ -4,10 +4,11 @@ EpochEnd event and the checkpoint policy.
 
 Reading back from the device waits for it, so the loop does it only when a Step
 event is due (``train.log_interval``) and at an epoch's end: the loss and accuracy
-sums stay on the device in between (:class:`.totals.StepTotals`). For the
-distributed engine those readbacks are the points where the sums are all-reduced
-(no collective per step), and the control poll is where rank 0's decision reaches
-every rank.
+sums stay on the device in between (:class:`.totals.StepTotals`). With several ranks
+those readbacks are the points where the sums are all-reduced (no collective per
+step), and the controls are a :class:`.distributed.RankGate`: the same calls, with
+rank 0's decisions reaching every rank at the same step. Every rank runs this loop;
+only rank 0 has a checkpointer (and subscribers that write).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import torch
 
 from .. import events as ev
 from .. import format as fmt
-from .checkpointing import MID_EPOCH_REASONS, Checkpointer
+from .checkpointing import MID_EPOCH_REASONS, Checkpointer, epoch_due
 from .controls import Controls
+from .distributed import RankGate
 from .evaluation import evaluate
 from .failures import TrainingDiverged
 from .setup import TrainingParts
@@ -73,8 +75,12 @@ class TrainingLoop:
     ) -> None:
         self.parts = parts
         self.state = state
-        self.controls = controls
+        world = parts.world
+        self.controls: Controls | RankGate = (
+            RankGate(world, controls, parts.device, parts.config.train.log_interval) if world.distributed else controls
+        )
         self.checkpointer = checkpointer
+        self.saved_step = state.step  # of the newest checkpoint: the same on every rank
         self.emit = emit
         self.epoch_rng = parts.generator.get_state()  # the data draws of the epoch in progress
         self.compile_warmup = parts.config.train.compile
@@ -86,8 +92,6 @@ class TrainingLoop:
     def run(self) -> ev.Event:
         """Train the remaining epochs; the end event (Finished or Stopped), not yet emitted."""
         cfg = self.parts.config
-        if self.checkpointer is not None:
-            self.checkpointer.saved_step = self.state.step
         while self.state.epoch < cfg.train.epochs:
             epoch = self.state.epoch + 1
             outcome = self._train_epoch(epoch)
@@ -112,7 +116,7 @@ class TrainingLoop:
         if skip == 0:
             self.epoch_rng = parts.generator.get_state()
         state.batch_in_epoch, state.epoch_totals = 0, NO_TOTALS
-        totals = StepTotals(parts.device, *carried, step=state.step)
+        totals = StepTotals(parts.device, *carried, step=state.step, world=parts.world)
         clock, window = EpochClock(), StepWindow(parts.config.train.log_interval)
         parts.model.train()
         start_epoch = getattr(parts.model, "start_epoch", None)
@@ -127,11 +131,12 @@ class TrainingLoop:
             totals.add(loss, logits, y)
             if self.compile_warmup:
                 self._end_warmup(loss, warm_t, clock, window)
-            else:
-                window.images += y.shape[0]
-                clock.images += y.shape[0]
+            else:  # all ranks' images of this batch: images/s is the run's, not one rank's
+                images = parts.global_batch(batch)
+                window.images += images
+                clock.images += images
             now = time.monotonic()
-            if now >= window.due or batch + 1 == parts.steps_per_epoch:
+            if self.controls.report_due(now, window.due, batch + 1 == parts.steps_per_epoch):
                 self._report_step(epoch, batch + 1, totals, window, now)
             if self.controls.take_save_request():
                 self._save("manual", batch + 1, totals)
@@ -149,12 +154,13 @@ class TrainingLoop:
             flip_mode=data_cfg.flip_mode,
             epoch=epoch - 1,
             start=skip,  # the epoch's draws, from the batch a mid-epoch checkpoint stopped at
+            shard=parts.shard,
         )
 
     def _obey_controls(self, batch: int, totals: StepTotals, clock: EpochClock, window: StepWindow) -> bool:
         """Poll the controls before a batch; waits out a pause. True when the run must stop."""
         controls = self.controls
-        controls.poll()
+        controls.poll(self.state.step, window.due)
         if controls.stopping:
             return True
         if controls.paused:
@@ -243,24 +249,26 @@ class TrainingLoop:
                 f"Reached {fmt.pct(target)} test accuracy after {fmt.elapsed(state.train_seconds)} of training "
                 f"(epoch {epoch})"
             )
-        if self.checkpointer is not None and self.checkpointer.epoch_due(epoch):
+        if epoch_due(cfg, epoch):
             self._save("epoch" if epoch < cfg.train.epochs else "final", acc=test_acc)
 
     # -- saving and stopping -------------------------------------------------------------------
     def _save(
         self, reason: str, batch: int = 0, totals: StepTotals | None = None, acc: float | None = None
     ) -> str | None:
-        """A checkpoint now; ``batch`` and ``totals`` place it inside the epoch in progress."""
+        """A checkpoint now; ``batch`` and ``totals`` place it inside the epoch in progress.
+        Every rank calls it at the same step (the sums are a collective); rank 0 writes."""
+        sums: EpochTotals = totals.epoch_totals() if totals is not None else NO_TOTALS
+        self.saved_step = self.state.step
         if self.checkpointer is None:
             return None
-        sums: EpochTotals = totals.epoch_totals() if totals is not None else NO_TOTALS
         state = replace(self.state, batch_in_epoch=batch, epoch_totals=sums)
         rng = self.epoch_rng if reason in MID_EPOCH_REASONS else self.parts.generator.get_state()
         return self.checkpointer.save(reason, state, rng, acc)
 
     def _stopped(self, batch: int, totals: StepTotals) -> ev.Stopped:
         path = None
-        if self.checkpointer is not None and self.state.step != self.checkpointer.saved_step:
+        if self.state.step != self.saved_step:
             path = self._save("stop", batch, totals)
         elif self.checkpointer is not None:
             path = self.checkpointer.last_path()

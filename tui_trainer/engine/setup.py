@@ -7,11 +7,12 @@ part of the recipe: the seed is set before the model's weights are drawn, the da
 generator is seeded before any batch, and a patch-whitening first layer is fitted on
 the training images only for a fresh run (a resumed one loads its fitted weights).
 
-For the distributed engine this is where data parallelism plugs in without touching
-the step: ``forward`` becomes the DistributedDataParallel wrapper of ``model`` (the
-step calls ``forward`` and steps the optimizer over ``model``'s parameters, so the
-gradients are all-reduced inside backward), SyncBatchNorm converts ``model`` before it
-is wrapped, and each rank's batches come from its shard of the epoch's permutation.
+With several ranks (:mod:`.distributed`) this is where data parallelism plugs in
+without touching the step: ``forward`` is the DistributedDataParallel wrapper of
+``model`` (the step calls ``forward`` and steps the optimizer over ``model``'s
+parameters, so the gradients are all-reduced inside backward), SyncBatchNorm converts
+``model`` before it is wrapped, each rank trains on its own GPU, and its batches are
+its part of each global batch (``data.batch_size`` stays the global batch).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..config import RunConfig
 from ..data import DeviceData, ImageData
 from ..models import build_model
 from .device import AUTOCAST_DTYPES, quiet_cuda_home_note, resolve_device, resolve_precision
+from .distributed import SOLO, World, rank_device
 from .lookahead import Lookahead
 from .optim import build_optimizer, build_scheduler
 
@@ -49,6 +51,17 @@ class TrainingParts:
     generator: torch.Generator  # the data's draws: permutations and augmentation
     steps_per_epoch: int
     max_steps: int  # batches per epoch at most (0: all)
+    world: World = SOLO
+
+    def global_batch(self, batch: int) -> int:
+        """Images in the epoch's batch ``batch`` (from 0) over all ranks: the last may be short."""
+        size = self.config.data.batch_size
+        return min(size, self.data.num_train - batch * size)
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """(rank, ranks): which part of each global batch and of the test set is this rank's."""
+        return self.world.rank, self.world.size
 
     def autocast(self) -> torch.autocast:
         dtype = AUTOCAST_DTYPES.get(self.precision)
@@ -60,22 +73,24 @@ class TrainingParts:
         return self.ema.module if self.ema is not None else self.model
 
 
-def build_parts(config: RunConfig, images: ImageData, *, fresh: bool) -> TrainingParts:
+def build_parts(config: RunConfig, images: ImageData, *, fresh: bool, world: World = SOLO) -> TrainingParts:
     """Everything a run trains with; ``fresh`` is False when a checkpoint will be restored."""
-    device = resolve_device(config.train.device)
+    device = rank_device(world, resolve_device(config.train.device))
     precision = resolve_precision(config.train.precision, device)
     _seed_and_tune(config, device)
     channels_last = config.train.channels_last and device.type == "cuda"
     data = DeviceData(images, device, config.data, channels_last=channels_last)
     max_steps = _max_steps(config, data.num_train)
-    steps_per_epoch = data.steps_per_epoch(config.data.batch_size, max_steps)
+    steps_per_epoch = data.steps_per_epoch(config.data.batch_size, max_steps, world.size)
     generator = torch.Generator(device=device)
-    generator.manual_seed(config.train.seed if config.train.seed is not None else torch.seed())
+    generator.manual_seed(_data_seed(config, world, device))
 
     model = build_model(config.model, images.info)
     init_whitening = getattr(model, "init_whitening", None)  # a patch-whitening first layer
     if fresh and init_whitening is not None:
         init_whitening(whitening_sample(images, data))
+    if world.distributed and config.train.sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -85,6 +100,8 @@ def build_parts(config: RunConfig, images: ImageData, *, fresh: bool) -> Trainin
     # torch.compile is lazy (it compiles at the first call), so it shares the model's
     # parameters: a checkpoint restored into ``model`` afterwards is what it runs.
     forward: Callable[[torch.Tensor], torch.Tensor] = torch.compile(model) if config.train.compile else model
+    if world.distributed:
+        forward = _data_parallel(forward, device)
     return TrainingParts(
         config=config,
         device=device,
@@ -101,7 +118,25 @@ def build_parts(config: RunConfig, images: ImageData, *, fresh: bool) -> Trainin
         generator=generator,
         steps_per_epoch=steps_per_epoch,
         max_steps=max_steps,
+        world=world,
     )
+
+
+def _data_parallel(module: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> nn.Module:
+    """DDP around the (compiled) model, as nanoGPT does: it broadcasts rank 0's weights
+    now, and all-reduces the gradients inside backward."""
+    assert isinstance(module, nn.Module)
+    device_ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(module, device_ids=device_ids)
+
+
+def _data_seed(config: RunConfig, world: World, device: torch.device) -> int:
+    """The data generator's seed: every rank must draw the same permutation, so without
+    ``train.seed`` rank 0's random seed is everyone's."""
+    if config.train.seed is not None:
+        return config.train.seed
+    seed = torch.tensor([torch.seed() % 2**62], dtype=torch.int64, device=device)
+    return int(world.broadcast(seed).item())
 
 
 def _seed_and_tune(config: RunConfig, device: torch.device) -> None:

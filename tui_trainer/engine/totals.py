@@ -7,11 +7,20 @@ small net's whole forward pass. So a step only writes two numbers into slots of 
 buffers (the batch's loss x n, and its correct count: four ops with the argmax); sums,
 the window's mean and the first non-finite step are worked out when the engine reads
 back (a few times a second) or, with device ops only, when the buffers fill.
+
+With several ranks each keeps the sums of its own images, and the readbacks are where
+they are all-reduced (every rank reads back at the same step: :mod:`.distributed`), so
+the figures are the global ones. A mid-epoch checkpoint's carried totals are global:
+rank 0 alone starts from them.
 """
 
 from __future__ import annotations
 
 import torch
+
+from .distributed import SOLO, World
+
+_NONE = 2**62  # "no non-finite step" in the all-reduced minimum
 
 
 class StepTotals:
@@ -29,7 +38,11 @@ class StepTotals:
         seen: int = 0,
         step: int = 0,
         capacity: int = 256,
+        world: World = SOLO,
     ):
+        if not world.main:  # the carried totals are the whole run's: counted once, by rank 0
+            loss_sum, correct, seen = 0.0, 0.0, 0
+        self.world = world
         self.capacity = capacity
         self._loss = torch.zeros(capacity, device=device)  # loss x n of each step since the last fold
         self._correct = torch.zeros(capacity, dtype=torch.int64, device=device)
@@ -75,17 +88,32 @@ class StepTotals:
     def window_mean(self) -> float:
         """The mean loss since the last call (per image), and a new window."""
         self._fold()
-        mean = self._window_loss.item() / max(1, self.window_n)
+        if self.world.distributed:
+            n_images = torch.tensor(float(self.window_n), dtype=torch.float64, device=self._loss.device)
+            both = self.world.all_sum(torch.stack([self._window_loss.double(), n_images])).tolist()
+            loss, n = float(both[0]), int(both[1])
+        else:
+            loss, n = float(self._window_loss.item()), self.window_n
         self._window_loss.zero_()
         self.window_n = 0
-        return mean
+        return loss / max(1, n)
 
     def nonfinite_step(self) -> int:
-        """The global step whose loss was first NaN or infinite this epoch, or -1."""
+        """The global step whose loss was first NaN or infinite this epoch (on any rank), or -1."""
         self._fold()
-        return int(self._nonfinite_at.item())
+        if not self.world.distributed:
+            return int(self._nonfinite_at.item())
+        at = torch.where(self._nonfinite_at < 0, _NONE, self._nonfinite_at)
+        first = int(self.world.all_min(at.reshape(1)).item())
+        return -1 if first == _NONE else first
 
     def epoch_totals(self) -> tuple[float, float, int]:
         """``(loss sum, correct, seen)`` so far this epoch: what a mid-epoch checkpoint keeps."""
         self._fold()
-        return self._epoch_loss.item(), self._epoch_correct.item(), self.seen
+        if not self.world.distributed:
+            return self._epoch_loss.item(), self._epoch_correct.item(), self.seen
+        seen = torch.tensor(float(self.seen), dtype=torch.float64, device=self._loss.device)
+        loss, correct, n = self.world.all_sum(
+            torch.stack([self._epoch_loss.double(), self._epoch_correct.double(), seen])
+        ).tolist()
+        return loss, correct, int(n)

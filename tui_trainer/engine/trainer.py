@@ -15,7 +15,9 @@ The pieces, in the order a run uses them:
   :class:`~.state.TrainingState` to continue from; the policy of when to save;
 - :mod:`.loop`: the epochs, each a loop of :func:`.step.train_step` with controls
   between batches, then :mod:`.evaluation` and the EpochEnd event;
-- :mod:`.failures`: what a user reads when it goes wrong.
+- :mod:`.failures`: what a user reads when it goes wrong;
+- :mod:`.distributed`: with several ranks, each runs a Trainer of its own on its part
+  of the data; rank 0's alone has the run folder and the subscribers that write.
 
 The step path stays on the device: the loss and accuracy are accumulated in device
 tensors (:mod:`.totals`) and read back only when a Step event is due
@@ -39,7 +41,8 @@ from ..models import count_parameters, describe_model
 from ..runs import Run
 from .checkpointing import Checkpointer, last_checkpoint, restore
 from .controls import STOPPED_BY_USER, Controls
-from .device import device_name
+from .device import device_name, device_uuid
+from .distributed import SOLO, World
 from .failures import failure_reason, is_expected
 from .loop import TrainingLoop
 from .setup import TrainingParts, build_parts
@@ -75,6 +78,7 @@ class Trainer:
         subscribers: Iterable[ev.Subscriber] = (),
         data: ImageData | None = None,
         cache_dir: Path | None = None,
+        world: World = SOLO,
     ) -> None:
         """``resume`` is a loaded checkpoint (see :func:`checkpoints.load_checkpoint`);
         ``data`` skips loading (tests and the benchmark pass it in)."""
@@ -84,6 +88,7 @@ class Trainer:
         self.subscribers: list[ev.Subscriber] = list(subscribers)
         self._images = data
         self._cache_dir = cache_dir
+        self.world = world
         # Commands from this process's threads, and from others through the run folder.
         self.controls = Controls(run.control_inbox() if run is not None else None, self.emit)
         self.state = TrainingState()  # the restored one replaces it on a resume
@@ -154,10 +159,9 @@ class Trainer:
 
     def _prepare(self) -> TrainingLoop:
         """Load the data, build the parts, restore a checkpoint: the loop ready to run."""
-        images = self._load_images()
-        parts = self.parts = build_parts(self.config, images, fresh=self.resume_state is None)
-        if self.resume_state is not None:
-            self.state = restore(parts, self.resume_state)
+        images = self._load_images_in_turn()
+        parts = self.world.together("setting up the model", lambda: self._build(images))
+        assert isinstance(parts, TrainingParts)
         checkpointer = Checkpointer(self.run_folder, parts, self.emit) if self.run_folder is not None else None
         loop = TrainingLoop(parts, self.state, self.controls, checkpointer, self.emit)
         self.emit(self._started(parts, images))
@@ -165,6 +169,24 @@ class Trainer:
             where = self.resume_state.get("path", "checkpoint")
             self.log(f"Resumed from {where} at epoch {self.state.epoch}, step {fmt.number(self.state.step)}")
         return loop
+
+    def _build(self, images: ImageData) -> TrainingParts:
+        parts = self.parts = build_parts(self.config, images, fresh=self.resume_state is None, world=self.world)
+        if self.resume_state is not None:
+            self.state = restore(parts, self.resume_state)
+        return parts
+
+    def _load_images_in_turn(self) -> ImageData:
+        """With several ranks, each machine's local rank 0 loads first (it fills the data
+        cache), then the others (from the cache): not eight decodes of one archive at once."""
+        world = self.world
+        if not world.distributed:
+            return self._load_images()
+        first = world.local_rank == 0
+        world.together("loading the data", lambda: self._load_images() if first else None)
+        images = world.together("loading the data", self._load_images)
+        assert isinstance(images, ImageData)
+        return images
 
     def _load_images(self) -> ImageData:
         if self._images is None:
@@ -197,4 +219,6 @@ class Trainer:
             steps_per_epoch=parts.steps_per_epoch,
             start_epoch=self.state.epoch,
             start_step=self.state.step,
+            world_size=self.world.size,
+            device_uuids=[u for u in self.world.gather_strings(device_uuid(parts.device)) if u],
         )
