@@ -23,6 +23,11 @@ def evaluate(parts: TrainingParts) -> tuple[float, float]:
     """(mean test loss, test accuracy in %); NaN for both on an empty test set."""
     model = parts.eval_model
     cfg = parts.config
+    for buffer in model.buffers() if parts.world.distributed else ():
+        # BatchNorm's running statistics are each rank's own (DDP sends rank 0's at each
+        # forward, then every rank updates them on its images): evaluate the weights and
+        # statistics that rank 0 saves, so the accuracy reported is its checkpoint's.
+        parts.world.broadcast(buffer)
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=parts.device)
