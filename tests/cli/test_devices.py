@@ -122,6 +122,11 @@ def test_two_cpu_processes_train_digits_to_the_accuracy_of_one(env, runs_dir):
     assert "2 × CPU" in r.stdout and r.stdout.count("epoch 3/3") == 1  # rank 0 prints, once
     s = status(run)
     assert s["status"] == "finished" and s["world_size"] == 2 and s["best_acc"] >= 95.0
+    listed = cli(["runs", "--runs-dir", str(runs_dir)], env)
+    header = next(line for line in listed.stdout.splitlines() if "devices" in line)
+    row = next(line for line in listed.stdout.splitlines() if run.name in line)
+    at = header.index("devices") + len("devices") - 1  # the column is right-justified
+    assert row[at] == "2", listed.stdout
     # Its checkpoint (the unwrapped model) evaluates in a single process.
     e = cli(["eval", str(run), "--device", "cpu", "--json", "--runs-dir", str(runs_dir)], env)
     assert e.returncode == 0, e.stderr

@@ -40,13 +40,13 @@ def recording_data(n_train: int, n_test: int = 10) -> ImageData:
     )
 
 
-def epoch_batches(dd: DeviceData, batch: int, shard: tuple[int, int], seed: int, start: int = 0, stop: int | None = None):
+def epoch_batches(
+    dd: DeviceData, batch: int, shard: tuple[int, int], seed: int, start: int = 0, stop: int | None = None
+):
     """Batches ``start``..``stop`` of the epoch a generator seeded ``seed`` draws."""
     g = torch.Generator().manual_seed(seed)
     out = []
-    for i, (x, y) in enumerate(
-        dd.train_batches(batch, g, ("crop", "hflip"), 2, start=start, shard=shard), start=start
-    ):
+    for i, (x, y) in enumerate(dd.train_batches(batch, g, ("crop", "hflip"), 2, start=start, shard=shard), start=start):
         if stop is not None and i >= stop:
             break
         out.append((x, y))

@@ -296,6 +296,8 @@ class TrainerApp(App[int]):
         if self.training_now():
             self.notify("A run is already training; stop it first", severity="warning")
             return False
+        if launch.config.train.devices != 1:
+            return self._start_ranks(launch)
         session = self.new_session(launch, history)
         screen = DashboardScreen(session=session)
         session.screen = screen
@@ -309,6 +311,21 @@ class TrainerApp(App[int]):
             self.remove_mode(old)
         session.start(self)
         self.refresh_bindings()
+        return True
+
+    def _start_ranks(self, launch: Launch) -> bool:
+        """Several devices: the ranks train in processes of their own, started in the
+        background like ``train --detach`` (they outlive the SSH session), and this
+        dashboard watches and steers them through the run folder, as `watch` does."""
+        from ..cli.detach import start_detached
+
+        try:
+            pid = start_detached(launch)
+        except OSError as exc:
+            self.notify(f"could not start the ranks: {exc}", severity="error")
+            return False
+        self.notify(f"{launch.run.id}: training on {launch.config.train.devices} devices in the background (pid {pid})")
+        self.push_screen(DashboardScreen(watch=launch.run))
         return True
 
     def new_session(self, launch: Launch, history: list[ev.Event] | None) -> TrainingSession:

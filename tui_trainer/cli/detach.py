@@ -22,6 +22,19 @@ from ..runs import OUTPUT_LOG, Run
 
 
 def detach(launch: Launch) -> int:
+    """``train --detach``: start the run in the background and say how to reach it."""
+    run = launch.run
+    pid = start_detached(launch)
+    print(f"run {run.id} is training in the background (pid {pid})")
+    print(f"  watch it:  tui-trainer watch {run.dir}")
+    print(f"  stop it:   tui-trainer control {run.dir} stop")
+    print(f"  its log:   {run.dir / OUTPUT_LOG}")
+    return 0
+
+
+def start_detached(launch: Launch) -> int:
+    """A headless trainer of ``launch`` in its own session (with several devices, the
+    launcher of its ranks); returns its pid. The app starts multi-device runs so too."""
     run = launch.run
     cmd = [sys.executable, *child_args(launch)]
     with open(run.dir / OUTPUT_LOG, "ab") as log:
@@ -49,11 +62,7 @@ def detach(launch: Launch) -> int:
                 "preset": launch.config.name,
             }
         )
-    print(f"run {run.id} is training in the background (pid {proc.pid})")
-    print(f"  watch it:  tui-trainer watch {run.dir}")
-    print(f"  stop it:   tui-trainer control {run.dir} stop")
-    print(f"  its log:   {run.dir / OUTPUT_LOG}")
-    return 0
+    return proc.pid
 
 
 def child_args(launch: Launch) -> list[str]:

@@ -17,6 +17,7 @@ marks the run failed, naming the rank and how it ended.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -101,6 +102,7 @@ def _visible_list(indices: list[int] | None) -> str | None:
 def launch_ranks(launch: Launch, rank_plan: Plan) -> int:
     """Run the workers to their end; the exit status: rank 0's, or 1 if a rank died."""
     from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -123,11 +125,17 @@ def launch_ranks(launch: Launch, rank_plan: Plan) -> int:
         os.environ["CUDA_VISIBLE_DEVICES"] = rank_plan.visible_gpus
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal closing is not a stop
+    # Its notes ("Sending process N closing signal") would print between rank 0's lines.
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)
     try:
         elastic_launch(config, sys.executable)(*cmd)
         return 0
     except ChildFailedError as exc:
         return _report_failure(run, exc.failures, logs)
+    except SignalException as exc:
+        # Ctrl+C or SIGTERM: the agent passed it on to the ranks (each stops as a single
+        # process does: rank 0 saves at the next sync point) and waited for them.
+        return _after_signal(run, exc.sigval)
     finally:
         signal.signal(signal.SIGHUP, previous)
         shutil.rmtree(logs, ignore_errors=True)
@@ -146,6 +154,16 @@ def _report_failure(run: Run, failures: dict[int, Any], logs: Path) -> int:
     rank, first = min(failures.items(), key=lambda kv: kv[1].timestamp)  # the first to end: the cause
     reason = f"rank {rank} exited: {_how(int(first.exitcode))}; the last checkpoint is intact: resume it with --resume"
     _record_end(run, status, reason, already_failed=ended)
+    print(f"tui-trainer: error: {reason}", file=sys.stderr)
+    return 1
+
+
+def _after_signal(run: Run, sigval: signal.Signals) -> int:
+    status = run.status()
+    if status.get("status") in ("stopped", "finished"):
+        return 0
+    reason = f"the launcher got {sigval.name} before the ranks could stop; resume it with --resume"
+    _record_end(run, status, reason, already_failed=status.get("status") == "failed")
     print(f"tui-trainer: error: {reason}", file=sys.stderr)
     return 1
 

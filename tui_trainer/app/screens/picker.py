@@ -256,6 +256,10 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
         from ...launch import new_run
 
         try:
+            if config.train.devices != 1:  # more GPUs than there are: said before a run folder exists
+                from ...cli.launcher import plan
+
+                plan(config)
             launch = new_run(config, runs_dir=self.app.runs_dir)
         except UserError as exc:
             self.post_message(Prepared(error=str(exc)))

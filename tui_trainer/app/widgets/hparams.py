@@ -14,6 +14,7 @@ local copy, and without them the app could only fail with "not found" (the CLI's
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ FIELDS: tuple[Field, ...] = (
     Field("data.augment", "augment", "flags", AUGMENTATIONS),
     Field("train.precision", "precision", "select", PRECISIONS),
     Field("train.device", "device"),
+    Field("train.devices", "devices"),
     Field("train.seed", "seed"),
 )
 BY_ID = {f.dom_id: f for f in FIELDS}
@@ -102,7 +104,19 @@ def help_text(field: Field) -> str:
     choices = meta["choices"] or meta["item_choices"]
     if choices:
         parts.append("choices: " + ", ".join(choices))
+    if field.key == "train.devices":
+        parts.append(visible_gpus_text())
     return "; ".join(parts)
+
+
+def visible_gpus_text() -> str:
+    """How many GPUs this process sees (asked of torch only once something imported it:
+    a help line must not stall the screen for torch's import)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return "GPUs visible: not known yet"
+    n = torch.cuda.device_count()
+    return f"{n} GPU{'s' if n != 1 else ''} visible" if n else "no GPU visible (CPU: a count of processes)"
 
 
 class Flag(Checkbox):
