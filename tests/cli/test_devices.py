@@ -166,6 +166,40 @@ def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes(env, runs_dir
     assert status(run)["status"] == "finished"
 
 
+def test_a_rank_that_stops_answering_ends_the_run_after_dist_timeout(env, runs_dir, cleanup):
+    run = detached(env, runs_dir, cleanup, "--epochs", "500", "--set", "train.dist_timeout=5")
+    rank1 = wait_for(lambda: [pid for pid, rank in processes_of(run).items() if rank == "1"], 10, "rank 1")
+    os.kill(rank1[0], signal.SIGSTOP)  # alive, silent: no socket closes, only the timeout ends the wait
+    wait_for(lambda: status(run).get("status") == "failed", 40, "the failed status")
+    assert status(run)["reason"] == "lost contact with another rank (no answer within train.dist_timeout)"
+
+
+def test_a_slurm_launch_without_torchrun_reads_slurms_variables(env, runs_dir):
+    """What `srun` gives each task; the README's sbatch example exports MASTER_ADDR."""
+    base = {**env, "MASTER_ADDR": "localhost", "MASTER_PORT": str(free_port()), "SLURM_NTASKS": "2"}
+    cmd = [sys.executable, "-m", "tui_trainer", "train", "digits-cnn", "--headless", "--device", "cpu"]
+    cmd += ["--epochs", "1", "--runs-dir", str(runs_dir)]
+    tasks = [
+        subprocess.Popen(
+            cmd,
+            env={**base, "SLURM_PROCID": str(r), "SLURM_LOCALID": str(r), "OMP_NUM_THREADS": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in range(2)
+    ]
+    try:
+        outs = [task.communicate(timeout=150) for task in tasks]
+    finally:
+        for task in tasks:
+            task.kill()
+    assert [task.returncode for task in tasks] == [0, 0], outs
+    run = only_run(runs_dir)
+    assert status(run)["status"] == "finished" and status(run)["world_size"] == 2
+    assert "finished: 1 epoch" in outs[0][0] and outs[1][0] == ""  # rank 0 prints, rank 1 does not
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("localhost", 0))

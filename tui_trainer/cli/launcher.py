@@ -148,11 +148,16 @@ def _report_failure(run: Run, failures: dict[int, Any], logs: Path) -> int:
         _keep_log(run, rank, int(getattr(failure, "local_rank", rank)), logs)
     status = run.status()
     ended = status.get("status") in ("finished", "stopped", "failed")
-    if ended and not str(status.get("reason", "")).startswith(COMMUNICATION):
+    # Rank 0's own reason stands (a NaN, bad data, a timeout) unless it only lost contact
+    # with another rank that failed: then that rank is the cause, one killed by a signal
+    # first (the others' errors follow from it), else the first to end.
+    others = {r: f for r, f in failures.items() if r != 0}
+    lost_contact = str(status.get("reason", "")).startswith(COMMUNICATION) and bool(others)
+    if ended and not lost_contact:
         own = failures.get(0)
         return abs(int(own.exitcode)) if own is not None else 1
-    rank, first = min(failures.items(), key=lambda kv: kv[1].timestamp)  # the first to end: the cause
-    reason = f"rank {rank} exited: {_how(int(first.exitcode))}; the last checkpoint is intact: resume it with --resume"
+    rank, first = min((others or failures).items(), key=lambda kv: (kv[1].exitcode >= 0, kv[1].timestamp))
+    reason = f"rank {rank} exited: {_how(int(first.exitcode))}"
     _record_end(run, status, reason, already_failed=ended)
     print(f"tui-trainer: error: {reason}", file=sys.stderr)
     return 1
@@ -162,7 +167,7 @@ def _after_signal(run: Run, sigval: signal.Signals) -> int:
     status = run.status()
     if status.get("status") in ("stopped", "finished"):
         return 0
-    reason = f"the launcher got {sigval.name} before the ranks could stop; resume it with --resume"
+    reason = f"the launcher got {sigval.name} before the ranks could stop"
     _record_end(run, status, reason, already_failed=status.get("status") == "failed")
     print(f"tui-trainer: error: {reason}", file=sys.stderr)
     return 1

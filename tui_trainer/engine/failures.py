@@ -55,7 +55,7 @@ def failure_reason(exc: BaseException, batch_size: int) -> str:
     if is_communication(exc):
         timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
         why = "no answer within train.dist_timeout" if timed_out else "its connection closed"
-        return f"{COMMUNICATION} ({why}); the last checkpoint is intact: resume it with --resume"
+        return f"{COMMUNICATION} ({why})"  # the Failed event names the last checkpoint
     if isinstance(exc, OSError) and exc.errno is not None:
         return _write_failure(exc)
     return one_line(exc)
