@@ -92,3 +92,32 @@ async def test_the_runs_chart_says_why_a_run_failed(runs_dir):
         await wait_for(pilot, lambda: "20240103-000000-c" in screen.curves, what="the failed run's chart")
         legend = str(screen.query_one("#compare-legend").content)
         assert "failed: imagefolder: /data/x does not exist" in legend and "no epochs yet" not in legend, legend
+
+
+async def test_the_runs_table_shows_each_run_s_ranks_within_80_columns(runs_dir):
+    """The world size of each run (4 for a data-parallel one, 1 for the rest, and for
+    old status files without it); every column before the preset fits 80 columns, with
+    the scrollbar of a list longer than the screen."""
+    from helpers import write_run_folder
+
+    ddp = write_run_folder(
+        runs_dir, "20240103-110000-resnet-small-cifar10", "resnet-small-cifar10", "failed", [41.2], 300
+    )
+    status = json.loads((ddp / "status.json").read_text())
+    (ddp / "status.json").write_text(json.dumps({**status, "world_size": 4}))
+    for i in range(8):
+        write_run_folder(runs_dir, f"20240101-00000{i}-digits-cnn", "digits-cnn", "finished", [50.0], 5)
+    app = TrainerApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        table = app.screen.query_one("#runs-table")
+        await wait_for(pilot, lambda: table.row_count == 9, what="the runs")
+        await pilot.pause()
+        assert str(table.get_cell(ddp.name, "ranks")) == "4"
+        assert str(table.get_cell("20240101-000000-digits-cnn", "ranks")) == "1"
+        assert table.show_vertical_scrollbar
+        keys = [c.key.value for c in table.ordered_columns]
+        widths = [c.get_render_width(table) for c in table.ordered_columns]
+        before_preset = sum(widths[: keys.index("preset")])
+        assert before_preset <= table.scrollable_content_region.width, (before_preset, widths)

@@ -1,4 +1,4 @@
-"""Past runs: preset, status, epochs, best accuracy; open one, or compare curves.
+"""Past runs: status, epochs, best accuracy, ranks, preset; open one, or compare curves.
 
 Mark runs with space: their per-epoch curves are drawn in one chart (``t`` picks the
 metric); with none marked, the chart shows the run under the cursor. The curves of a run
@@ -41,6 +41,11 @@ METRICS = (
 REFRESH_SECONDS = 3.0
 
 
+def _cells(runs: list[RunSummary]) -> list[tuple]:
+    """What of the runs the table shows that may change: unchanged, no redraw."""
+    return [(r.id, r.status, r.epoch, r.best_acc, r.world_size) for r in runs]
+
+
 class CurvesLoaded(Message):
     def __init__(self, curves: dict[str, list[dict]]) -> None:
         super().__init__()
@@ -78,13 +83,17 @@ class RunsScreen(ForwardsWorkerErrors, Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         # The preset last: the run id already starts with it, and at 80 columns the
-        # numbers matter more than its repetition.
+        # numbers matter more than its repetition. Short labels, as every cell before
+        # the preset fits 80 columns with the table's scrollbar: "best" (accuracy, as
+        # the legend says it) and "ranks" (the processes, one a device, that trained it:
+        # "devices" would take the two columns the scrollbar needs).
         for label, key in (
             ("", "mark"),
             ("run", "id"),
             ("status", "status"),
             ("epochs", "epochs"),
-            ("best acc", "best"),
+            ("best", "best"),
+            ("ranks", "ranks"),
             ("preset", "preset"),
         ):
             table.add_column(label, key=key)
@@ -100,9 +109,7 @@ class RunsScreen(ForwardsWorkerErrors, Screen):
     # -- the table ----------------------------------------------------------------------------
     def refresh_runs(self) -> None:
         runs = list_runs(Path(self.app.runs_dir))
-        if [(r.id, r.status, r.epoch, r.best_acc) for r in runs] == [
-            (r.id, r.status, r.epoch, r.best_acc) for r in self.runs
-        ] and self.query_one(DataTable).row_count:
+        if _cells(runs) == _cells(self.runs) and self.query_one(DataTable).row_count:
             return
         before = {(r.id, r.epoch) for r in self.runs}
         grown = {r.id for r in runs if (r.id, r.epoch) not in before}  # new epochs, or new runs
@@ -122,6 +129,7 @@ class RunsScreen(ForwardsWorkerErrors, Screen):
                 Text(status, style=STATUS_COLORS.get(r.status, "")),
                 Text(f"{r.epoch}/{r.epochs}", justify="right"),
                 Text(fmt.pct(r.best_acc) if r.best_acc is not None else "", justify="right"),
+                Text(str(r.world_size), justify="right"),
                 Text(r.preset),
                 key=r.id,
             )

@@ -1,12 +1,18 @@
-"""The device line: which device, its precision, GPU memory and utilisation.
+"""The device line: which device, its precision, GPU memory and utilisation; with
+several ranks, one row per GPU under it.
 
-Memory and utilisation are polled (every 2 s) only for a CUDA run. Utilisation needs
+Memory and utilisation are polled (every 2 s) only for a CUDA run. They come from
 nvidia-ml-py (``pynvml``), an optional dependency: imported lazily, and its absence or
-any NVML error just leaves the figure out.
+any NVML error just leaves the figures out (a run training in this process still gets
+its memory from torch). GPUs are looked up by the UUIDs the run started with
+(RunStarted.device_uuids, as torch names them), never by a CUDA index: under
+CUDA_VISIBLE_DEVICES, or NVML's own ordering, index 1 to torch is not index 1 to NVML.
+A UUID the local NVML does not know is a GPU of another machine (a multi-node run).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -15,58 +21,107 @@ from textual.widgets import Static
 
 from ... import events as ev
 from ... import format as fmt
+from ... import wording
 
 POLL_SECONDS = 2.0
+NVML_ERROR_NOT_FOUND = 6  # pynvml.NVML_ERROR_NOT_FOUND, should the module lack the name
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One GPU's figures (None: not known); ``remote``: the local NVML does not know
+    the GPU, which is another machine's."""
+
+    memory: str | None = None
+    utilisation: int | None = None
+    remote: bool = False
 
 
 class _NVML:
-    """A lazily initialised NVML handle cache; ``None`` values mean "not available"."""
+    """NVML, initialised on first use, and a handle per GPU UUID."""
 
     def __init__(self) -> None:
         self.module: Any = None
         self.failed = False
+        self.handles: dict[str, Any] = {}
+        self.remote: set[str] = set()
 
-    def query(self, index: int) -> tuple[str | None, int | None]:
-        """(memory line, utilisation %) of GPU ``index``, or Nones."""
-        if self.failed:
-            return None, None
-        try:
-            if self.module is None:
+    def available(self) -> bool:
+        if self.module is None and not self.failed:
+            try:
                 import pynvml  # untyped: pyproject's mypy section ignores its missing types
 
                 pynvml.nvmlInit()
                 self.module = pynvml
-            nv = self.module
-            handle = nv.nvmlDeviceGetHandleByIndex(index)
+            except Exception:  # noqa: BLE001 - absent module, no driver, old driver: all optional
+                self.failed = True
+        return self.module is not None
+
+    def _not_found(self, exc: Exception) -> bool:
+        nv = self.module
+        cls = getattr(nv, "NVMLError_NotFound", None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return True
+        return getattr(exc, "value", None) == getattr(nv, "NVML_ERROR_NOT_FOUND", NVML_ERROR_NOT_FOUND)
+
+    def query(self, uuid: str) -> Reading | None:
+        """GPU ``uuid``'s figures, those NVML could read; None without NVML here."""
+        if not self.available():
+            return None
+        if uuid in self.remote:
+            return Reading(remote=True)
+        nv = self.module
+        handle = self.handles.get(uuid)
+        if handle is None:
+            try:
+                handle = nv.nvmlDeviceGetHandleByUUID(uuid)
+            except Exception as exc:  # noqa: BLE001 - a figure on screen is not worth a crash
+                if self._not_found(exc):
+                    self.remote.add(uuid)
+                    return Reading(remote=True)
+                return Reading()
+            self.handles[uuid] = handle
+        memory = utilisation = None
+        try:
             mem = nv.nvmlDeviceGetMemoryInfo(handle)
-            util = nv.nvmlDeviceGetUtilizationRates(handle)
-            return fmt.memory(mem.used, mem.total), int(util.gpu)
-        except Exception:  # noqa: BLE001 - absent module, no driver, old driver: all optional
-            self.failed = True
-            return None, None
+            memory = fmt.memory(mem.used, mem.total)
+        except Exception:  # noqa: BLE001, S110 - e.g. a GPU fallen off the bus: no figure
+            pass
+        try:
+            utilisation = int(nv.nvmlDeviceGetUtilizationRates(handle).gpu)
+        except Exception:  # noqa: BLE001, S110 - not supported (MIG): no figure
+            pass
+        return Reading(memory, utilisation)
 
 
 class DeviceLine(Static):
     DEFAULT_CSS = """
-    DeviceLine { height: 1; }
+    DeviceLine { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("device: waiting for the run to start", id=id, classes=classes)
         self.device = ""
         self.device_name = ""
+        self.devices = ""  # wording.devices: "4 × NVIDIA H200"
         self.precision = ""
-        self.memory: str | None = None
+        self.world_size = 1
+        self.uuids: list[str] = []  # each rank's GPU, rank order
+        self.memory: str | None = None  # world size 1
         self.utilisation: int | None = None
+        self.rows: list[Reading] = []  # world size > 1: one a rank, when NVML is here
         self.poll = False  # set by the dashboard for live and watched runs, never for fed ones
         self.in_process = False  # the run trains in this process: torch may be asked directly
         self._nvml = _NVML()
         self._timer: Timer | None = None
         self._shown: tuple[Text, int] | None = None
+        self._height = 1  # lines shown: a change of it is a relayout
 
     def apply(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
             self.device, self.device_name, self.precision = e.device, e.device_name, e.precision
+            self.devices, self.world_size, self.uuids = wording.devices(e), e.world_size, list(e.device_uuids)
+            self.rows = []
             if self.poll and self.device.startswith("cuda") and self._timer is None:
                 self._timer = self.set_interval(POLL_SECONDS, self.sample)
                 self.call_later(self.sample)
@@ -79,9 +134,35 @@ class DeviceLine(Static):
         self.memory, self.utilisation = memory, utilisation
         self.flush()
 
+    def set_rows(self, rows: list[Reading]) -> None:
+        """Feed each rank's figures directly (tests and snapshots)."""
+        self.rows = list(rows)
+        self.flush()
+
+    def _own_uuid(self) -> list[str]:
+        """The UUID of this process's device, for a run whose RunStarted has none."""
+        if not self.in_process or self.world_size > 1:
+            return []
+        try:
+            import torch
+
+            from ...engine.device import device_uuid
+
+            uuid = device_uuid(torch.device(self.device))
+        except Exception:  # noqa: BLE001 - a figure on screen is not worth a crash
+            return []
+        self.uuids = [uuid] if uuid else []
+        return self.uuids
+
     def sample(self) -> None:
-        index = int(self.device.partition(":")[2] or 0)
-        memory, util = self._nvml.query(index)
+        uuids = self.uuids or self._own_uuid()
+        if self.world_size > 1:
+            readings = [self._nvml.query(uuid) for uuid in uuids]
+            self.rows = [r for r in readings if r is not None]  # none without NVML
+            self.flush()
+            return
+        reading = self._nvml.query(uuids[0]) if uuids else None
+        memory, util = (reading.memory, reading.utilisation) if reading else (None, None)
         if memory is None and self.in_process:
             try:
                 import torch
@@ -94,18 +175,58 @@ class DeviceLine(Static):
         self.memory, self.utilisation = memory, util
         self.flush()
 
+    def lines(self) -> list[Text]:
+        """The device line, then (world size > 1) a row a rank, those on another machine
+        next to each other in one."""
+        if self.world_size > 1:
+            kind = self.device.partition(":")[0]  # rank 0's index would say nothing of the others
+            head = Text.assemble((self.devices or self.device, "bold"), f" · {kind}")
+        else:
+            head = Text.assemble((self.devices or self.device_name or self.device, "bold"), f" · {self.device}")
+        if self.precision:
+            head.append(f" {self.precision}")
+        if self.world_size <= 1:
+            if self.memory:
+                head.append(f" · mem {self.memory}")
+            if self.utilisation is not None:
+                head.append(f" · util {fmt.pct(self.utilisation, digits=0)}")
+            return [head]
+        out = [head]
+        digits = len(str(len(self.rows) - 1))
+        i = 0
+        while i < len(self.rows):
+            row = self.rows[i]
+            if row.remote:
+                j = i
+                while j + 1 < len(self.rows) and self.rows[j + 1].remote:
+                    j += 1
+                label = f"rank {i:<{digits}}" if i == j else f"ranks {i}-{j}"
+                out.append(Text.assemble(f"  {label}  ", ("on another machine", "dim")))
+                i = j + 1
+                continue
+            uuid = self.uuids[i][:12] if i < len(self.uuids) else ""  # "GPU-1a2b3c4d", as nvidia-smi -L starts it
+            line = Text(f"  rank {i:<{digits}}  ")
+            line.append(uuid, "dim")
+            if row.utilisation is not None:
+                line.append(f"  util {fmt.pct(row.utilisation, digits=0):>4}")
+            if row.memory:
+                line.append(f"  mem {row.memory}")
+            out.append(line)
+            i += 1
+        return out
+
     def flush(self) -> None:
         if not self.device:
             return
-        text = Text.assemble((self.device_name or self.device, "bold"), f" · {self.device}")
-        if self.precision:
-            text.append(f" {self.precision}")
-        if self.memory:
-            text.append(f" · mem {self.memory}")
-        if self.utilisation is not None:
-            text.append(f" · util {fmt.pct(self.utilisation, digits=0)}")
         width = max(1, self.size.width or 200)
-        text.truncate(width, overflow="ellipsis")
+        lines = self.lines()
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+        text = Text("\n").join(lines)
         if self._shown != (text, width):  # the dashboard flushes it with every Step
             self._shown = (text, width)
-            self.update(text, layout=False)
+            self.update(text, layout=len(lines) != self._height)
+            self._height = len(lines)
+
+    def on_resize(self) -> None:
+        self.flush()
