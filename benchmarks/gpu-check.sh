@@ -5,8 +5,9 @@
 #
 #   bash benchmarks/gpu-check.sh [ITEM ...]     (default: every item, in the order below)
 #
-# Items: speedrun bench-cnn bench-resnet-small bench-cnn-ui fast-resnet18 fast-cnn fast-resnet-small
-#        speedrun-seeds tutorial-resnet18 tutorial-cnn fast-vgg16 fast-resnet50 speedrun-compile
+# Items: speedrun bench-cnn bench-resnet-small bench-cnn-ui ddp-1 ddp-2-one-gpu fast-resnet18 fast-cnn
+#        fast-resnet-small speedrun-seeds tutorial-resnet18 tutorial-cnn fast-vgg16 fast-resnet50
+#        speedrun-compile
 # Environment: BUDGET_S (default 540) seconds for all items; OUT (the device tool sets it)
 # receives env.txt, log.txt, runs.json and bench-*.json. SMOKE=1 runs every item for a
 # step or two on the CPU with cifar10-mini, to check this script without a GPU.
@@ -77,6 +78,11 @@ run() {
 
 # train NAME PRESET [ARGS]: a headless training run; bench NAME PRESET: tui-trainer bench.
 train() { local name=$1 preset=$2; shift 2; run "$name" "${tt[@]}" train "$preset" --headless "${D[@]}" "${short[@]}" "$@"; }
+# ddp NAME NPROC PRESET [ARGS]: the distributed path (NCCL on a GPU, gloo in SMOKE) under
+# torchrun, forced at one process too (TUI_TRAINER_DDP=always): its cost beside a solo run.
+ddp() { local name=$1 n=$2 preset=$3; shift 3
+  run "$name" env TUI_TRAINER_DDP=always python3 -m torch.distributed.run --standalone --nproc-per-node "$n" \
+    -m tui_trainer train "$preset" --headless "${D[@]}" "${short[@]}" "$@"; }
 # bench NAME PRESET [ARGS]: writes $OUT/NAME.json (ARGS after the usual ones win).
 bench() { local name=$1 preset=$2; shift 2
   run "$name" sh -c '"$@" > "$0"' "$OUT/$name.json" "${tt[@]}" bench "$preset" "${D[@]}" "${bench_args[@]}" "$@" --json; }
@@ -93,6 +99,10 @@ item() {
     # has measured anything) weighs far more than it does in a run of minutes.
     # Two rounds: each measurement is a fresh process (torch, CUDA, the data: seconds).
     bench-cnn-ui) bench bench-cnn-ui cnn-dropout-cifar10 --only engine,app --steps "${ui_steps}" --rounds 2 ;;
+    # The NCCL path at world size 1, beside the same run in one process (fast-cnn), and two
+    # ranks sharing the one GPU (NCCL may refuse: "Duplicate GPU detected"; the log says).
+    ddp-1) ddp ddp-1 1 cnn-dropout-cifar10-fast; train solo-1 cnn-dropout-cifar10-fast ;;
+    ddp-2-one-gpu) ddp ddp-2-one-gpu 2 cnn-dropout-cifar10-fast ;;
     fast-resnet18) train fast-resnet18 resnet18-tv-cifar10-fast ;;
     fast-cnn) train fast-cnn cnn-dropout-cifar10-fast ;;
     fast-resnet-small) train fast-resnet-small resnet-small-cifar10-fast ;;
@@ -105,7 +115,7 @@ item() {
 }
 
 items=("$@")
-[ ${#items[@]} -gt 0 ] || items=(speedrun bench-cnn bench-resnet-small bench-cnn-ui fast-resnet18 fast-cnn fast-resnet-small
+[ ${#items[@]} -gt 0 ] || items=(speedrun bench-cnn bench-resnet-small bench-cnn-ui ddp-1 ddp-2-one-gpu fast-resnet18 fast-cnn fast-resnet-small
   speedrun-seeds tutorial-resnet18 tutorial-cnn fast-vgg16 fast-resnet50 speedrun-compile)
 for i in "${items[@]}"; do item "$i"; done
 

@@ -23,7 +23,9 @@ What crosses between ranks, and when (never once per step):
 - inside backward, DDP's gradient all-reduce.
 
 With one process (``World.size == 1``) none of this runs: no process group, no DDP
-wrapper, the controls are read directly (:class:`~.controls.Controls`).
+wrapper, the controls are read directly (:class:`~.controls.Controls`). For measuring
+that path's own cost, ``TUI_TRAINER_DDP=always`` in a launcher's environment makes a
+world of one take it all the same (benchmarks/gpu-check.sh's NCCL item at world size 1).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class World:
     rank: int = 0
     local_rank: int = 0
     size: int = 1
+    always: bool = False  # the distributed path even for one process (TUI_TRAINER_DDP=always)
 
     @property
     def main(self) -> bool:
@@ -64,7 +67,7 @@ class World:
 
     @property
     def distributed(self) -> bool:
-        return self.size > 1
+        return self.size > 1 or self.always
 
     # -- collectives (no-ops for one process) -------------------------------------------------
     def all_sum(self, t: torch.Tensor) -> torch.Tensor:
@@ -126,7 +129,7 @@ def world_from_env(env: Mapping[str, str] | None = None) -> World:
     for names in (TORCHRUN_VARS, SLURM_VARS):
         if all(env.get(n) for n in names):
             rank, local, size = (int(env[n]) for n in names)
-            return World(rank=rank, local_rank=local, size=size)
+            return World(rank=rank, local_rank=local, size=size, always=env.get("TUI_TRAINER_DDP") == "always")
     return SOLO
 
 
@@ -143,7 +146,7 @@ def start(world: World, device_type: str, timeout_s: float) -> None:
     if not world.distributed or dist.is_initialized():
         return
     if device_type == "cuda":
-        torch.cuda.set_device(world.local_rank)
+        torch.cuda.set_device(_gpu_index(world))
     _slurm_rendezvous_defaults()
     dist.init_process_group(
         backend="nccl" if device_type == "cuda" else "gloo",
@@ -168,8 +171,14 @@ def stop() -> None:
 def rank_device(world: World, device: torch.device) -> torch.device:
     """The device of this rank: its own GPU when distributed on CUDA."""
     if world.distributed and device.type == "cuda":
-        return torch.device("cuda", world.local_rank)
+        return torch.device("cuda", _gpu_index(world))
     return device
+
+
+def _gpu_index(world: World) -> int:
+    """The local rank's GPU; ranks share GPUs round-robin only where the user's launcher
+    started more of them than there are (our launcher refuses that; NCCL may too)."""
+    return world.local_rank % max(1, torch.cuda.device_count())
 
 
 def shard_range(n: int, world: World) -> tuple[int, int]:
