@@ -101,7 +101,7 @@ def detached(env, runs_dir: Path, cleanup: list[Path], *args: str) -> Path:
     assert r.returncode == 0, r.stderr
     run = only_run(runs_dir)
     cleanup.append(run)
-    wait_for(lambda: status(run).get("status") == "running" and status(run).get("epoch", 0) >= 2, 90, "two epochs")
+    wait_for(lambda: status(run).get("status") == "running" and status(run).get("epoch", 0) >= 1, 90, "an epoch")
     return run
 
 
@@ -142,14 +142,13 @@ def test_stop_reaches_both_ranks_and_the_run_resumes_at_another_world_size(env, 
     stopped = next(e for e in events(run) if e["event"] == "stopped")
     assert stopped["checkpoint"] and Path(stopped["checkpoint"]).exists()
     done = status(run)["epoch"]
-    # A mid-epoch checkpoint of 2 processes, resumed by 1 (then by 2 again): the same global step.
+    # A mid-epoch checkpoint of 2 processes, resumed by 1: the same global step (from 1 to 2
+    # the killed-rank test below resumes too; the sharding of both is test_distributed's).
     one = cli(["train", "--resume", str(run), "--headless", "--devices", "1", "--epochs", str(done + 1)], env)
     assert one.returncode == 0, one.stderr
     starts = [e for e in events(run) if e["event"] == "run_started"]
     assert (starts[-1]["start_step"], starts[-1]["world_size"]) == (stopped["step"], 1)
-    two = cli(["train", "--resume", str(run), "--headless", *CPU2, "--epochs", str(done + 2)], env)
-    assert two.returncode == 0, two.stderr
-    assert status(run)["status"] == "finished" and status(run)["epoch"] == done + 2
+    assert status(run)["status"] == "finished" and status(run)["epoch"] == done + 1
 
 
 def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes(env, runs_dir, cleanup):
@@ -161,9 +160,9 @@ def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes(env, runs_dir
     assert status(run)["reason"].startswith("rank 1 exited: signal 9 (SIGKILL)")
     assert any(e["event"] == "log" and "rank 1 exited" in e["message"] for e in events(run))
     done = status(run)["epoch"]
-    r = cli(["train", "--resume", str(run), "--headless", "--device", "cpu", "--epochs", str(done + 1)], env)
+    r = cli(["train", "--resume", str(run), "--headless", *CPU2, "--epochs", str(done + 1)], env)
     assert r.returncode == 0, r.stderr
-    assert status(run)["status"] == "finished"
+    assert status(run)["status"] == "finished" and status(run)["world_size"] == 2
 
 
 def test_a_rank_that_stops_answering_ends_the_run_after_dist_timeout(env, runs_dir, cleanup):

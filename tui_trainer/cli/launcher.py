@@ -188,8 +188,9 @@ def _keep_log(run: Run, rank: int, local_rank: int, logs: Path) -> None:
         return  # rank 0 printed to the terminal and wrote the run folder itself
     found = sorted(logs.glob(f"**/attempt_*/{local_rank}/std*.log"))
     text = "".join(p.read_text(errors="replace") for p in found if p.stat().st_size)
-    if text:
-        (run.dir / f"rank-{rank}.log").write_text(text)
+    if text:  # after what the rank wrote itself (its failure), if it lived to write it
+        with open(run.dir / f"rank-{rank}.log", "a") as f:
+            f.write(f"--- rank {rank}'s output ---\n{text}")
 
 
 def _record_end(run: Run, status: dict[str, Any], reason: str, already_failed: bool) -> None:
