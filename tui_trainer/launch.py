@@ -12,7 +12,7 @@ from typing import Any
 from . import paths, presets
 from .checkpoints import load_checkpoint
 from .config import RunConfig, override_text, parse_text
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, DataError
 from .runs import LIVE_STATUSES, STATUS, Run, checkpoint_or_run
 
 
@@ -58,15 +58,26 @@ def _run_of_checkpoint(path: Path) -> Run | None:
     return Run(run_dir) if (run_dir / STATUS).exists() else None
 
 
+def preflight(config: RunConfig) -> None:
+    """What is checked before a run folder exists, so that bad input leaves none behind:
+    the data is there (or is to be downloaded). Raises the run's own one-line error."""
+    from .data.availability import check
+
+    found = check(config.data)
+    if not found.usable:
+        assert found.problem is not None
+        raise DataError(found.problem)
+
+
 def prepare(
     preset: str | None,
     overrides: list[str],
     resume: str | None = None,
     runs_dir: Path | None = None,
-    check: Callable[[RunConfig], None] | None = None,
+    check: Callable[[RunConfig], None] | None = preflight,
 ) -> Launch:
     """The config, its run folder and the checkpoint to continue from; ``check`` sees
-    the config before a run folder exists (bad input must not leave one behind)."""
+    the config before a run folder exists (:func:`preflight` unless told otherwise)."""
     runs_dir = Path(runs_dir) if runs_dir else paths.runs_dir()
     config, state = resolve(preset, overrides, resume, runs_dir)
     if check is not None:

@@ -16,7 +16,7 @@ from app_helpers import (
     status_of,
     wait_for,
 )
-from textual.widgets import Checkbox, Input, OptionList, Select
+from textual.widgets import Button, Checkbox, Input, OptionList, Select
 
 from tui_trainer import presets
 from tui_trainer.app.app import TrainerApp
@@ -307,3 +307,29 @@ async def test_editor_loaded_while_a_flags_row_is_still_mounting_waits_for_it():
         await pilot.pause()
         assert editor.query_one("#hp-data-augment-crop", Checkbox).value is True
         assert editor.base is not None and editor.base.name == "speedrun-cifar10"
+
+
+async def test_each_preset_says_whether_its_data_is_here_and_start_on_missing_data_asks(runs_dir, tmp_path):
+    """Issue 19: a CIFAR preset without its data was shown as ready, then failed when
+    started and left a failed run at 0 epochs."""
+    from tui_trainer.app.screens.confirm import ChoiceScreen
+
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        await wait_for(pilot, lambda: "present · built in" in preview_text(screen), what="digits: present")
+        options = screen.query_one(OptionList)
+        options.highlighted = options.get_option_index("cnn-dropout-cifar10")
+        await pilot.pause()
+        # No data.root: torchvision's files are looked for in the (empty) cache.
+        await wait_for(pilot, lambda: "missing · looked in" in preview_text(screen), what="cifar10: missing")
+        screen.query_one(OptionList).focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), what="the missing-data dialog")
+        dialog = app.screen
+        labels = [str(b.label) for b in dialog.query(Button)]
+        assert labels == ["Download (d)", "Point at a folder or archive (f)", "Cancel (c)"]
+        await pilot.press("f")  # point at the data: the data-root field takes the keys
+        await wait_for(pilot, lambda: app.screen is screen, what="the picker again")
+        assert app.focused is screen.query_one("#hp-data-root", Input)
+        assert app.session is None and not (runs_dir.exists() and any(runs_dir.iterdir()))

@@ -198,8 +198,28 @@ def test_missing_data_is_bad_input(env, runs_dir, tmp_path):
         ],
         env,
     )
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    assert "failed:" in r.stdout and "nothing" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    # Said before a run exists (issue 19): one line, and no failed run at 0 epochs left behind.
+    assert_one_line_error(r, "imagefolder:", "nothing", "does not exist")
+    assert r.stdout == "" and not (runs_dir.exists() and any(runs_dir.iterdir()))
+
+
+@pytest.mark.parametrize("extra", [[], ["--detach"], ["--resume", "RUN"]])
+def test_a_cifar_preset_without_its_data_is_refused_before_a_run_folder(env, runs_dir, tmp_path, extra):
+    if extra[-1:] == ["RUN"]:  # a resume whose data has gone since: refused the same way
+        trained = cli(["train", "digits-cnn", "--headless", *FAST, "--runs-dir", str(runs_dir)], env)
+        assert trained.returncode == 0, trained.stderr
+        (run,) = runs_dir.iterdir()
+        before = (run / "events.jsonl").read_text()
+        extra = ["--resume", str(run), "--epochs", "3", "--set", "data.dataset=cifar10"]
+        args = ["train", "--headless", *extra, "--data-root", str(tmp_path / "none"), "--runs-dir", str(runs_dir)]
+        r = cli(args, env)
+        assert_one_line_error(r, "cifar10: not found in", str(tmp_path / "none"))
+        assert (run / "events.jsonl").read_text() == before  # the run is as it was
+        return
+    args = ["train", "cnn-dropout-cifar10", "--headless", "--device", "cpu", *extra]
+    r = cli([*args, "--data-root", str(tmp_path / "none"), "--runs-dir", str(runs_dir)], env)
+    assert_one_line_error(r, "cifar10: not found in", "--set data.download=true")
+    assert not (runs_dir.exists() and any(runs_dir.iterdir()))
 
 
 def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):

@@ -17,7 +17,7 @@ from .. import format as fmt
 from .. import paths, presets
 from ..config import RunConfig
 from ..errors import ConfigError
-from ..launch import Launch, prepare, shorthand_overrides
+from ..launch import Launch, preflight, prepare, shorthand_overrides
 from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _overrides(args),
         resume=args.resume,
         runs_dir=args.runs_dir,
-        check=_check_devices,
+        check=_check_launch,
     )
     if args.detach:
         from .detach import detach
@@ -64,8 +64,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run_app(launch=launch)
 
 
-def _check_devices(config: RunConfig) -> None:
-    """``train.devices`` against this machine, before a run folder exists."""
+def _check_launch(config: RunConfig) -> None:
+    """The data, and ``train.devices`` against this machine, before a run folder exists."""
+    preflight(config)
     if config.train.devices != 1 and not _inside_launcher():
         from .launcher import plan
 
@@ -193,17 +194,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     # the preset only comes when an id does not say it, the start time on a wide terminal.
     wide = console.width >= 110
     show_preset = any(not r.id.endswith(r.preset) for r in found)
+    show_devices = wide or any(r.world_size > 1 for r in found)  # processes, one a GPU
     columns = [
         "id",
         "status",
         "epochs",
         "best acc",
+        *(["devices"] if show_devices else []),
         *(["preset"] if show_preset else []),
         *(["trained", "started"] if wide else []),
     ]
     table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
     for col in columns:
-        table.add_column(col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "trained") else "left")
+        table.add_column(col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "devices", "trained") else "left")
     for r in found:
         status = r.status + (" (process gone)" if r.status == "dead" else "")
         cells: dict[str, str | Text] = {
@@ -212,6 +215,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
             "epochs": f"{r.epoch}/{r.epochs}",
             "best acc": fmt.pct(r.best_acc) if r.best_acc is not None else "",
+            "devices": str(r.world_size),
             "preset": Text(r.preset),
             "trained": fmt.duration(r.train_seconds) if r.train_seconds is not None else "",
             "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
@@ -263,22 +267,30 @@ def bench_loops(variants: tuple[str, ...]) -> dict[str, Loop]:
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
-    from ..bench import VARIANTS, run_bench
+    from ..bench import DEVICES, VARIANTS, run_bench
 
     for name in ("steps", "rounds"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name}: {getattr(args, name)} is out of range; allowed: >= 1")
     if args.warmup < 0:
         raise ConfigError(f"--warmup: {args.warmup} is out of range; allowed: >= 0")
-    variants = VARIANTS
+    variants = VARIANTS if args.devices is None else ("engine",)
     if args.only:
         variants = tuple(v.strip() for v in args.only.split(",") if v.strip())
         bad = [v for v in variants if v not in VARIANTS]
         if bad or not variants:
             raise ConfigError(f"--only: unknown variant {bad[0] if bad else args.only!r}; allowed: plain, engine, app")
     config = presets.load(args.preset).with_overrides(
-        list(args.overrides) + shorthand_overrides(device=args.device, data_root=args.data_root)
+        list(args.overrides) + shorthand_overrides(device=args.device, data_root=args.data_root, devices=args.devices)
     )
+    rank_plan = None
+    if args.devices is not None:
+        from .launcher import plan
+
+        if "engine" not in variants:
+            raise ConfigError("--devices: add engine to --only (the efficiency is over the engine in one process)")
+        rank_plan = plan(config)  # train's one-line errors, before any measurement
+        variants = (*variants, DEVICES)
     err = Console(stderr=True, highlight=False)
     result = run_bench(
         config,
@@ -287,6 +299,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.warmup,
         args.rounds,
         progress=(lambda s: None) if args.json else (lambda s: err.print(Text(s, style="dim"))),
+        processes=rank_plan.processes if rank_plan else None,
     )
     if args.json:
         print(json.dumps(result.to_json()))
@@ -306,6 +319,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "plain": "a  plain PyTorch loop (tutorial style)",
         "engine": "b  tui-trainer engine, headless",
         "app": "c  tui-trainer engine + app",
+        DEVICES: f"b{rank_plan.processes} tui-trainer engine, {rank_plan.what}" if rank_plan else "",
     }
     for v in variants:
         table.add_row(labels[v], fmt.rate(result.images_per_s[v]), ", ".join(fmt.rate(x) for x in result.samples[v]))
@@ -315,6 +329,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(f"b/a engine vs plain: {fmt.ratio(ratios['engine_vs_plain'])}", markup=False)
     if "app_vs_engine" in ratios:
         console.print(f"c/b app vs engine:   {fmt.ratio(ratios['app_vs_engine'])}", markup=False)
+    if "scaling_efficiency" in ratios:
+        n = result.processes
+        console.print(
+            f"scaling efficiency: {ratios['scaling_efficiency']:.2f} (img/s at {n} / ({n} x img/s at 1))", markup=False
+        )
     return 0
 
 

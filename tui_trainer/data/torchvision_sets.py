@@ -18,6 +18,7 @@ import torch
 from ..config import DataConfig
 from ..errors import DataError
 from . import cache as tcache
+from .availability import TORCHVISION_FILES, missing_message, torchvision_root
 from .raw import Log, Raw, first_line, raw_from_payload, resize_images, save_decoded
 
 
@@ -62,14 +63,6 @@ def _tv_archives(spec: _TV, cls: Any, root: Path) -> list[Path]:
     return []
 
 
-def _tv_looked_for(spec: _TV, cls: Any) -> str:
-    if spec.kind == "cifar":
-        return f"{cls.base_folder}/"
-    if spec.kind == "mnist":
-        return f"{cls.__name__}/raw/ with the idx files"
-    return " and ".join(cls.split_list[s][1] for s in ("train", "test"))
-
-
 Decoded = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]
 
 
@@ -106,9 +99,7 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
         cls = _tv_class(spec)
     except (ImportError, AttributeError) as exc:
         raise DataError(f"{name}: torchvision's {spec.cls_name} is not available ({exc})") from None
-    base = Path(cfg.root).expanduser() if cfg.root else cache / tcache.TORCHVISION_DIR
-    # Accept the folder torchvision wants, or the data set's own folder inside it.
-    candidates = [base, base.parent, base.parent.parent] if cfg.root else [base]
+    base, candidates = torchvision_root(cfg, cache)
     found = next((r for r in candidates if all(p.is_file() for p in _tv_files(spec, cls, r))), None)
 
     decoded: Decoded | None = None
@@ -117,12 +108,7 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
         archives = _tv_archives(spec, cls, base)
         local = bool(archives) and all(p.is_file() for p in archives)
         if not local and not cfg.download:
-            raise DataError(
-                f"{name}: not found in {base} (looked for {_tv_looked_for(spec, cls)}, torchvision's "
-                f"{spec.cls_name} files); give the folder holding them with --data-root DIR, download them "
-                f"with --set data.download=true where the network allows, or use an image folder or archive "
-                f"with --set data.dataset=imagefolder --data-root PATH"
-            )
+            raise DataError(missing_message(name, base))
         log(f"{name}: {'unpacking the downloaded archive' if local else 'downloading'} into {base}")
         try:
             base.mkdir(parents=True, exist_ok=True)
@@ -135,7 +121,7 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
             raise DataError(
                 f"{name}: {'unpacking' if local else 'download'} into {base} failed "
                 f"({type(exc).__name__}: {first_line(exc)}); without a network, give a folder holding "
-                f"{_tv_looked_for(spec, cls)} with --data-root DIR"
+                f"{TORCHVISION_FILES[name].looked_for} with --data-root DIR"
             ) from None
         found = base
         if not all(p.is_file() for p in _tv_files(spec, cls, found)):

@@ -1,4 +1,5 @@
-"""Small modal dialogs: a yes/no question, and a one-line prompt with validation."""
+"""Small modal dialogs: a yes/no question, a choice among a few, and a one-line prompt
+with validation."""
 
 from __future__ import annotations
 
@@ -46,6 +47,40 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Dismisses with the id of the choice taken (its key, or enter on its button), or
+    None (escape). ``choices``: (id, label, key) in the order shown; the first is focused."""
+
+    BINDINGS = [Binding("escape", "choose(None)", "Cancel", show=False)]
+
+    def __init__(self, question: str, choices: list[tuple[str, str, str]], detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.choices = choices
+        self.detail = detail
+        for choice_id, label, key in choices:
+            self._bindings.bind(key, f"choose('{choice_id}')", label)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title", markup=False)
+            if self.detail:
+                yield Static(self.detail, classes="dialog-detail", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                for choice_id, label, key in self.choices:
+                    yield Button(f"{label} ({key})", id=f"choice-{choice_id}", compact=True)
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))
+
+    def action_choose(self, choice: str | None) -> None:
+        self.dismiss(choice)
 
 
 class PromptScreen(ModalScreen[str | None]):

@@ -28,7 +28,7 @@ from ...errors import UserError, one_line
 from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
 from ..worker_errors import ForwardsWorkerErrors
-from .confirm import ConfirmScreen, PromptScreen
+from .confirm import ChoiceScreen, ConfirmScreen, PromptScreen
 
 if TYPE_CHECKING:
     from textual import getters
@@ -73,10 +73,11 @@ class ParamsCounted(Message):
 
 
 class Prepared(Message):
-    def __init__(self, launch: Any = None, error: str | None = None) -> None:
+    def __init__(self, launch: Any = None, error: str | None = None, missing: Any = None) -> None:
         super().__init__()
         self.launch = launch
         self.error = error
+        self.missing = missing  # the data's Availability when it is not there
 
 
 class PickerScreen(ForwardsWorkerErrors, Screen):
@@ -253,8 +254,13 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
     def prepare(self, config: RunConfig) -> None:
         """A run folder for the config the editor shows: that config, not the preset read
         again, is the one that trains."""
+        from ...data.availability import check
         from ...launch import new_run
 
+        found = check(config.data)  # before a run folder exists: a missing data set leaves none
+        if not found.usable:
+            self.post_message(Prepared(error=found.problem, missing=found))
+            return
         try:
             if config.train.devices != 1:  # more GPUs than there are: said before a run folder exists
                 from ...cli.launcher import plan
@@ -273,12 +279,37 @@ class PickerScreen(ForwardsWorkerErrors, Screen):
 
     def on_prepared(self, message: Prepared) -> None:
         self.starting = False
+        if message.missing is not None:
+            self.ask_for_data(message.missing)
+            return
         if message.error:
             self.set_status(message.error, error=True)
             self.notify(message.error, severity="error", timeout=10)
             return
         self.set_status("started · f4 shows the run")
         self.app.start_session(message.launch)
+
+    def ask_for_data(self, missing: Any) -> None:
+        """Start on missing data: the choices that exist, as a dialog."""
+        from ...data.availability import TORCHVISION_FILES
+
+        config = self.edited_config()
+        dataset = config.data.dataset if config is not None else ""
+        choices = [("root", "Point at a folder or archive", "f"), ("cancel", "Cancel", "c")]
+        if dataset in TORCHVISION_FILES:  # torchvision can fetch these where the network allows
+            choices.insert(0, ("download", "Download", "d"))
+        self.set_status(missing.problem, error=True)
+
+        def answered(choice: str | None) -> None:
+            if choice == "download" and config is not None and not self.starting:
+                self.starting = True
+                self.set_status(f"preparing the run ({dataset} to download)…")
+                self.prepare(config.with_value("data.download", True))
+            elif choice == "root":
+                self.query_one("#hp-data-root").focus()
+
+        detail = f"Looked in {missing.where}. {missing.problem}"
+        self.app.push_screen(ChoiceScreen(f"No {dataset} data here", choices, detail=detail), answered)
 
     @on(Button.Pressed, "#save")
     def action_save_preset(self) -> None:

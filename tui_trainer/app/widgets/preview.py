@@ -85,6 +85,19 @@ def param_count(config: RunConfig) -> int | None:
     return n
 
 
+def data_presence(config: RunConfig) -> Text:
+    """Whether the data is here, and where it is or was looked for (file names only: cheap
+    enough to ask each time the cursor moves)."""
+    from ...data.availability import check
+
+    found = check(config.data)
+    if found.present:
+        return Text.assemble(("present", "green"), f" · {found.where}")
+    if found.downloadable:
+        return Text.assemble(("to download", "yellow"), f" into {found.where}")
+    return Text.assemble(("missing", "bold red"), f" · looked in {found.where}")
+
+
 def recipe_lines(config: RunConfig) -> list[tuple[str, str]]:
     d, o, s, t = config.data, config.optim, config.schedule, config.train
     optim = f"{o.name} lr {fmt.lr(o.lr)}"
@@ -142,6 +155,7 @@ class PresetPreview(Vertical):
         shape = data_shape(config)
         dims = f"{shape[0]}×{shape[2]}×{shape[2]}, {shape[1]} classes" if shape else "shape known once read"
         grid.add_row("data", f"{config.data.dataset} · {dims}")
+        grid.add_row("", data_presence(config))
         for label, value in recipe_lines(config):
             grid.add_row(label, Text(value))  # values hold paths and names: plain text
         m = config.meta
