@@ -87,6 +87,17 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         step = dash.progress.step
         await pilot.pause(0.3)
         assert dash.progress.step == step  # really paused
+        # c while paused: written at once, and the note says so (not "after the current batch").
+        await press_live(pilot, "c")
+        await wait_for(
+            pilot, lambda: any("saved now (the run is paused)" in n for n in notifications(app)), what="note"
+        )
+        await wait_for(
+            pilot,
+            lambda: any(isinstance(e, ev.CheckpointSaved) for e in launch.run.read_events(0)[0][-3:]),
+            what="the checkpoint, while paused",
+        )
+        assert dash.progress.state == "paused" and dash.progress.step == step
         await press_live(pilot, "p")
         await wait_for(pilot, lambda: dash.progress.step > step, what="steps after resuming")
         assert status_of(launch.run) == "running"
@@ -133,6 +144,7 @@ async def test_engine_failure_is_shown_and_the_app_keeps_running(runs_dir, tmp_p
         "digits-cnn",
         ['data.dataset="imagefolder"', f'data.root="{tmp_path / "nowhere"}"', 'train.device="cpu"'],
         runs_dir=runs_dir,
+        check=None,  # the data goes missing after the run is made (preflight would refuse it before)
     )
     app = TrainerApp(launch=launch)
     async with app.run_test(size=SIZE) as pilot:

@@ -556,7 +556,7 @@ class TrainerApp(App[int]):
             yield SystemCommand("Pause / resume", "p: pause or resume the run", screen.action_pause)
             yield SystemCommand("Stop", "x: stop the run (asks first; saves a checkpoint)", screen.action_stop)
             yield SystemCommand(
-                "Save a checkpoint now", "c: checkpoint after the current batch", screen.action_checkpoint
+                "Save a checkpoint now", "c: checkpoint after the current batch (at once while paused)", screen.action_checkpoint
             )
             yield SystemCommand(
                 "Loss sparkline: recent / all", "l: switch the sparkline's span", screen.action_loss_view

@@ -422,7 +422,9 @@ class DashboardScreen(ForwardsWorkerErrors, Screen):
         if session is None or not session.running:
             return
         if session.save_now():
-            self.notify("A checkpoint will be saved after the current batch")
+            # While paused the loop waits between batches and writes it at once.
+            when = "now (the run is paused)" if self._shows_paused() else "after the current batch"
+            self.notify(f"A checkpoint will be saved {when}")
         else:
             self.notify("The run is still starting; try again in a moment", severity="warning")
 
