@@ -43,3 +43,19 @@ def test_first_nonfinite_step_is_kept_across_folds():
     fresh = StepTotals(torch.device("cpu"), step=0, capacity=4)
     fresh.add(*batch(float("-inf"), 2, 1))
     assert fresh.nonfinite_step() == 1
+
+
+def test_the_reported_rate_is_smoothed_over_the_last_seconds_of_training():
+    """Issue 19: the header's images/s swung between 104 and 3,859 on one run (one short
+    window, e.g. the first batches of an epoch, set it alone)."""
+    from tui_trainer.engine.loop import RateMeter
+
+    meter = RateMeter(span=3.0)
+    assert meter.add(1000, 0.25) == 4000
+    for _ in range(11):
+        meter.add(1000, 0.25)
+    assert meter.add(10, 0.25) == (11 * 1000 + 10) / 3.0  # a slow window moves it a little only
+    for _ in range(12):  # three seconds later, the old windows are gone
+        rate = meter.add(500, 0.25)
+    assert rate == 2000 and len(meter.windows) == 12
+    assert meter.add(9000, 3.0) == 3000  # a window of the whole span stands alone

@@ -60,8 +60,27 @@ class StepWindow:
         """A new window after a pause or the warm-up (the next Step stays due when it was)."""
         self.t, self.images = now, 0
 
-    def rate(self, now: float) -> float:
-        return self.images / max(1e-9, now - self.t)
+
+@dataclass
+class RateMeter:
+    """images/s over the last ``span`` seconds of training: the windows of the last few
+    Step events, each without pauses, evaluation or the compile warm-up (a window starts
+    after them), so the rate a Step reports does not swing with one short window."""
+
+    span: float = 3.0
+    windows: list[tuple[int, float]] = field(default_factory=list)  # (images, seconds), oldest first
+
+    def add(self, images: int, seconds: float) -> float:
+        """Record a window; the smoothed rate (this window's alone if it spans ``span``)."""
+        self.windows.append((images, seconds))
+        total = 0.0
+        for i in range(len(self.windows) - 1, -1, -1):
+            total += self.windows[i][1]
+            if total >= self.span:
+                del self.windows[:i]
+                break
+        images_sum = sum(n for n, _ in self.windows)
+        return images_sum / max(1e-9, sum(t for _, t in self.windows))
 
 
 class TrainingLoop:
@@ -85,6 +104,7 @@ class TrainingLoop:
         self.epoch_rng = parts.generator.get_state()  # the data draws of the epoch in progress
         self.compile_warmup = parts.config.train.compile
         self.t0 = time.monotonic()
+        self.rate = RateMeter()
 
     def log(self, message: str, level: str = "info") -> None:
         self.emit(ev.Log(message=message, level=level))
@@ -194,7 +214,7 @@ class TrainingLoop:
                 batches=self.parts.steps_per_epoch,
                 loss=mean_loss,
                 lr=float(lr),
-                images_per_s=window.rate(now),
+                images_per_s=self.rate.add(window.images, now - window.t),
             )
         )
         window.restart(now)
