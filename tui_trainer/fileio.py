@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-
 
 def _fsync_dir(folder: Path) -> None:
     try:
@@ -55,6 +53,8 @@ def atomic_writer(path: Path, mode: str = "wb", durable: bool = True) -> Iterato
 
 def atomic_torch_save(obj: Any, path: Path) -> int:
     """``torch.save`` atomically; returns the file's size in bytes."""
+    import torch  # here: the commands that never save a checkpoint never import torch
+
     with atomic_writer(path) as f:
         try:
             torch.save(obj, f)

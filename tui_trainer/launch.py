@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from . import paths, presets
-from .checkpoints import load_checkpoint
 from .config import RunConfig, override_text, parse_text
 from .errors import CheckpointError, ConfigError, DataError
 from .runs import LIVE_STATUSES, STATUS, Run, checkpoint_or_run
@@ -99,6 +98,8 @@ def resolve(
         if preset is None:
             raise ConfigError("train: name a preset (see `tui-trainer presets`) or pass --resume RUN_OR_CHECKPOINT")
         return presets.load(preset).with_overrides(overrides), None
+    from .checkpoints import load_checkpoint  # imports torch: a resume needs it, `--help` does not
+
     target = checkpoint_or_run(resume, runs_dir)
     state = load_checkpoint(target)
     name = state.get("preset") or "resumed"
