@@ -168,10 +168,13 @@ class ProgressPane(Widget):
             (f"epoch {self.epoch}/{self.epochs}", in_epoch, f"{self.batch_no}/{self.batches}", eta(epoch_eta)),
             ("run", run_frac, fmt.pct(run_frac * 100, digits=0), eta(run_eta)),
         ]
+        # The labels' column fits the longest ("epoch 120/150"): a row one cell too wide
+        # wrapped, and pushed the stats line off a small terminal.
+        label_width = max(12, *(len(label) for label, *_ in rows))
         for label, frac, count, tail in rows:
             right = f" {count:>9} {tail:>12}"
-            bar_width = max(4, width - 13 - len(right))
-            out.append(f"\n{label:<12} ")
+            bar_width = max(4, width - label_width - 1 - len(right))
+            out.append(f"\n{label:<{label_width}} ")
             out.append(fmt.bar(frac, bar_width), "bold" if frac else "dim")
             out.append(right)
 

@@ -1,0 +1,49 @@
+"""The dashboard's header: the run's title, epoch and run bars, and the stats line."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+
+from tui_trainer import events as ev
+from tui_trainer.app.widgets.progress import ProgressPane
+
+
+class HeaderApp(App):
+    def compose(self) -> ComposeResult:
+        yield ProgressPane(id="progress")
+
+
+def started(epochs: int) -> ev.RunStarted:
+    return ev.RunStarted(
+        run_id="20261203-000000-resnet50-cifar10-fast",
+        run_dir="",
+        preset="resnet50-cifar10-fast",
+        config={},
+        model_summary="",
+        param_count=1,
+        device="cuda:0",
+        device_name="NVIDIA H200",
+        precision="bf16",
+        data_summary="",
+        epochs=epochs,
+        steps_per_epoch=15630,
+    )
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+@pytest.mark.parametrize("epochs", [9, 150, 1200])
+async def test_the_header_never_wraps_and_keeps_its_stats_line(width, epochs):
+    """Issue 19: at 80x24 with 100+ epochs a bar row was a cell too wide, wrapped, and
+    pushed the stats line off the screen."""
+    app = HeaderApp()
+    async with app.run_test(size=(width, 24)) as pilot:
+        pane = app.query_one(ProgressPane)
+        pane.apply(started(epochs))
+        pane.apply(ev.Step(epoch=epochs, step=10**6, batch=10000, batches=15630, loss=0.5, lr=0.01, images_per_s=9e4))
+        pane.flush()
+        await pilot.pause()
+        lines = ["".join(s.text for s in pane.render_line(y)).rstrip() for y in range(pane.size.height)]
+        assert pane.size.height == 4, lines
+        assert lines[1].startswith(f"epoch {epochs}/{epochs}") and lines[2].startswith("run")
+        assert lines[3].startswith("loss 0.5000") and all(len(line) <= width for line in lines)
