@@ -40,6 +40,7 @@ from .screens.dashboard import DashboardScreen
 from .screens.evaluation import EvalScreen
 from .screens.picker import PickerScreen
 from .screens.runs import RunsScreen
+from .screens.too_small import TooSmallScreen
 from .widgets.checkpoints import CheckpointsTable
 from .worker_errors import one_line, task_of
 
@@ -504,6 +505,8 @@ class TrainerApp(App[int]):
         self.switch_mode(self.live_mode)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, TooSmallScreen) and action != "quit":
+            return False  # the screen under it is off the terminal: no key reaches it blind
         if action == "show_dashboard":
             return self.live_mode is not None and self.current_mode != self.live_mode
         if action == "show_presets":

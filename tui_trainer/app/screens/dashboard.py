@@ -43,6 +43,7 @@ from ..widgets.loss_sparkline import LossSparkline
 from ..widgets.progress import ProgressPane
 from ..worker_errors import ForwardsWorkerErrors
 from .confirm import ConfirmScreen, PromptScreen
+from .too_small import NeedsSize
 
 if TYPE_CHECKING:
     from textual import getters
@@ -62,7 +63,8 @@ class HistoryLoaded(Message):
         self.offset = offset
 
 
-class DashboardScreen(ForwardsWorkerErrors, Screen):
+class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
+    MIN_SIZE = (60, 20)  # below it: the too-small panel (screens/too_small.py)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     AUTO_FOCUS = "#epochs"

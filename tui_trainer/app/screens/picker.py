@@ -29,6 +29,7 @@ from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
 from ..worker_errors import ForwardsWorkerErrors
 from .confirm import ChoiceScreen, ConfirmScreen, PromptScreen
+from .too_small import NeedsSize
 
 if TYPE_CHECKING:
     from textual import getters
@@ -80,7 +81,8 @@ class Prepared(Message):
         self.missing = missing  # the data's Availability when it is not there
 
 
-class PickerScreen(ForwardsWorkerErrors, Screen):
+class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
+    MIN_SIZE = (80, 24)  # below it: the too-small panel (screens/too_small.py)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     AUTO_FOCUS = "#preset-list"
     BINDINGS = [

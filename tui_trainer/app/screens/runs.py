@@ -26,6 +26,7 @@ from ... import format as fmt
 from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
 from ..widgets.epoch_chart import SERIES, draw, make_plot
 from ..worker_errors import ForwardsWorkerErrors
+from .too_small import NeedsSize
 
 if TYPE_CHECKING:
     from textual import getters
@@ -52,7 +53,8 @@ class CurvesLoaded(Message):
         self.curves = curves
 
 
-class RunsScreen(ForwardsWorkerErrors, Screen):
+class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
+    MIN_SIZE = (80, 20)  # below it: the too-small panel (screens/too_small.py)
     if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
         app = getters.app(TrainerApp)
 
