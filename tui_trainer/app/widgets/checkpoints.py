@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
 from ... import events as ev
 from ... import format as fmt
+from .row_table import RowTable
 
 # The file name last: it is the longest (and repeats epoch and accuracy), so a narrow
 # pane cuts it rather than the columns that tell the checkpoints apart.
@@ -28,7 +28,7 @@ class CheckpointRow:
     reason: str
 
 
-class CheckpointsTable(DataTable):
+class CheckpointsTable(RowTable):
     """Select a row, then ``e`` evaluates it or ``r`` resumes training from it."""
 
     BINDINGS = [
@@ -45,13 +45,9 @@ class CheckpointsTable(DataTable):
             self.row = row
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row")
+        super().__init__([label for label, _ in COLUMNS], id=id, classes=classes)
         self.entries: dict[str, CheckpointRow] = {}
         self._dirty = False
-
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
 
     def apply(self, event: ev.Event) -> None:
         if isinstance(event, ev.CheckpointSaved):
@@ -75,36 +71,36 @@ class CheckpointsTable(DataTable):
         return max(scored, key=rank).path if scored else None
 
     def flush(self) -> None:
-        # A few rows at most (keep_last + keep_best): rebuilding them is simplest.
         if not self._dirty or not self.is_mounted:
             return
         self._dirty = False
         selected = self.selected()
         best = self.best_path()
-        self.clear()
-        for row in sorted(self.entries.values(), key=lambda r: (r.step, r.path)):
-            self.add_row(
-                Text(str(row.epoch), justify="right"),
-                Text(fmt.pct(row.acc), justify="right"),
-                Text(row.reason),
-                Text(fmt.BEST_MARK, style="bold green", justify="center") if row.path == best else Text(""),
-                Text(fmt.size(row.size), justify="right"),
-                Text(Path(row.path).name),
-                key=row.path,
-            )
+        self.set_rows(
+            [
+                (
+                    row.path,
+                    (
+                        Text(str(row.epoch), justify="right"),
+                        Text(fmt.pct(row.acc), justify="right"),
+                        Text(row.reason),
+                        Text(fmt.BEST_MARK, style="bold green", justify="center") if row.path == best else Text(""),
+                        Text(fmt.size(row.size), justify="right"),
+                        Text(Path(row.path).name),
+                    ),
+                )
+                for row in sorted(self.entries.values(), key=lambda r: (r.step, r.path))
+            ]
+        )
         if self.row_count:
-            keys = [k.value for k in self.rows]
-            self.move_cursor(
-                row=keys.index(selected.path) if selected and selected.path in keys else len(keys) - 1, animate=False
-            )
+            # The selected checkpoint stays selected while it is on disk; else the newest.
+            index = self.row_count - 1
+            if selected is not None and selected.path in self:
+                index = self.get_row_index(selected.path)
+            self.move_cursor(index)
 
     def selected(self) -> CheckpointRow | None:
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no valid cursor
-            return None
+        key = self.cursor_key
         return self.entries.get(key) if key is not None else None
 
     def _choose(self, action: str) -> None:

@@ -1,25 +1,33 @@
-"""Per-epoch curves with axes: train/test loss and train/test accuracy (textual-plot).
+"""Per-epoch curves with axes: train/test loss and train/test accuracy.
 
-textual-plot has one y axis per plot, and loss and accuracy have unrelated scales, so
-there are two plots. They sit side by side when the pane is wide and stacked when it
-is narrow. Train and test differ by marker as well as by colour, so the chart still
-reads with NO_COLOR.
+A plot has one y axis, and loss and accuracy have unrelated scales, so there are two
+plots. They sit side by side when the pane is wide and stacked when it is narrow.
+Train and test differ by marker as well as by colour, so the chart still reads with
+NO_COLOR.
+
+The dashboard's chart redraws at every epoch render: its plots are BraillePlots
+(``braille_plot.py``: drawn when painted, a tenth of textual-plot's cost). The runs
+screen's comparison is drawn once per choice of runs, with textual-plot's PlotWidget
+(``make_plot``); ``draw`` draws on either.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Container
 from textual.events import Resize
 from textual.geometry import Size
 from textual.reactive import reactive
+from textual_hires_canvas import Canvas
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import NumericAxisFormatter
 
 from ... import events as ev
+from .braille_plot import BraillePlot
 
 TRAIN_STYLE = "bright_cyan"
 TEST_STYLE = "bright_magenta"
@@ -79,13 +87,22 @@ class CompactPlot(PlotWidget, can_focus=False):
     margin_bottom = reactive(1)
     margin_left = reactive(7)
 
+    def render(self) -> RenderResult:
+        # PlotWidget draws on its canvases here, and a canvas refreshes itself for every
+        # pixel and label it is given (a Widget.refresh each: a third of a redraw's
+        # time): each canvas refreshes once, when the drawing is done.
+        with ExitStack() as stack:
+            for canvas in self.query(Canvas):
+                stack.enter_context(canvas.batch_refresh())
+            return super().render()
+
 
 def make_plot(id: str) -> CompactPlot:
     return CompactPlot(id=id, allow_pan_and_zoom=False)
 
 
 def draw(
-    plot: PlotWidget,
+    plot: PlotWidget | BraillePlot,
     label: str,
     series: Sequence[tuple[list[float], list[float], str, str]],
     x_last: int,
@@ -125,7 +142,7 @@ class EpochChart(Container):
     DEFAULT_CSS = """
     EpochChart { layout: horizontal; }
     EpochChart.-stacked { layout: vertical; }
-    EpochChart PlotWidget { width: 1fr; height: 1fr; }
+    EpochChart BraillePlot { width: 1fr; height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -136,8 +153,8 @@ class EpochChart(Container):
         self._drawn_size: Size | None = None
 
     def compose(self) -> ComposeResult:
-        yield make_plot("loss-plot")
-        yield make_plot("acc-plot")
+        yield BraillePlot(id="loss-plot")
+        yield BraillePlot(id="acc-plot")
 
     def apply(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
@@ -157,8 +174,13 @@ class EpochChart(Container):
             self._dirty = True
             self.call_after_refresh(self.flush)
 
+    def on_show(self) -> None:
+        self.flush()  # what came while it was hidden
+
     def flush(self) -> None:
-        if not self._dirty or not self.is_mounted or not self.size.area:
+        # Drawn when it changed and is on screen: a pane hidden in the narrow layout is
+        # drawn when it is shown (the dashboard flushes the pane the user turns to).
+        if not self._dirty or not self.is_mounted or not self.size.area or not self.region:
             return
         self._dirty = False
         self._drawn_size = self.size
@@ -166,7 +188,7 @@ class EpochChart(Container):
         x = [float(r.epoch) for r in rows]
         last = max(self.total, int(x[-1]) if x else 1)
         draw(
-            self.query_one("#loss-plot", PlotWidget),
+            self.query_one("#loss-plot", BraillePlot),
             "loss",
             [
                 (x, [r.train_loss for r in rows], TRAIN_STYLE, TRAIN_MARKER),
@@ -176,7 +198,7 @@ class EpochChart(Container):
             floor0=True,
         )
         draw(
-            self.query_one("#acc-plot", PlotWidget),
+            self.query_one("#acc-plot", BraillePlot),
             "acc %",
             [
                 (x, [r.train_acc for r in rows], TRAIN_STYLE, TRAIN_MARKER),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
 
 from ... import events as ev
 from ... import format as fmt
 from ... import wording
+from .row_table import RowTable
 
 COLUMNS = (
     ("ep", "epoch"),
@@ -23,12 +22,7 @@ COLUMNS = (
 )
 
 
-def _epoch_of(key: RowKey) -> int:
-    assert key.value is not None  # every row is added with key=str(epoch)
-    return int(key.value)
-
-
-class EpochTable(DataTable):
+class EpochTable(RowTable):
     """One row per epoch; the best test accuracy is recomputed here (a resumed run's
     EpochEnd.best only knows its own process)."""
 
@@ -37,15 +31,11 @@ class EpochTable(DataTable):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        super().__init__([label for label, _ in COLUMNS], id=id, classes=classes, zebra_stripes=True)
         self.rows_by_epoch: dict[int, ev.EpochEnd] = {}
         self.best_epoch: int | None = None
         self._dirty = False
         self._changed: set[int] = set()
-
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
 
     def apply(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
@@ -81,18 +71,18 @@ class EpochTable(DataTable):
         at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
         best = self._best()
         wanted = sorted(self.rows_by_epoch)
-        existing = [_epoch_of(k) for k in self.rows]
+        existing = [int(k) for k in self.row_keys]  # every row's key is str(epoch)
         if existing != wanted[: len(existing)]:
             self.clear()
             existing = []
         touched = set(existing) & (self._changed | {best, self.best_epoch})
         self._changed.clear()
         for epoch in sorted(touched):
-            for (_, key), cell in zip(COLUMNS, self._cells(self.rows_by_epoch[epoch], epoch == best), strict=True):
-                self.update_cell(str(epoch), key, cell)
-        for epoch in wanted[len(existing) :]:
-            self.add_row(*self._cells(self.rows_by_epoch[epoch], epoch == best), key=str(epoch))
+            self.update_row(str(epoch), self._cells(self.rows_by_epoch[epoch], epoch == best))
+        self.add_rows(
+            (str(epoch), self._cells(self.rows_by_epoch[epoch], epoch == best)) for epoch in wanted[len(existing) :]
+        )
         self.best_epoch = best
         if at_end and self.row_count:
             # Follow new epochs unless the user moved up to look at an older one.
-            self.move_cursor(row=self.row_count - 1, animate=False)
+            self.move_cursor(self.row_count - 1)

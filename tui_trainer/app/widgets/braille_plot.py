@@ -1,0 +1,355 @@
+"""A line plot drawn in braille, cheap enough to redraw at every epoch render.
+
+Why not textual-plot's PlotWidget (the runs screen still uses it): it redraws a plot
+pixel by pixel in Python through four canvas widgets, each pixel and label a
+``Widget.refresh``, and renders every canvas line through ``self.rich_style``. The
+dashboard's chart redraws both its plots at every epoch render (every new epoch moves
+the curves and usually the y axis), and that was about 10 ms of the UI thread's CPU a
+render at 120x40 (``benchmarks/render_cost.py``), half of all a render then cost.
+
+Here a plot keeps what it was asked to draw (the calls ``epoch_chart.draw`` makes of a
+PlotWidget: limits, ticks, lines, markers) and draws it when it is painted, only then
+(a hidden pane costs nothing) and once per change: the lines are rasterized with numpy
+(Bresenham's dots, for all segments at once), then each row becomes a strip.
+
+It looks as PlotWidget did with the chart's margins: the y label above, tick labels
+left of and below a heavy box, tick marks on the box, braille lines, a marker
+character per point kept (the marker, not only the colour, tells the series apart
+without colour). As in PlotWidget, a series drawn later covers the cells it shares
+with earlier ones, and the box and ticks are drawn last.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+from textual_plot.axis_formatter import AxisFormatter, NumericAxisFormatter
+
+# Braille dots: bit of the dot at (column, row) of a cell's 2x4 grid (Unicode's order).
+DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
+BRAILLE = [chr(0x2800 + bits) for bits in range(256)]
+# Heavy box pieces by (up, right, down, left) arms: the box and its tick marks.
+Arms = tuple[int, int, int, int]
+BOX: dict[Arms, str] = {
+    (0, 1, 1, 0): "┏",
+    (0, 0, 1, 1): "┓",
+    (1, 1, 0, 0): "┗",
+    (1, 0, 0, 1): "┛",
+    (0, 1, 0, 1): "━",
+    (1, 0, 1, 0): "┃",
+    (1, 1, 0, 1): "┻",
+    (0, 1, 1, 1): "┳",
+    (1, 0, 1, 1): "┫",
+    (1, 1, 1, 0): "┣",
+    (1, 1, 1, 1): "╋",
+}
+ARMS = {char: arms for arms, char in BOX.items()}
+_V = TypeVar("_V", float, NDArray[np.float64])
+TICK_UP: Arms = (1, 0, 0, 0)
+TICK_RIGHT: Arms = (0, 1, 0, 0)
+TICK_DOWN: Arms = (0, 0, 1, 0)
+TICK_LEFT: Arms = (0, 0, 0, 1)
+
+
+@dataclass
+class Series:
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    style: str
+    marker: str | None  # None: a line through the points; else this character at each
+
+
+def _finite(x: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    return xs[keep], ys[keep]
+
+
+def line_dots(hx: NDArray[np.int64], hy: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The dots of the polyline through the dots (hx[i], hy[i]): each segment stepped
+    along its longer axis, one dot a step, its ends included, the other axis rounded
+    half away from the start: the dots of Bresenham's line (textual-plot's canvas
+    draws with it), computed for every segment at once."""
+    if len(hx) == 1:
+        return hx, hy
+    dx, dy = np.diff(hx), np.diff(hy)
+    steps = np.maximum(np.abs(dx), np.abs(dy))
+    counts = steps + 1
+    segment = np.repeat(np.arange(len(steps)), counts)
+    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    n = np.maximum(steps, 1)[segment]
+    px = hx[:-1][segment] + np.sign(dx)[segment] * ((2 * k * np.abs(dx)[segment] + n) // (2 * n))
+    py = hy[:-1][segment] + np.sign(dy)[segment] * ((2 * k * np.abs(dy)[segment] + n) // (2 * n))
+    return px, py
+
+
+class BraillePlot(Widget, can_focus=False):
+    """One plot: axes with ticks and labels, lines in braille, markers.
+
+    Drawn with the methods ``epoch_chart.draw`` calls (PlotWidget's names): ``clear``,
+    ``set_xlimits``, ``set_ylimits``, ``set_xticks``, ``set_yticks``, ``set_ylabel``,
+    ``set_y_formatter``, ``plot`` and ``scatter``.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"plot--axis", "plot--tick", "plot--label"}
+    DEFAULT_CSS = """
+    BraillePlot {
+        & > .plot--axis { color: $secondary; }
+        & > .plot--tick { color: $secondary; text-style: bold; }
+        & > .plot--label { color: $primary; text-style: bold italic; }
+    }
+    """
+
+    # The chart's margins (rows are scarce at 80x24): the y label's row above, the x
+    # tick labels' row below, the y tick labels' columns on the left.
+    margin_top = 1
+    margin_bottom = 1
+    margin_left = 7
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._series: list[Series] = []
+        self._xlimits = (0.0, 1.0)
+        self._ylimits = (0.0, 1.0)
+        self._xticks: list[float] = []
+        self._yticks: list[float] = []
+        self._ylabel = ""
+        self._x_formatter: AxisFormatter = NumericAxisFormatter()
+        self._y_formatter: AxisFormatter = NumericAxisFormatter()
+        self._lines: list[Strip] = []
+        self._drawn_for: tuple[object, ...] | None = None  # what the lines were drawn for
+        self._repaint_asked = False
+        self.draws = 0  # times drawn (for tests)
+
+    # -- what to draw (PlotWidget's methods, those the chart uses) ------------------------
+    def _changed(self) -> None:
+        self._drawn_for = None
+        if not self._repaint_asked:  # one refresh until painted (a redraw makes ~10 calls)
+            self._repaint_asked = True
+            self.refresh()
+
+    def clear(self) -> None:
+        self._series.clear()
+        self._changed()
+
+    def set_xlimits(self, xmin: float, xmax: float) -> None:
+        self._xlimits = (float(xmin), float(xmax))
+        self._changed()
+
+    def set_ylimits(self, ymin: float, ymax: float) -> None:
+        self._ylimits = (float(ymin), float(ymax))
+        self._changed()
+
+    def set_xticks(self, ticks: Sequence[float]) -> None:
+        self._xticks = [float(t) for t in ticks]
+        self._changed()
+
+    def set_yticks(self, ticks: Sequence[float]) -> None:
+        self._yticks = [float(t) for t in ticks]
+        self._changed()
+
+    def set_ylabel(self, label: str) -> None:
+        self._ylabel = label
+        self._changed()
+
+    def set_y_formatter(self, formatter: AxisFormatter) -> None:
+        self._y_formatter = formatter
+        self._changed()
+
+    def plot(
+        self, x: ArrayLike, y: ArrayLike, line_style: str = "white", hires_mode: object = None, label: str | None = None
+    ) -> None:
+        """A line through the points (always in braille: ``hires_mode`` is PlotWidget's)."""
+        self._series.append(Series(*_finite(x, y), line_style, None))
+        self._changed()
+
+    def scatter(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        marker: str = "o",
+        marker_style: str = "white",
+        hires_mode: object = None,
+        label: str | None = None,
+    ) -> None:
+        self._series.append(Series(*_finite(x, y), marker_style, marker))
+        self._changed()
+
+    # -- rendering ------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._ensure_drawn()  # once a paint, not once a line (rich_style walks the DOM)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        if self._drawn_for is None:
+            self._ensure_drawn()
+        if y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._drawn_for = None
+
+    def _ensure_drawn(self) -> None:
+        """Draw if something changed since the last drawing: the data, the size, the
+        styles (the component styles follow the widget's own, its pseudo-classes and
+        the theme: not read again at every paint)."""
+        base = self.rich_style
+        key = (self.size, base, self.get_pseudo_class_state(), self.app.theme)
+        self._repaint_asked = False
+        if key != self._drawn_for:
+            self._drawn_for = key
+            self._lines = self._draw(base)
+
+    def _draw(self, base: Style) -> list[Strip]:
+        self.draws += 1
+        width, height = self.size
+        left, top = self.margin_left, self.margin_top
+        w, h = width - left, height - top - self.margin_bottom  # the box and what it holds
+        if w < 3 or h < 3:
+            return [Strip.blank(width, base)] * height
+        axis = self.get_component_rich_style("plot--axis")
+        tick = self.get_component_rich_style("plot--tick")
+        label = self.get_component_rich_style("plot--label")
+        chars = [[" "] * w for _ in range(h)]
+        styles: list[list[Style | None]] = [[None] * w for _ in range(h)]
+        xmin, xmax = self._xlimits
+        ymin, ymax = self._ylimits
+        if xmin == xmax:
+            xmin, xmax = xmin - 1e-6, xmax + 1e-6
+        if ymin == ymax:
+            ymin, ymax = ymin - 1e-6, ymax + 1e-6
+        # Data to cells: x in [xmin, xmax] to [1, w - 1], y in [ymin, ymax] to [h - 1, 1]
+        # for lines (in cells, fractions kept: the dots), to [h - 2, 0] for markers and
+        # ticks (whole cells).
+
+        for series in self._series:
+            if not len(series.x):
+                continue
+            style = Style.parse(series.style)
+            cx = _linear(series.x, xmin, xmax, 1, w - 1)
+            if series.marker is None:
+                hx = np.floor(np.clip(cx, 0, w - 1) * 2).astype(np.int64)
+                hy = np.floor(np.clip(_linear(series.y, ymin, ymax, h - 1, 1), 0, h - 1) * 4).astype(np.int64)
+                px, py = line_dots(hx, hy)
+                inside = (px >= 0) & (px < 2 * w) & (py >= 0) & (py < 4 * h)
+                px, py = px[inside], py[inside]
+                cells = (py // 4) * w + px // 2
+                bits = np.zeros(w * h, dtype=np.uint8)
+                np.bitwise_or.at(bits, cells, DOT_BITS[py % 4, px % 2])
+                for cell in np.flatnonzero(bits).tolist():
+                    row, col = divmod(cell, w)
+                    chars[row][col] = BRAILLE[bits[cell]]
+                    styles[row][col] = style
+            else:
+                cols = np.floor(cx).astype(np.int64).tolist()
+                rows = np.ceil(_linear(series.y, ymin, ymax, h - 2, 0)).astype(np.int64).tolist()
+                for col, row in zip(cols, rows, strict=True):
+                    if 0 <= col < w and 0 <= row < h:
+                        chars[row][col] = series.marker
+                        styles[row][col] = style
+
+        # The box, then its tick marks (a tick's arm joined to the box's piece there).
+        for col in range(1, w - 1):
+            chars[0][col] = chars[h - 1][col] = BOX[0, 1, 0, 1]
+        for row in range(1, h - 1):
+            chars[row][0] = chars[row][w - 1] = BOX[1, 0, 1, 0]
+        chars[0][0], chars[0][w - 1] = BOX[0, 1, 1, 0], BOX[0, 0, 1, 1]
+        chars[h - 1][0], chars[h - 1][w - 1] = BOX[1, 1, 0, 0], BOX[1, 0, 0, 1]
+        for row in (0, h - 1):
+            styles[row] = [axis] * w
+        for row in range(1, h - 1):
+            styles[row][0] = styles[row][w - 1] = axis
+
+        def mark(row: int, col: int, arm: Arms) -> None:
+            if 0 <= row < h and 0 <= col < w and chars[row][col] in ARMS:
+                (up, right, down, left_), (up2, right2, down2, left2) = ARMS[chars[row][col]], arm
+                joined = (up or up2, right or right2, down or down2, left_ or left2)
+                chars[row][col] = BOX.get(joined, chars[row][col])
+
+        top_row = [" "] * width
+        top_styles: list[Style | None] = [None] * width
+        bottom_row = [" "] * width
+        bottom_styles: list[Style | None] = [None] * width
+        left_rows = [[" "] * left for _ in range(h)]
+        left_styles: list[list[Style | None]] = [[None] * left for _ in range(h)]
+
+        x_labels = self._x_formatter.get_labels_for_ticks(self._xticks)
+        for value, text in zip(self._xticks, x_labels, strict=True):
+            if not xmin <= value <= xmax:
+                continue
+            col = math.floor(_linear(value, xmin, xmax, 1, w - 1))
+            align = "center"
+            if value == xmin:
+                col -= 1
+            elif value == xmax:
+                align = "right"
+            mark(0, col, TICK_UP)
+            mark(h - 1, col, TICK_DOWN)
+            _write(bottom_row, bottom_styles, col + left, text, tick, align)
+        y_labels = [text[: left - 1] for text in self._y_formatter.get_labels_for_ticks(self._yticks)]
+        for value, text in zip(self._yticks, y_labels, strict=True):
+            if not ymin <= value <= ymax:
+                continue
+            row = math.ceil(_linear(value, ymin, ymax, h - 2, 0))
+            if value == ymin:
+                row += 1
+            mark(row, 0, TICK_LEFT)
+            mark(row, w - 1, TICK_RIGHT)
+            if 0 <= row < h:
+                _write(left_rows[row], left_styles[row], left - 2, text, tick, "right")
+        _write(top_row, top_styles, left - 2, self._ylabel, label, "center")
+
+        lines = [_strip(top_row, top_styles, base)]
+        for row in range(h):
+            lines.append(_strip(left_rows[row] + chars[row], left_styles[row] + styles[row], base))
+        lines.append(_strip(bottom_row, bottom_styles, base))
+        while len(lines) < height:
+            lines.append(Strip.blank(width, base))
+        return lines[:height]
+
+
+def _linear(value: _V, lo: float, hi: float, to_lo: float, to_hi: float) -> _V:
+    """``value`` in [lo, hi] mapped to [to_lo, to_hi], in textual-plot's order of
+    operations (its linear_mapper): a value on a cell's edge falls in the same cell."""
+    mapped: _V = to_lo + (value - lo) * (to_hi - to_lo) / (hi - lo)
+    return mapped
+
+
+def _write(chars: list[str], styles: list[Style | None], x: int, text: str, style: Style, align: str) -> None:
+    """``text`` placed at ``x`` (its left end, its right end or its middle; an even
+    length's middle is the right one of its two), cut at the row's ends."""
+    if not text:
+        return
+    if align == "right":
+        x -= len(text) - 1
+    elif align == "center":
+        half, odd = divmod(len(text), 2)
+        x -= half - (0 if odd else 1)
+    for i, char in enumerate(text):
+        if 0 <= x + i < len(chars):
+            chars[x + i] = char
+            styles[x + i] = style
+
+
+def _strip(chars: list[str], styles: list[Style | None], base: Style) -> Strip:
+    """A row of cells as segments, one per run of one style."""
+    segments: list[Segment] = []
+    start = 0
+    for i in range(1, len(chars) + 1):
+        if i == len(chars) or styles[i] is not styles[start]:
+            style = styles[start]
+            segments.append(Segment("".join(chars[start:i]), base + style if style is not None else base))
+            start = i
+    return Strip(segments, len(chars))
