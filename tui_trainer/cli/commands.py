@@ -206,7 +206,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ]
     table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
     for col in columns:
-        table.add_column(col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "devices", "trained") else "left")
+        table.add_column(
+            col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "devices", "trained") else "left"
+        )
     for r in found:
         status = r.status + (" (process gone)" if r.status == "dead" else "")
         cells: dict[str, str | Text] = {
