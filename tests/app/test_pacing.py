@@ -65,8 +65,8 @@ def test_over_budget_slows_the_live_tier_to_a_second_then_the_epoch_tier_to_its_
     assert p.epoch.interval > epoch0, "then the epoch tier slows"
     for _ in range(20):
         p.steer(p.budget * 10)
-    # Freshness bounds the budget: an epoch's row is on screen within 2 s of its end.
-    assert (p.live.interval, p.epoch.interval) == (LIVE[1], EPOCH[1]) == (1.0, 2.0)
+    # Freshness bounds the budget: an epoch's row is on screen within 1 s of its end.
+    assert (p.live.interval, p.epoch.interval) == (LIVE[1], EPOCH[1]) == (1.0, 1.0)
 
 
 def test_under_budget_speeds_up_the_same_rungs_in_reverse():
@@ -127,10 +127,10 @@ def simulate(
 
 
 @pytest.mark.parametrize("epoch_s", [0.25, 0.6, 2.0, 30.0])
-@pytest.mark.parametrize("render_epoch", [0.035, 0.07])
+@pytest.mark.parametrize("render_epoch", [0.014, 0.035, 0.07])  # measured: ~14 ms (render_cost.py)
 def test_the_ui_stays_fresh_and_within_its_budget_where_freshness_allows(epoch_s, render_epoch):
     p, share = simulate(render_live=0.005, render_epoch=render_epoch, epoch_s=epoch_s)
-    assert p.live.interval <= 1.0 and p.epoch.interval <= 2.0  # the bounds hold, whatever the cost
+    assert p.live.interval <= 1.0 and p.epoch.interval <= 1.0  # the bounds hold, whatever the cost
     # The least the UI can spend at those bounds: renders at the longest intervals.
     floor = 0.005 + 0.005 / LIVE[1] + render_epoch / max(EPOCH[1], epoch_s)
     assert share <= max(p.budget, floor) * 1.15, (share, p.live.interval, p.epoch.interval)
