@@ -1,9 +1,14 @@
 """Archives (.tar, .tar.gz, .tgz, .tar.xz, .tar.bz2, .zip) extracted once, safely, into
-the cache: no member may land outside the folder, links become copies."""
+the cache: no member may land outside the folder, links become copies, a truncated
+archive is refused (never half extracted and cached as whole), and the members' total
+size is bounded by the free disk space and by a ratio to the archive's size (a
+decompression bomb stops before its big members are written). A failed extraction
+leaves nothing behind."""
 
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import shutil
@@ -12,6 +17,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import IO, Any, Self
 
 from .. import format as fmt
 from ..errors import DataError
@@ -21,6 +27,19 @@ from .raw import LAYOUT_HINT, Log, first_line, nolog
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz", ".zip")
 # Errors only writing raises: the disk written to is at fault, not the file read.
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+#: Part of the extraction's key and of the tensor cache's key of an archive: bumped when
+#: extraction changes what it accepts (2: truncated archives refused; version 1 could
+#: cache a partial extraction as complete).
+EXTRACT_VERSION = 2
+
+RATIO_ENV = "TUI_TRAINER_MAX_EXTRACT_RATIO"
+SIZE_ENV = "TUI_TRAINER_MAX_EXTRACT_SIZE"
+#: Extracted members may hold at most this many times the archive's size. Image archives
+#: hold compressed images (JPEG, PNG: about 1x); raw pixels of sparse images compress
+#: maybe 10-20x; a decompression bomb, thousands.
+DEFAULT_MAX_RATIO = 100.0
+_SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_SIZE_TEXT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
 
 def is_archive(path: Path) -> bool:
@@ -64,9 +83,119 @@ def _link_target(archive: Path, member: str, link: str, relative_to_member: bool
     return tuple(base)
 
 
-def _extract_into(archive: Path, dest: Path, log: Log = nolog) -> int:
+def parse_size(text: str) -> int | None:
+    """``"500M"``, ``"20G"``, ``"1.5 GiB"``, ``"123456"`` (bytes) as bytes; None if not a size."""
+    m = _SIZE_TEXT.match(text)
+    return None if m is None else int(float(m[1]) * _SIZE_UNITS[m[2].lower()])
+
+
+class _Limits:
+    """How much an extraction may write: at most ``max_ratio`` times the archive's size,
+    and at most the free space of the cache's disk (or TUI_TRAINER_MAX_EXTRACT_SIZE)."""
+
+    def __init__(self, archive: Path, archive_size: int, folder: Path) -> None:
+        self.archive, self.archive_size = archive, archive_size
+        ratio_text = os.environ.get(RATIO_ENV, "").strip()
+        if ratio_text:
+            try:
+                self.max_ratio = float(ratio_text)
+            except ValueError:
+                self.max_ratio = math.nan
+            if not self.max_ratio > 0:  # nan too
+                raise DataError(f"{RATIO_ENV}={ratio_text!r} is not a ratio; allowed: a number > 0 (e.g. 500, or inf)")
+        else:
+            self.max_ratio = DEFAULT_MAX_RATIO
+        size_text = os.environ.get(SIZE_ENV, "").strip()
+        if size_text:
+            size = parse_size(size_text)
+            if size is None:
+                raise DataError(
+                    f"{SIZE_ENV}={size_text!r} is not a size; allowed: bytes, or a number with K, M, G or T (e.g. 500M, 20G)"
+                )
+            self.max_bytes, self.bytes_limit = size, f"the {SIZE_ENV}={size_text} allowed"
+        else:
+            free = shutil.disk_usage(folder).free
+            self.max_bytes, self.bytes_limit = free, f"the {fmt.size(free)} free in {folder}"
+        self.declared = 0  # the members' sizes as their headers say (before they are written)
+        self.written = 0  # bytes written (what a header understated shows here)
+
+    def declare(self, size: int, whole: bool = False) -> None:
+        """Before writing: ``size`` more bytes are coming (``whole``: the archive's total)."""
+        self.declared += max(0, size)
+        self._check(self.declared, "" if whole else "at least ")
+
+    def wrote(self, size: int) -> None:
+        self.written += size
+        self._check(self.written, "at least ")
+
+    def _check(self, total: int, at_least: str) -> None:
+        name = self.archive.name
+        if total > self.max_ratio * max(self.archive_size, 1):
+            raise DataError(
+                f"imagefolder: refusing to extract {name}: its members hold {at_least}{fmt.size(total)}, "
+                f"{total / max(self.archive_size, 1):,.0f} times the archive's {fmt.size(self.archive_size)} "
+                f"(a decompression bomb?); the limit is {self.max_ratio:g} times, "
+                f"set {RATIO_ENV}=N to allow more"
+            )
+        if total > self.max_bytes:
+            raise DataError(
+                f"imagefolder: cannot extract {name}: its members hold {at_least}{fmt.size(total)}, more than "
+                f"{self.bytes_limit}; free some space, move the cache to a disk with room (TUI_TRAINER_CACHE=DIR), "
+                f"set {SIZE_ENV}=SIZE (e.g. 20G), or extract it yourself and give the folder with --data-root"
+            )
+
+
+class _Counted:
+    """A file that tells the limits what is written to it, before it is written."""
+
+    def __init__(self, f: IO[bytes], limits: _Limits) -> None:
+        self.f, self.limits = f, limits
+
+    def write(self, data: Any) -> int:
+        self.limits.wrote(len(data))
+        return self.f.write(data)
+
+
+def _truncated(archive: Path, detail: str) -> DataError:
+    return DataError(
+        f"imagefolder: archive truncated: {archive.name} {detail}; nothing was extracted or cached, "
+        "copy or download it again"
+    )
+
+
+# tarfile's header errors (private classes: named, not imported) as why it stopped reading.
+_HEADER_ENDS = {
+    "EOFHeaderError": "marker",  # a zero block: the end-of-archive marker
+    "EmptyHeaderError": "truncated",  # nothing left to read
+    "TruncatedHeaderError": "truncated",  # less than a block left
+    "InvalidHeaderError": "invalid",  # a bad checksum: a damaged header
+}
+
+
+def _header_recorder(ends: list[str]) -> type[tarfile.TarInfo]:
+    """A TarInfo class that notes why tarfile stopped reading headers: tarfile ends its
+    member list quietly at a header cut short or damaged (after the first), which reads
+    as the archive's end; only an end-of-archive marker (a zero block) is one."""
+
+    class Header(tarfile.TarInfo):
+        @classmethod
+        def fromtarfile(cls, tf: tarfile.TarFile) -> Self:
+            try:
+                return super().fromtarfile(tf)
+            except tarfile.HeaderError as exc:
+                # A long name's header that fails on the next one (SubsequentHeaderError)
+                # was noted by that one's own call.
+                end = _HEADER_ENDS.get(type(exc).__name__)
+                if end is not None:
+                    ends.append(end)
+                raise
+
+    return Header
+
+
+def _extract_into(archive: Path, dest: Path, limits: _Limits, log: Log = nolog) -> int:
     """Extract regular files and folders only; links inside the archive become copies
-    of their targets. Returns the number of files written."""
+    of their targets; ``limits`` bounds what is written. Returns the number of files written."""
     links: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     written, last = 0, time.monotonic()
 
@@ -78,16 +207,23 @@ def _extract_into(archive: Path, dest: Path, log: Log = nolog) -> int:
 
     made: set[Path] = set()
 
-    def target_of(parts: tuple[str, ...]) -> Path:
+    def write(src: IO[bytes], parts: tuple[str, ...]) -> None:
+        nonlocal written
         t = dest.joinpath(*parts)
         if t.parent not in made:  # one mkdir per folder, not per file
             t.parent.mkdir(parents=True, exist_ok=True)
             made.add(t.parent)
-        return t
+        with src, open(t, "wb") as dst:
+            shutil.copyfileobj(src, _Counted(dst, limits), 1 << 20)
+        written += 1
+        progress()
 
     if archive.name.lower().endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
+        with _open_zip(archive) as zf:
+            infos = zf.infolist()
+            # A zip lists its members' sizes up front: a bomb is refused before anything is written.
+            limits.declare(sum(i.file_size for i in infos if not i.is_dir()), whole=True)
+            for info in infos:
                 parts = _member_parts(archive, info.filename)
                 if not parts:
                     continue
@@ -98,36 +234,67 @@ def _extract_into(archive: Path, dest: Path, log: Log = nolog) -> int:
                     link = zf.read(info).decode("utf-8", "replace")
                     links.append((parts, _link_target(archive, info.filename, link, True)))
                 else:
-                    with zf.open(info) as src, open(target_of(parts), "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                    written += 1
-                    progress()
+                    write(zf.open(info), parts)
     else:
-        with tarfile.open(archive, "r:*") as tf:
-            for m in tf:
-                parts = _member_parts(archive, m.name)
-                if not parts:
-                    continue
-                if m.isdir():
-                    dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
-                elif m.isfile():
-                    member = tf.extractfile(m)
-                    assert member is not None
-                    with member, open(target_of(parts), "wb") as dst:
-                        shutil.copyfileobj(member, dst, 1 << 20)
-                    written += 1
-                    progress()
-                elif m.issym():
-                    links.append((parts, _link_target(archive, m.name, m.linkname, True)))
-                elif m.islnk():
-                    links.append((parts, _link_target(archive, m.name, m.linkname, False)))
-                # devices, fifos and the like are skipped
+        ends: list[str] = []  # why tarfile stopped reading headers (see _header_recorder)
+        try:
+            with tarfile.open(archive, "r:*", tarinfo=_header_recorder(ends)) as tf:
+                for m in tf:
+                    parts = _member_parts(archive, m.name)
+                    if not parts:
+                        continue
+                    if m.isdir():
+                        dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+                    elif m.isfile():
+                        # A tar gives each member's size in its header alone: checked before writing it.
+                        limits.declare(m.size)
+                        member = tf.extractfile(m)
+                        assert member is not None
+                        write(member, parts)
+                    elif m.issym():
+                        links.append((parts, _link_target(archive, m.name, m.linkname, True)))
+                    elif m.islnk():
+                        links.append((parts, _link_target(archive, m.name, m.linkname, False)))
+                    # devices, fifos and the like are skipped
+                end, offset = (ends[-1] if ends else "marker"), tf.offset
+        except tarfile.ReadError as exc:
+            if "unexpected end of data" in str(exc):  # a plain tar cut inside a member's data
+                raise _truncated(archive, "ends inside a member's data") from None
+            if ends and ends[-1] == "truncated":  # a long name's header, then its member's, cut short
+                raise _truncated(archive, "ends inside a member header") from None
+            raise
+        if end == "truncated":
+            raise _truncated(archive, f"ends inside a member header at byte {fmt.number(offset)}")
+        if end == "invalid":
+            raise DataError(
+                f"imagefolder: cannot read the archive {archive}: a damaged member header at byte "
+                f"{fmt.number(offset)}; copy or download it again"
+            )
     for parts, target in links:
         src_path = dest.joinpath(*target)
         if src_path.is_file() and not src_path.is_symlink():
-            shutil.copyfile(src_path, target_of(parts))
-            written += 1
+            limits.declare(src_path.stat().st_size)  # a copy: a thousand links to one big file are a bomb too
+            write(open(src_path, "rb"), parts)
     return written
+
+
+def _open_zip(archive: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(archive)
+    except zipfile.BadZipFile:
+        with open(archive, "rb") as f:
+            head = f.read(4)
+        if head == b"PK\x03\x04":  # a zip's first member, and no member list at its end
+            raise _truncated(
+                archive, "ends before its central directory (the list of members at a zip's end)"
+            ) from None
+        raise
+
+
+def remove_extraction(folder: Path) -> None:
+    """Remove an extraction whose contents proved unusable (the layout, an image), so
+    that a bad archive leaves nothing in the cache."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
@@ -138,18 +305,22 @@ def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
     st = archive.stat()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", archive.name)
     prefix = f"{stem}-{tcache.short_hash(str(archive), 8)}-"
-    final = cache / tcache.EXTRACT_DIR / (prefix + tcache.short_hash(f"{st.st_size}:{st.st_mtime_ns}", 12))
+    key = tcache.short_hash(f"{st.st_size}:{st.st_mtime_ns}:v{EXTRACT_VERSION}", 12)
+    final = cache / tcache.EXTRACT_DIR / (prefix + key)
     if final.is_dir():
         log(f"imagefolder: using {archive.name} already extracted in {final}")
         return final
     log(f"imagefolder: extracting {archive} into {final}")  # before the temporary folder: it may cancel
     final.parent.mkdir(parents=True, exist_ok=True)
+    limits = _Limits(archive, st.st_size, final.parent)  # a bad override is refused before anything is made
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{stem}-"))
     try:
         try:
-            n = _extract_into(archive, tmp, log)
+            n = _extract_into(archive, tmp, limits, log)
         except DataError:
             raise
+        except EOFError:  # gzip, xz and bzip2: "Compressed file ended before the end-of-stream marker"
+            raise _truncated(archive, "ends inside its compressed data") from None
         except OSError as exc:
             writing = exc.errno in _FULL_ERRNOS or str(exc.filename or "").startswith(str(tmp))
             if not writing:
@@ -162,7 +333,7 @@ def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
                 f"(extracted it takes several times the archive's {fmt.size(st.st_size)}); move the cache "
                 "to a disk with room (TUI_TRAINER_CACHE=DIR) or extract it yourself and give the folder with --data-root"
             ) from None
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        except (tarfile.TarError, zipfile.BadZipFile, ValueError) as exc:
             raise DataError(
                 f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
             ) from None

@@ -19,7 +19,7 @@ from .. import format as fmt
 from ..config import DataConfig
 from ..errors import DataError
 from . import cache as tcache
-from .archives import extract_archive, is_archive
+from .archives import EXTRACT_VERSION, extract_archive, is_archive, remove_extraction
 from .raw import LAYOUT_HINT, Log, Raw, first_line, raw_from_payload, save_decoded
 
 IMAGE_EXTENSIONS = frozenset(
@@ -239,14 +239,22 @@ def load_imagefolder(cfg: DataConfig, cache: Path, log: Log) -> Raw:
             raise DataError(
                 f"imagefolder: {source} is a file but not a .tar/.tar.gz/.tgz/.tar.xz/.zip archive; {LAYOUT_HINT}"
             )
-        signature: Any = tcache.file_signature([source])
+        # With the extraction's version: a cache written from an archive that an older
+        # version extracted in part (a truncated one) is not taken as the whole.
+        signature: Any = [tcache.file_signature([source]), f"extract-v{EXTRACT_VERSION}"]
         key = tcache.make_key("imagefolder", source, signature, cfg.image_size)
         path = tcache.tensor_path(cache, "imagefolder", source, cfg.image_size, key)
         cached = tcache.load_tensors(path, log)
         if cached is not None:
             log(f"imagefolder: loaded from the cache {path}")
             return raw_from_payload(cached, where, "cache hit")
-        layout = scan_imagefolder(extract_archive(source, cache, log))
+        extracted = extract_archive(source, cache, log)
+        try:
+            layout = scan_imagefolder(extracted)
+            payload = _decode_layout(layout, cfg.image_size, log)
+        except DataError:  # the archive's contents are unusable (layout, an image): keep none of them
+            remove_extraction(extracted)
+            raise
     elif source.is_dir():
         layout = scan_imagefolder(source)
         key = tcache.make_key("imagefolder", source, layout.signature(), cfg.image_size)
@@ -255,8 +263,8 @@ def load_imagefolder(cfg: DataConfig, cache: Path, log: Log) -> Raw:
         if cached is not None:
             log(f"imagefolder: loaded from the cache {path}")
             return raw_from_payload(cached, where, "cache hit")
+        payload = _decode_layout(layout, cfg.image_size, log)
     else:
         raise DataError(f"imagefolder: {source} is neither a folder nor an archive; {LAYOUT_HINT}")
-    payload = _decode_layout(layout, cfg.image_size, log)
     how = save_decoded(path, payload, time.perf_counter() - t0, log)
     return raw_from_payload(payload, where, how)
