@@ -3,6 +3,7 @@ it keeps up with a run training in the same process."""
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from pathlib import Path
@@ -311,3 +312,33 @@ async def test_a_dashboard_opened_on_a_wide_terminal_shows_every_pane(runs_dir):
         assert dash.roomy
         assert all(dash.query_one(f"#pane-{p}").display for p in ("epochs", "chart", "checkpoints", "log"))
         assert dash.query_one("#pane-chart").region.width > 0 and dash.query_one("#pane-log").region.height > 0
+
+
+def test_a_terminal_without_colour_is_told_by_no_color_or_term():
+    from tui_trainer.app.app import wants_no_color
+
+    assert wants_no_color(True, "xterm-256color")
+    assert wants_no_color(False, "xterm-mono") and wants_no_color(False, "vt100-m") and wants_no_color(False, "dumb")
+    assert not wants_no_color(False, "xterm-256color") and not wants_no_color(False, None)
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "xterm-mono"}])
+async def test_without_colour_nothing_is_coloured_and_the_preset_cursor_is_reverse_video(monkeypatch, env, runs_dir):
+    """Issue 19: NO_COLOR and TERM=xterm-mono still drew colour (Textual's greys), and the
+    preset list's cursor was shown by its background colour alone."""
+    from textual.filter import NoColor
+    from textual.widgets import OptionList
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    app = TrainerApp()
+    assert app.no_color and any(isinstance(f, NoColor) for f in app._filters)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await picker_ready(pilot)
+        options = screen.query_one(OptionList)
+        assert options.get_component_rich_style("option-list--option-highlighted").reverse
+        screen_text = app.screen._compositor.render_update(full=True).render_segments(app.console)
+        params = {int(p) for sgr in re.findall(r"\x1b\[([0-9;]*)m", screen_text) for p in sgr.split(";") if p}
+        colours = {p for p in params if 30 <= p <= 38 or 40 <= p <= 48 or 90 <= p <= 107}
+        assert not colours, colours  # the defaults (39, 49), bold, italic and reverse (7) only
+        assert 7 in params  # the cursor, in reverse video

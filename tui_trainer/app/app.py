@@ -15,14 +15,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand, UnknownModeError
 from textual.binding import Binding
-from textual.color import Color
 from textual.events import Print
-from textual.filter import Monochrome
+from textual.filter import Monochrome, NoColor
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -50,7 +47,6 @@ if TYPE_CHECKING:
     from ..config import RunConfig
     from ..launch import Launch
 
-NULL_STYLE = Style()
 # Signals that end the app the way a confirmed quit does (Windows has neither).
 HANGUP_SIGNALS = {
     getattr(signal, name): reason
@@ -98,16 +94,12 @@ def exit_even_if_textual_hangs(app: TrainerApp) -> None:
     app._exit_watchdog.start()
 
 
-class SafeMonochrome(Monochrome):
-    """Textual's NO_COLOR filter, tolerant of unstyled segments.
+MONO_TERMS = ("-mono", "-m", "dumb")  # TERM values (endings) of terminals without colour
 
-    textual-plot's canvas yields segments whose style is None, which Textual 8's
-    Monochrome filter cannot take (AttributeError: 'NoneType' has no 'color'), so with
-    NO_COLOR set the first chart frame would crash the app.
-    """
 
-    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
-        return super().apply([Segment(t, s or NULL_STYLE, c) for t, s, c in segments], background)
+def wants_no_color(no_color: bool, term: str | None) -> bool:
+    """NO_COLOR (no-color.org), or a terminal that has no colour (``TERM=xterm-mono``)."""
+    return no_color or (term or "").endswith(MONO_TERMS)
 
 
 class AppWarning(Message):
@@ -154,7 +146,11 @@ class TrainerApp(App[int]):
         # No animations: over SSH every frame costs bandwidth, and on a busy CPU the UI
         # thread's time (and, through the GIL, the engine's) is better spent elsewhere.
         self.animation_level = "none"
-        self._filters = [SafeMonochrome() if type(f) is Monochrome else f for f in self._filters]
+        if wants_no_color(self.no_color, os.environ.get("TERM")):
+            # No colour at all, not Textual's greys (its Monochrome filter): selections
+            # and focus are drawn in reverse video instead (app.tcss, :nocolor rules).
+            self.no_color = True
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)] + [NoColor()]
         self.launch = launch
         self.watched = watch  # the run to watch (`watch` would hide DOMNode.watch)
         if runs_dir is not None:
@@ -559,7 +555,9 @@ class TrainerApp(App[int]):
             yield SystemCommand("Pause / resume", "p: pause or resume the run", screen.action_pause)
             yield SystemCommand("Stop", "x: stop the run (asks first; saves a checkpoint)", screen.action_stop)
             yield SystemCommand(
-                "Save a checkpoint now", "c: checkpoint after the current batch (at once while paused)", screen.action_checkpoint
+                "Save a checkpoint now",
+                "c: checkpoint after the current batch (at once while paused)",
+                screen.action_checkpoint,
             )
             yield SystemCommand(
                 "Loss sparkline: recent / all", "l: switch the sparkline's span", screen.action_loss_view
