@@ -21,13 +21,21 @@ cost of the harness (BENCHMARKS.md), not of the app.
 The core measures ``plain`` and ``engine`` itself (:data:`CORE_LOOPS`); the ``app`` leg
 is the app's (``tui_trainer.app.bench.app_loop``), handed in by the command line, so
 this module never imports the app or textual: the bench runs where they are absent.
+
+With ``--devices N`` the bench also measures ``engine_devices``: the engine in the N
+processes that ``train.devices`` asks for, started as a run on several devices is
+(:func:`devices_variant`), and reports the scaling efficiency, images/s at N over N
+times images/s at one process.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -47,6 +55,7 @@ from .errors import ConfigError, UserError, one_line
 from .models import build_model
 
 VARIANTS = ("plain", "engine", "app")  # the result's columns, in the order they are shown
+DEVICES = "engine_devices"  # --devices N: the engine in N processes (its column, beside VARIANTS')
 
 # One variant's images/s: (config, steps, warmup, cache) -> images/s. Run in a child
 # process started with "spawn", so it must be a module-level function (pickled by name).
@@ -63,6 +72,7 @@ class BenchResult:
     rounds: int
     images_per_s: dict[str, float]  # median per variant
     samples: dict[str, list[float]]
+    processes: int | None = None  # --devices: the processes of the engine_devices variant
 
     def ratios(self) -> dict[str, float]:
         ips = self.images_per_s
@@ -71,11 +81,17 @@ class BenchResult:
             out["engine_vs_plain"] = ips["engine"] / ips["plain"]
         if ips.get("engine") and ips.get("app"):
             out["app_vs_engine"] = ips["app"] / ips["engine"]
+        if self.processes and ips.get("engine") and ips.get(DEVICES):
+            out["scaling_efficiency"] = ips[DEVICES] / (self.processes * ips["engine"])
         return out
 
     def to_json(self) -> dict[str, Any]:
+        devices = (
+            {} if self.processes is None else {DEVICES: self.images_per_s.get(DEVICES), "processes": self.processes}
+        )
         return {
             **{k: self.images_per_s.get(k) for k in VARIANTS},
+            **devices,
             **self.ratios(),
             "preset": self.preset,
             "device": self.device,
@@ -192,6 +208,11 @@ class StepTimer:
         if isinstance(event, ev.Step):
             self.marks.append((event.step, time.perf_counter()))
 
+    def read_back(self, events: list[ev.Event]) -> None:
+        """The Step events of another process (a run folder's events.jsonl), at the
+        times they were made: the same marks, taken where the events were."""
+        self.marks += [(e.step, e.time) for e in events if isinstance(e, ev.Step)]
+
     def images_per_s(self) -> float:
         if len(self.marks) < 2:
             # Too few steps for the time between Step events: bad input, said as such.
@@ -242,6 +263,51 @@ def engine_loop(config: RunConfig, data: ImageData, steps: int, warmup: int) -> 
     return timer.images_per_s()
 
 
+def devices_loop(config: RunConfig, data: ImageData, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """The engine in the ``train.devices`` processes of ``config``, started as a run on
+    several devices is: `tui-trainer train --headless --run-dir RUN` in a child process,
+    whose launcher starts the ranks with torchrun's ``elastic_launch``. Timed between
+    rank 0's Step events in the run's events.jsonl; their step counts global batches
+    (every rank's part), so the figure is the run's images/s, all ranks together."""
+    from .runs import Run
+
+    timer = StepTimer(warmup, config)
+    config = bench_config(config, data, steps, warmup)
+    env = dict(os.environ)
+    if cache is not None:
+        env["TUI_TRAINER_CACHE"] = str(cache)
+    with tempfile.TemporaryDirectory(prefix="tui-trainer-bench-") as tmp:
+        run = Run.create(Path(tmp), config)
+        cmd = [sys.executable, "-m", "tui_trainer", "train", "--headless", "--run-dir", str(run.dir)]
+        # Rank 0 prints as `train --headless` does: kept from this command's output (--json).
+        done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        events, _ = run.read_events()
+        finished = run.status().get("status") == "finished"
+    failed = next((e for e in events if isinstance(e, ev.Failed)), None)
+    # The command's own lines: "tui-trainer: error: ..." (bad input, or a rank that died).
+    said = [
+        line.removeprefix("tui-trainer: ").removeprefix("error: ")
+        for line in done.stderr.splitlines()
+        if line.startswith("tui-trainer: ")
+    ]
+    if done.returncode == 2:
+        raise UserError(said[-1] if said else done.stderr.strip()[-300:])
+    # A run that finished is measured whatever the exit status: a rank that crashes in its
+    # teardown after the run's end (gloo's "terminate called without an active
+    # exception", now and then) makes the launcher's status non-zero, not its steps slower.
+    if failed is not None or not finished:
+        lines = done.stderr.strip().splitlines()
+        reason = said[-1] if said else failed.reason if failed else lines[-1] if lines else ""
+        raise RuntimeError(reason or f"`tui-trainer train` ended with exit status {done.returncode}")
+    timer.read_back(events)
+    return timer.images_per_s()
+
+
+def devices_variant(config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
+    """The ``engine_devices`` variant as a :data:`Loop` (``--devices N``)."""
+    return devices_loop(config, load_data(config.data, cache), steps, warmup, cache)
+
+
 def plain_variant(config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
     """The ``plain`` variant as a :data:`Loop`: the data loaded, then the tutorials' loop."""
     return plain_loop(config, load_data(config.data, cache), steps, warmup, cache)
@@ -252,7 +318,20 @@ def engine_variant(config: RunConfig, steps: int, warmup: int, cache: Path | Non
     return engine_loop(config, load_data(config.data, cache), steps, warmup)
 
 
-CORE_LOOPS: dict[str, Loop] = {"plain": plain_variant, "engine": engine_variant}
+CORE_LOOPS: dict[str, Loop] = {"plain": plain_variant, "engine": engine_variant, DEVICES: devices_variant}
+
+
+def measure_here(
+    variant: str, loop: Loop, config: RunConfig, steps: int, warmup: int, cache: Path | None = None
+) -> float:
+    """Images/s of a ``loop`` that trains in fresh processes of its own (:data:`DEVICES`),
+    called in this one; its errors said as :func:`measure` says them."""
+    try:
+        return loop(config, steps, warmup, cache)
+    except UserError as exc:
+        raise UserError(f"{variant}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - said in one line, as a measurement's process would
+        raise RuntimeError(f"{variant}: {one_line(exc)}") from None
 
 
 def measure(variant: str, loop: Loop, config: RunConfig, steps: int, warmup: int, cache: Path | None = None) -> float:
@@ -301,9 +380,13 @@ def run_bench(
     rounds: int = 3,
     cache: Path | None = None,
     progress: Callable[[str], None] = lambda s: None,
+    processes: int | None = None,
 ) -> BenchResult:
     """Each of ``loops`` (variant name -> its :data:`Loop`, in the order to run them)
-    ``rounds`` times, alternating."""
+    ``rounds`` times, alternating. With ``processes`` (``--devices``), ``loops`` has
+    :data:`DEVICES`, which trains in ``config``'s ``train.devices`` processes; the other
+    variants train in one."""
+    single = config if processes is None else config.with_value("train.devices", 1)
     device = resolve_device(config.train.device)
     progress(f"loading {config.data.dataset} data")
     # Once here: bad data options fail before any measurement, and the measurements
@@ -312,7 +395,8 @@ def run_bench(
     samples: dict[str, list[float]] = {v: [] for v in loops}
     for r in range(rounds):
         for v, loop in loops.items():  # alternating, so that drift (heat, other load) hits all alike
-            ips = measure(v, loop, config, steps, warmup, cache)
+            how = measure_here if v == DEVICES else measure  # DEVICES starts its processes itself
+            ips = how(v, loop, config if v == DEVICES else single, steps, warmup, cache)
             samples[v].append(ips)
             progress(f"round {r + 1}/{rounds} {v}: {fmt.throughput(ips)}")
     return BenchResult(
@@ -324,4 +408,5 @@ def run_bench(
         rounds=rounds,
         images_per_s={v: statistics.median(s) for v, s in samples.items()},
         samples=samples,
+        processes=processes,
     )

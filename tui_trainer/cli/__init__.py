@@ -122,6 +122,11 @@ def build_parser() -> ArgumentParser:
     bench.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     bench.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is reported (default 3)")
     bench.add_argument("--only", help="comma-separated subset of plain,engine,app")
+    bench.add_argument(
+        "--devices",
+        help="also the engine in the processes of train.devices (4, all, [0,2]; with --device cpu, CPU processes), "
+        "and the scaling efficiency over one process; without --only, the engine alone",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
