@@ -121,15 +121,57 @@ def test_random_bytes_never_escape_as_other_errors(tmp_path):
             load_checkpoint(path)
 
 
+class Anything:
+    """An arbitrary object, pickled by reference to this module: a weights-only load refuses it."""
+
+    def __init__(self):
+        self.payload = [1, 2, 3]
+
+
 def test_weights_only_refuses_code(tmp_path):
+    marker = tmp_path / "pwned"
+
     class Evil:
         def __reduce__(self):
-            return (os.system, ("echo pwned",))
+            return (os.system, (f"touch {marker}",))
 
     path = tmp_path / "evil.pt"
     torch.save({"format": checkpoints.FORMAT, "x": Evil()}, path)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
+    assert not marker.exists(), "never executed"
+    msg = str(err.value)
+    assert msg == (
+        f"{path}: refused for safety: the file holds objects other than tensors (posix.system), and loading "
+        "them could run code from the file; a tui-trainer checkpoint holds only tensors, numbers and text, "
+        "so this file was not written by tui-trainer or was altered"
+    ), msg
+
+
+def test_an_arbitrary_object_is_refused_in_our_words(tmp_path):
+    path = tmp_path / "object.pt"
+    torch.save({**state(1), "extra": Anything()}, path)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    msg = str(err.value)
+    assert "\n" not in msg and "\x1b" not in msg and "Weights only" not in msg, msg
+    assert f"objects other than tensors ({__name__}.Anything)" in msg and msg.endswith("or was altered"), msg
+
+
+def test_an_interrupted_save_leaves_nothing_once_the_folder_is_saved_into_again(tmp_path):
+    saver = CheckpointSaver(tmp_path, keep_last=2, keep_best=1)
+    saver.save(state(1), epoch=1, acc=50.0)
+    real = {p.name: p.read_bytes() for p in tmp_path.glob("epoch_*.pt")}
+    # What a kill during the next save leaves: the checkpoint's temporary file, full size,
+    # and the temporary links of last.pt and best.pt.
+    (tmp_path / ".epoch_002_acc_60.00.pt.k2j4x9.tmp").write_bytes(os.urandom(4096))
+    os.symlink("epoch_002_acc_60.00.pt", tmp_path / ".last.pt.4711.tmp")
+    os.symlink("epoch_001_acc_50.00.pt", tmp_path / ".best.pt.4711.tmp")
+    (tmp_path / ".keep.tmp").write_text("not ours")
+    CheckpointSaver(tmp_path, keep_last=2, keep_best=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.tmp", "best.pt", "epoch_001_acc_50.00.pt", "last.pt"]
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("epoch_*.pt")} == real
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
 
 
 def test_missing_path(tmp_path):

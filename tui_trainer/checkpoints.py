@@ -24,6 +24,9 @@ FORMAT = "tui-trainer-checkpoint"
 VERSION = 1
 LAST = "last.pt"
 BEST = "best.pt"
+# What a save killed midway leaves: the temporary file of a checkpoint (fileio.atomic_writer's
+# ".epoch_003_acc_71.20.pt.k2j4x9.tmp", as big as the checkpoint) or of a link (".last.pt.4711.tmp").
+PARTIAL_SAVES = ".*.pt.*.tmp"
 _NAME = re.compile(r"^epoch_(\d+)(?:_step_(\d+))?(?:_acc_(\d+\.\d+))?\.pt$")
 
 
@@ -33,7 +36,7 @@ def atomic_save(obj: Any, path: Path) -> int:
 
 
 def _atomic_link(link: Path, target_name: str) -> None:
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")  # a PARTIAL_SAVES name
     tmp.unlink(missing_ok=True)
     os.symlink(target_name, tmp)
     os.replace(tmp, link)
@@ -66,6 +69,12 @@ def _looks_like_torch_save(path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
+# torch.load(weights_only=True) refusing a pickled object that is not a tensor (or a plain
+# container of them): its error starts with this, and names the object as "GLOBAL module.Name".
+_WEIGHTS_ONLY_REFUSAL = "Weights only load failed"
+_UNSAFE_GLOBAL = re.compile(r"\bGLOBAL ([\w.]+)")  # "Unsupported global: GLOBAL x.Y", "unsupported GLOBAL x.y"
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and sanity-check a checkpoint (file or run folder) onto the CPU."""
     p = resolve_checkpoint(path)
@@ -82,7 +91,19 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             raise CheckpointError(
                 f"{path}: not a checkpoint (not a file saved by PyTorch); expected a .pt file or run folder written by tui-trainer"
             ) from None
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        text = str(exc)
+        refused = _UNSAFE_GLOBAL.search(text) if _WEIGHTS_ONLY_REFUSAL in text else None
+        if refused is not None:
+            # PyTorch's text (a paragraph on weights_only, cut by a one-line error) in our words.
+            raise CheckpointError(
+                f"{path}: refused for safety: the file holds objects other than tensors ({refused[1]}), and "
+                "loading them could run code from the file; a tui-trainer checkpoint holds only tensors, "
+                "numbers and text, so this file was not written by tui-trainer or was altered"
+            ) from None
+        if _WEIGHTS_ONLY_REFUSAL in text:  # a damaged pickle: the unpickler's own line, not the paragraph
+            text = next((line for line in text.splitlines() if "WeightsUnpickler error:" in line), "")
+            text = text.split("WeightsUnpickler error:", 1)[-1].strip() or "its contents do not unpickle"
+        reason = text.splitlines()[0][:120] if text else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {reason}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a tui-trainer checkpoint (it has no '{FORMAT}' header)")
@@ -152,6 +173,21 @@ def _by_accuracy(saved: list[SavedCheckpoint]) -> list[SavedCheckpoint]:
     return sorted((c for c in saved if c.acc is not None), key=rank)
 
 
+def remove_partial_saves(folder: Path) -> list[Path]:
+    """Remove the temporary files of saves interrupted by a kill (see PARTIAL_SAVES);
+    complete checkpoints and the links are untouched. Returns what was removed."""
+    removed = []
+    for p in Path(folder).glob(PARTIAL_SAVES):
+        if p.is_dir() and not p.is_symlink():
+            continue
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        removed.append(p)
+    return removed
+
+
 class CheckpointSaver:
     """Writes checkpoints into one folder and prunes to keep-last-N ∪ keep-best-N.
 
@@ -164,6 +200,9 @@ class CheckpointSaver:
         self.folder = Path(folder)
         self.keep_last = keep_last
         self.keep_best = keep_best
+        # The process that saves into a run folder is its only writer (a resume refuses a
+        # live run), so what an earlier one left half written is garbage now.
+        remove_partial_saves(self.folder)
 
     def best(self) -> SavedCheckpoint | None:
         """The most accurate; of equals, the first to get there (as the trainer's best
