@@ -8,10 +8,15 @@
         checkpoints/     epoch_NNN_acc_XX.XX.pt, last.pt, best.pt
 
 Another process (``tui-trainer watch``, ``tui-trainer runs``) reads these files only.
+Paths inside the folder (a checkpoint's, in events and status) are written relative to
+it and resolved against it when read (:meth:`Run.read_events`, :meth:`Run.status`), so a
+run folder copied or moved elsewhere works from there; older runs' absolute paths to
+their checkpoints are resolved against the folder they are read from too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -21,7 +26,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import events as ev
 from . import wording
@@ -64,6 +69,7 @@ _STATUS_TYPES: dict[str, type | tuple[type, ...]] = {
     "last_checkpoint": str,
     "pid": int,
     "epoch": int,
+    "checkpoint_epoch": int,  # the epochs the last checkpoint holds: where a resume starts
     "epochs": int,
     "best_acc": (int, float),
     "last_acc": (int, float),
@@ -141,6 +147,13 @@ def _boot_time() -> int | None:
         return None
 
 
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # gone (the run folder was moved from there)
+        return False
+
+
 class Run:
     """One run folder."""
 
@@ -154,6 +167,41 @@ class Run:
     @property
     def checkpoints_dir(self) -> Path:
         return self.dir / CHECKPOINTS
+
+    # -- paths inside the folder ----------------------------------------------------------
+    def relative(self, path: str) -> str:
+        """``path`` (absolute, or relative to the working folder, as the engine names its
+        checkpoints) relative to the run folder when inside it, for the run's files."""
+        p = Path(path)
+        for inside, base in ((p.absolute(), self.dir.absolute()), (p.resolve(), self.dir.resolve())):
+            try:
+                return inside.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return path
+
+    def resolve(self, path: str) -> str:
+        """A path read from the run's files, as a path inside this folder (spelt from
+        ``self.dir``, as the engine spells the paths of the run it trains): one written
+        relative to it, or an older run's absolute path to its checkpoints
+        (``<anywhere>/checkpoints/<name>``: every checkpoint a run names is its own)."""
+        if not path:
+            return path
+        p = Path(path)
+        if not p.is_absolute():
+            return str(self.dir / p)
+        if p.parent.name == CHECKPOINTS and not _same_folder(p.parent.parent, self.dir):
+            return str(self.dir / CHECKPOINTS / p.name)
+        return path
+
+    def _resolved(self, event: ev.Event) -> ev.Event:
+        if isinstance(event, ev.CheckpointSaved | ev.CheckpointRemoved):
+            return dataclasses.replace(event, path=self.resolve(event.path))
+        if isinstance(event, ev.Stopped | ev.Failed) and event.checkpoint:
+            return dataclasses.replace(event, checkpoint=self.resolve(event.checkpoint))
+        if isinstance(event, ev.RunStarted):
+            return dataclasses.replace(event, run_dir=str(self.dir))
+        return event
 
     # -- creating -------------------------------------------------------------------------
     @classmethod
@@ -216,6 +264,8 @@ class Run:
             status = _checked_status(json.loads((self.dir / STATUS).read_text()))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             status = {"status": "unknown"}
+        if status.get("last_checkpoint"):
+            status["last_checkpoint"] = self.resolve(status["last_checkpoint"])
         alive = pid_alive(status.get("pid"), status.get("host"), status.get("updated"))
         status["alive"] = alive
         if status.get("status") in LIVE_STATUSES and alive is False:
@@ -224,7 +274,8 @@ class Run:
 
     def read_events(self, offset: int = 0) -> tuple[list[ev.Event], int]:
         """Events from byte ``offset`` on; returns them and the offset to continue from.
-        A partly written last line is left for the next call."""
+        A partly written last line is left for the next call. Paths are resolved against
+        this folder (see :meth:`resolve`)."""
         path = self.dir / EVENTS
         try:
             with open(path, "rb") as f:
@@ -240,14 +291,27 @@ class Run:
             except (json.JSONDecodeError, TypeError):
                 continue
             if event is not None:
-                out.append(event)
+                out.append(self._resolved(event))
         return out, offset + end
 
     def epochs(self) -> list[ev.EpochEnd]:
-        return [e for e in self.read_events()[0] if isinstance(e, ev.EpochEnd)]
+        """One EpochEnd an epoch, in order. A resume replays the epochs after its
+        checkpoint: its RunStarted drops those after its start_epoch (a kill between an
+        epoch's end and its checkpoint leaves one), and a later EpochEnd replaces one."""
+        rows: dict[int, ev.EpochEnd] = {}
+        for e in self.read_events()[0]:
+            if isinstance(e, ev.RunStarted):
+                rows = {k: row for k, row in rows.items() if k <= e.start_epoch}
+            elif isinstance(e, ev.EpochEnd):
+                rows[e.epoch] = e
+        return [rows[k] for k in sorted(rows)]
 
     # -- writing --------------------------------------------------------------------------
     def write_status(self, fields: dict[str, Any]) -> None:
+        """Write status.json; its last_checkpoint (read resolved, see :meth:`status`) is
+        written relative to the folder, whoever writes it."""
+        if isinstance(fields.get("last_checkpoint"), str) and fields["last_checkpoint"]:
+            fields = {**fields, "last_checkpoint": self.relative(fields["last_checkpoint"])}
         write_json_atomic(self.dir / STATUS, fields)
 
     def recorder(self) -> RunRecorder:
@@ -331,11 +395,43 @@ class RunRecorder:
         # it "running".
         self.status.update(status="starting", pid=os.getpid(), host=socket.gethostname(), updated=time.time())
         run.write_status(self.status)
-        self._events = open(run.dir / EVENTS, "a", buffering=1)
-        self._metrics = open(run.dir / METRICS, "a", buffering=1)
+        self._events = _open_log(run.dir / EVENTS)
+        self._metrics = _open_log(run.dir / METRICS)
+
+    def _stored(self, event: ev.Event) -> dict[str, Any]:
+        """The event as events.jsonl holds it: paths relative to the run folder."""
+        data = event.to_dict()
+        if isinstance(event, ev.CheckpointSaved | ev.CheckpointRemoved):
+            data["path"] = self.run.relative(event.path)
+        elif isinstance(event, ev.Stopped | ev.Failed) and event.checkpoint:
+            data["checkpoint"] = self.run.relative(event.checkpoint)
+        elif isinstance(event, ev.RunStarted) and event.run_dir:
+            data["run_dir"] = "."
+        return data
+
+    def _replayed(self, start_epoch: int, start_step: int) -> None:
+        """A resume replays what came after its checkpoint (a kill between an epoch's end
+        and its checkpoint leaves an epoch after it; checkpoint.every > 1, several):
+        metrics.jsonl, one line an epoch for programs, drops the lines after the
+        checkpoint here, so that each epoch keeps one line, the replay's. events.jsonl
+        is not rewritten: it is a log that watchers (`watch`, the app) tail by byte
+        offset while this process appends to it, and a rewrite would break their
+        offsets; its readers apply this RunStarted's start_epoch instead (Run.epochs,
+        the app's epoch table)."""
+        path = self.run.dir / METRICS
+        try:
+            lines = path.read_text().splitlines(keepends=True)
+        except (OSError, UnicodeDecodeError):
+            return
+        kept = [line for line in lines if not _after(line, start_epoch, start_step)]
+        if len(kept) == len(lines):
+            return
+        self._metrics.close()
+        write_text_atomic(path, "".join(kept))
+        self._metrics = _open_log(path)
 
     def __call__(self, event: ev.Event) -> None:
-        line = json.dumps(event.to_dict())
+        line = json.dumps(self._stored(event))
         self._events.write(line + "\n")
         if isinstance(event, ev.Step):
             self._metrics.write(json.dumps({"type": "step", **event.to_dict()}) + "\n")
@@ -355,11 +451,18 @@ class RunRecorder:
             self._started = True
             # Overrides given on a resume (epochs, lr) are part of the run from now on.
             self.run.write_config(RunConfig.from_dict(event.config, name=event.preset))
+            if event.start_step > 0:
+                self._replayed(event.start_epoch, event.start_step)
+            # An earlier process's outcome (why it stopped or failed, a resume that did not
+            # start) is not this one's.
+            s.pop("reason", None)
+            s.pop("last_attempt", None)
             s.update(
                 status="running",
                 preset=event.preset,
                 epochs=event.epochs,
                 epoch=event.start_epoch,
+                checkpoint_epoch=event.start_epoch,
                 started=event.time,
                 device=wording.devices(event),
                 world_size=event.world_size,
@@ -374,11 +477,13 @@ class RunRecorder:
                 s["best_acc"] = event.test_acc
         elif isinstance(event, ev.CheckpointSaved):
             s["last_checkpoint"] = event.path
+            s["checkpoint_epoch"] = event.epoch
         elif isinstance(event, ev.Paused):
             s["status"] = "paused"
         elif isinstance(event, ev.Resumed):
             s["status"] = "running"
         elif isinstance(event, ev.Finished):
+            s.pop("reason", None)  # a new outcome replaces an earlier one's reason
             s.update(
                 status="finished",
                 train_seconds=event.train_seconds,
@@ -401,6 +506,39 @@ class RunRecorder:
             if not f.closed:
                 f.flush()
                 f.close()
+
+
+def _open_log(path: Path) -> IO[str]:
+    """A JSON-lines file opened to append; a last line a kill cut short is ended first,
+    so that the next line is not glued to it (and lost with it)."""
+    try:
+        with open(path, "rb") as tail:
+            tail.seek(-1, os.SEEK_END)
+            cut = tail.read(1) != b"\n"
+    except OSError:  # missing or empty
+        cut = False
+    f = open(path, "a", buffering=1)
+    if cut:
+        f.write("\n")
+    return f
+
+
+def _after(line: str, epoch: int, step: int) -> bool:
+    """Whether a metrics.jsonl line is of an epoch or step after a resume's checkpoint."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    if not isinstance(item, dict):
+        return False
+    kind = item.get("type")
+    if kind == "epoch":
+        value, limit = item.get("epoch"), epoch
+    elif kind == "step":
+        value, limit = item.get("step"), step
+    else:
+        return False
+    return isinstance(value, int) and value > limit
 
 
 @dataclass
@@ -442,13 +580,18 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     for p in _run_folders(runs_dir):
         s = Run(p).status()
         s.setdefault("started", s.get("created"))
+        epoch = int(s.get("epoch") or 0)
+        if s.get("status") not in LIVE_STATUSES and isinstance(s.get("checkpoint_epoch"), int):
+            # A run that no longer trains has trained what its last checkpoint holds: what a
+            # resume continues from (a kill before an epoch's checkpoint loses that epoch).
+            epoch = min(epoch, s["checkpoint_epoch"])
         out.append(
             RunSummary(
                 id=p.name,
                 path=p,
                 preset=s.get("preset", "?"),
                 status=s.get("status", "unknown"),
-                epoch=int(s.get("epoch") or 0),
+                epoch=epoch,
                 epochs=int(s.get("epochs") or 0),
                 best_acc=s.get("best_acc"),
                 started=s.get("started"),

@@ -140,7 +140,7 @@ def test_stop_reaches_both_ranks_and_the_run_resumes_at_another_world_size(env, 
     wait_for(lambda: status(run).get("status") == "stopped", 30, "the stopped status")
     wait_for(lambda: not processes_of(run), 30, "the launcher and both ranks to exit")
     stopped = next(e for e in events(run) if e["event"] == "stopped")
-    assert stopped["checkpoint"] and Path(stopped["checkpoint"]).exists()
+    assert stopped["checkpoint"] and (run / stopped["checkpoint"]).exists()  # relative to the run folder
     done = status(run)["epoch"]
     # A mid-epoch checkpoint of 2 processes, resumed by 1: the same global step (from 1 to 2
     # the killed-rank test below resumes too; the sharding of both is test_distributed's).
