@@ -315,6 +315,8 @@ def test_runs_folder_that_cannot_hold_runs_is_bad_input(tmp_path, capsys):
 
 
 def test_a_failed_run_says_its_error_once_on_one_terminal(env, runs_dir, tmp_path):
+    # A folder that is there (so the run starts) but holds no image folder: the load fails.
+    (tmp_path / "nothing").mkdir()
     args = [
         "train",
         "digits-cnn",
