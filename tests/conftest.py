@@ -4,6 +4,8 @@ suite never reads or writes the user's real ones."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,18 @@ def subprocess_env(isolated_dirs) -> dict[str, str]:
     env.update({k: str(v) for k, v in isolated_dirs.items()})
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def cli(
+    args: list[str], env: dict[str, str], timeout: float = 180, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``tui-trainer ARGS`` in a subprocess of this interpreter, no stdin, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui_trainer", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )

@@ -60,6 +60,25 @@ def speedrun_config(**sections) -> RunConfig:
     return tiny_config(**base).with_overrides(model)
 
 
+def run_started(**fields) -> ev.RunStarted:
+    """A RunStarted for tests that feed events by hand; ``fields`` replace the defaults."""
+    values = dict(
+        run_id="20261203-000000-tiny",
+        run_dir="",
+        preset="tiny",
+        config={},
+        model_summary="",
+        param_count=1000,
+        device="cpu",
+        device_name="CPU",
+        precision="fp32",
+        data_summary="",
+        epochs=2,
+        steps_per_epoch=10,
+    )
+    return ev.RunStarted(**{**values, **fields})
+
+
 class Collector:
     """A subscriber that keeps every event."""
 
@@ -225,23 +244,7 @@ def write_run_folder(runs_dir, run_id: str, preset: str, status: str, accs: list
 
     folder = Path(runs_dir) / run_id
     (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
-    events = [
-        ev.RunStarted(
-            run_id=run_id,
-            run_dir=str(folder),
-            preset=preset,
-            config={},
-            model_summary="",
-            param_count=1000,
-            device="cpu",
-            device_name="CPU",
-            precision="fp32",
-            data_summary="",
-            epochs=epochs,
-            steps_per_epoch=10,
-            time=T0,
-        )
-    ]
+    events = [run_started(run_id=run_id, run_dir=str(folder), preset=preset, epochs=epochs, time=T0)]
     for i, acc in enumerate(accs, 1):
         events.append(
             ev.EpochEnd(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import run_started
 from textual.app import App, ComposeResult
 
 from tui_trainer import events as ev
@@ -15,17 +16,9 @@ class HeaderApp(App):
 
 
 def started(epochs: int) -> ev.RunStarted:
-    return ev.RunStarted(
+    return run_started(
         run_id="20261203-000000-resnet50-cifar10-fast",
-        run_dir="",
         preset="resnet50-cifar10-fast",
-        config={},
-        model_summary="",
-        param_count=1,
-        device="cuda:0",
-        device_name="NVIDIA H200",
-        precision="bf16",
-        data_summary="",
         epochs=epochs,
         steps_per_epoch=15630,
     )

@@ -8,21 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import subprocess_env
+from conftest import cli, subprocess_env
 
 FAST = ["--set", "train.epochs=2", "--device", "cpu"]
-
-
-def cli(args, env, timeout=180, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "tui_trainer", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import subprocess_env
+from conftest import cli, subprocess_env
 
 from tui_trainer.runs import Run
 
@@ -28,17 +28,6 @@ def env(isolated_dirs):
     env = subprocess_env(isolated_dirs)
     env.pop("WORLD_SIZE", None)
     return env
-
-
-def cli(args, env, timeout=180):
-    return subprocess.run(
-        [sys.executable, "-m", "tui_trainer", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def only_run(runs_dir: Path) -> Path:
