@@ -132,7 +132,15 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    code = _main(sys.argv[1:] if argv is None else argv)
+    if int(os.environ.get("WORLD_SIZE") or 1) > 1 and "tui_trainer.cli.ranks" in sys.modules:
+        from .ranks import exit_now
+
+        exit_now(code)  # a rank of a distributed run: see exit_now
+    return code
+
+
+def _main(argv: list[str]) -> int:
     try:
         return _dispatch(build_parser(), argv)
     except UserError as exc:

@@ -154,8 +154,10 @@ def _report_failure(run: Run, failures: dict[int, Any], logs: Path) -> int:
     others = {r: f for r, f in failures.items() if r != 0}
     lost_contact = str(status.get("reason", "")).startswith(COMMUNICATION) and bool(others)
     if ended and not lost_contact:
+        if status.get("status") in ("finished", "stopped"):
+            return 0  # the run ended well and is saved: a rank that failed after that changes nothing
         own = failures.get(0)
-        return abs(int(own.exitcode)) if own is not None else 1
+        return 2 if own is not None and own.exitcode == 2 else 1
     rank, first = min((others or failures).items(), key=lambda kv: (kv[1].exitcode >= 0, kv[1].timestamp))
     reason = f"rank {rank} exited: {_how(int(first.exitcode))}"
     _record_end(run, status, reason, already_failed=ended)
