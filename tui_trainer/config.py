@@ -26,6 +26,7 @@ from typing import Any
 
 from . import schema
 from .errors import ConfigError, did_you_mean, one_of
+from .models.options import options_class  # the families' options: no torch
 from .schema import option
 
 DATASETS = ("cifar10", "cifar100", "mnist", "fashion_mnist", "svhn", "imagefolder", "digits", "synthetic")
@@ -269,8 +270,6 @@ def declaration(key: str, arch: str = ModelConfig.arch) -> tuple[dataclasses.Fie
     ``arch``); or the error from_dict gives for that key, naming the section it belongs to."""
     section, name = split_key(key)
     if section == "model":
-        from .models import options_class  # imports torch: see parse_model
-
         known = schema.fields_of(options_class(arch))
     else:
         known = schema.fields_of(SECTIONS[section])
@@ -292,8 +291,6 @@ def _check_sections_of_keys(data: dict[str, Any]) -> None:
     model = data.get("model", {})
     arch = model.get("arch", ModelConfig.arch) if isinstance(model, dict) else None
     if isinstance(arch, str):
-        from .models import options_class  # imports torch: see parse_model
-
         try:
             keys["model"] = {"arch": None, **schema.fields_of(options_class(arch))}
         except ConfigError:
@@ -314,9 +311,6 @@ def _check_sections_of_keys(data: dict[str, Any]) -> None:
 
 
 def parse_model(data: Any) -> ModelConfig:
-    # Imported here: the model registry imports torch, and config must stay cheap to import.
-    from .models import options_class
-
     if not isinstance(data, dict):
         raise ConfigError(f"model: expected a table of settings, got {schema.fmt(data)}")
     rest = dict(data)

@@ -163,7 +163,14 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
 
 
 def fields_of(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
-    """Map field name to (field, resolved annotation)."""
+    """Map field name to (field, resolved annotation): a new dict each call."""
+    return dict(_fields_of(cls))
+
+
+@functools.cache
+def _fields_of(cls: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+    # Resolving the annotations (typing.get_type_hints) is most of what parsing a config
+    # costs, and a dataclass's annotations do not change: once per class.
     hints = typing.get_type_hints(cls)
     return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls) if f.init}
 

@@ -22,7 +22,10 @@ async def test_runs_screen_lists_opens_and_compares(runs_dir):
     app = TrainerApp()
     async with app.run_test(size=SIZE) as pilot:
         await press_live(pilot, "f3")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        # Mounted too: app.screen is the runs screen before its on_mount has filled the table.
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.is_mounted, what="the runs screen"
+        )
         screen = app.screen
         table = screen.query_one("#runs-table")
         assert table.row_count == 2

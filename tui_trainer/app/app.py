@@ -30,6 +30,7 @@ from .. import format as fmt
 from .. import paths
 from ..errors import UserError
 from ..runs import Run
+from . import warmup
 from .bridge import EngineUpdate, EventBridge, TrainingSession
 from .pacing import MIN_TAKE_S
 from .screens.confirm import ConfirmScreen
@@ -168,6 +169,7 @@ class TrainerApp(App[int]):
         self._sessions = 0
         self._showwarning: Any = None
         self._printed = ""
+        self.first_frame_drawn = False  # see on_ready
 
     # -- start-up and shutdown ---------------------------------------------------------------
     async def on_mount(self) -> None:
@@ -178,6 +180,17 @@ class TrainerApp(App[int]):
         self.begin_capture_print(self, stdout=True, stderr=True)
         self._watch_signals(True)
         await self.show_first_screen()
+
+    def on_ready(self) -> None:
+        """The first frame is on the terminal (Textual's Ready; the app's Mount runs in a
+        batch update, which holds frames back until it ends). On the picker, only now are
+        torch, the engine and the models imported, in a background thread, after the
+        screen's next refresh so that they do not slow the frame (warmup.py). A dashboard
+        first (train, watch) needs no warm-up: its engine imports them, or it only reads
+        a run folder; the picker starts the imports when it is opened later."""
+        self.first_frame_drawn = True
+        if self.current_mode == "presets":
+            self.call_after_refresh(warmup.start)
 
     async def show_first_screen(self) -> None:
         """The dashboard of ``launch`` or of ``watch``, else the picker (tests override it)."""

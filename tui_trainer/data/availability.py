@@ -18,10 +18,18 @@ from pathlib import Path
 
 from ..config import DataConfig
 from ..paths import cache_dir
-from . import cache as tcache
-from .raw import LAYOUT_HINT
 
+# Imports no torch (the picker asks it on the UI thread, before torch is imported), so
+# neither .cache nor .raw: what it needs of them is here.
 BUILT_IN = ("digits", "synthetic")
+TORCHVISION_DIR = "torchvision"  # cache.TORCHVISION_DIR, the cache's folder for them (a test checks)
+
+# The image-folder layout, for the errors of the image-folder loader and the archives
+# (raw.py passes it on to them).
+LAYOUT_HINT = (
+    "expected train/<class>/<image> and test/<class>/<image> (or val/ instead of test/), "
+    "or a .tar/.tar.gz/.tgz/.tar.xz/.zip archive of such a folder"
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class Availability:
 def torchvision_root(cfg: DataConfig, cache: Path) -> tuple[Path, list[Path]]:
     """The folder torchvision is given, and the folders searched for its files: with
     ``data.root`` also its parents (the data set's own folder inside it works too)."""
-    base = Path(cfg.root).expanduser() if cfg.root else cache / tcache.TORCHVISION_DIR
+    base = Path(cfg.root).expanduser() if cfg.root else cache / TORCHVISION_DIR
     return base, ([base, base.parent, base.parent.parent] if cfg.root else [base])
 
 

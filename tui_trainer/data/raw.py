@@ -13,15 +13,10 @@ import torch.nn.functional as F
 
 from .. import format as fmt
 from . import cache as tcache
+from .availability import LAYOUT_HINT as LAYOUT_HINT  # the image-folder layout (the loaders' errors)
 from .info import DataInfo
 
 Log = Callable[[str], None]
-
-# The image-folder layout, for the errors of the image-folder loader and the archives.
-LAYOUT_HINT = (
-    "expected train/<class>/<image> and test/<class>/<image> (or val/ instead of test/), "
-    "or a .tar/.tar.gz/.tgz/.tar.xz/.zip archive of such a folder"
-)
 
 
 def nolog(_: str) -> None:

@@ -9,43 +9,12 @@ the ResNet-50 layout at CIFAR widths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..data.info import DataInfo
-from ..errors import ConfigError
-from ..schema import fmt, option
-
-
-@dataclass
-class ResNetOptions:
-    block: str = option(
-        "basic", choices=("basic", "bottleneck"), help="Residual block (bottleneck: 1x1-3x3-1x1, 4x wider output)"
-    )
-    layers: list[int] = option([2, 2, 2], min=1, max=64, help="Blocks per stage")
-    widths: list[int] = option([16, 32, 64], min=1, max=4096, help="Planes per stage (bottleneck outputs 4x this)")
-    strides: list[int] = option([1, 2, 2], min=1, max=4, help="Stride of the first block of each stage")
-    stem_width: int = option(16, min=1, max=4096, help="Channels of the 3x3 stem conv")
-    zero_init_residual: bool = option(False, help="Zero-init the last BN of each block, so blocks start as identities")
-    init: str = option(
-        "kaiming", choices=("kaiming", "default"), help="kaiming: He-normal convs (fan_out); default: PyTorch's"
-    )
-
-    def __post_init__(self) -> None:
-        # Checked at parse time so a bad config fails before any data is loaded.
-        if not (len(self.layers) == len(self.widths) == len(self.strides)):
-            raise ConfigError(
-                f"model.layers / model.widths / model.strides: need one entry per stage each, got "
-                f"{len(self.layers)}, {len(self.widths)} and {len(self.strides)} "
-                f"({fmt(self.layers)}, {fmt(self.widths)}, {fmt(self.strides)})"
-            )
-        if not self.layers:
-            raise ConfigError("model.layers: need at least one stage, e.g. [2, 2, 2]")
-
-    def build(self, info: DataInfo) -> nn.Module:
-        return CifarResNet(self, info)
+from ..schema import fmt
+from .options import ResNetOptions
 
 
 class BasicBlock(nn.Module):

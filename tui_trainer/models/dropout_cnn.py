@@ -5,36 +5,16 @@ fully connected layers 256-64-32 with dropout after the first two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..data.info import DataInfo
 from ..errors import ConfigError
-from ..schema import fmt, option
+from ..schema import fmt
+from .options import DROPOUT_CNN_ACTIVATIONS, DropoutCNNOptions
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-@dataclass
-class DropoutCNNOptions:
-    channels: list[int] = option(
-        [8, 16, 32, 64], min=1, max=4096, help="Conv blocks: 3x3 conv + BN + activation + 2x2 max-pool each"
-    )
-    hidden: list[int] = option([256, 64, 32], min=1, max=65536, help="Fully connected hidden sizes")
-    dropout: float = option(0.2, min=0, max=1, help="Dropout after each hidden FC layer but the last")
-    activation: str = option("tanh", choices=tuple(ACTIVATIONS), help="Activation of convs and FC layers")
-    init: str = option(
-        "xavier", choices=("xavier", "default"), help="xavier: Glorot-uniform weights, zero biases (Keras' default)"
-    )
-
-    def __post_init__(self) -> None:
-        if not self.channels:
-            raise ConfigError("model.channels: need at least one conv block, e.g. [8, 16, 32, 64]")
-
-    def build(self, info: DataInfo) -> nn.Module:
-        return DropoutCNN(self, info)
+assert tuple(ACTIVATIONS) == DROPOUT_CNN_ACTIVATIONS  # the choices the options offer
 
 
 class DropoutCNN(nn.Module):

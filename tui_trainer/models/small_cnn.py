@@ -7,28 +7,12 @@ the head has the same size (and some spatial layout) for 8x8 and for 32x32 input
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..data.info import DataInfo
-from ..errors import ConfigError
-from ..schema import fmt, option
-
-
-@dataclass
-class SmallCNNOptions:
-    widths: list[int] = option([32, 64], min=1, max=4096, help="Channels of each conv stage")
-    hidden: int = option(128, min=1, max=65536, help="Fully connected hidden size")
-    dropout: float = option(0.1, min=0, max=1, help="Dropout before the last layer")
-
-    def __post_init__(self) -> None:
-        if not self.widths:
-            raise ConfigError("model.widths: need at least one conv stage, e.g. [32, 64]")
-
-    def build(self, info: DataInfo) -> nn.Module:
-        return SmallCNN(self, info)
+from ..schema import fmt
+from .options import SmallCNNOptions
 
 
 class SmallCNN(nn.Module):

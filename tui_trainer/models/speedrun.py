@@ -13,42 +13,18 @@ and the preset, not the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..data.info import DataInfo
 from ..errors import ConfigError
-from ..schema import fmt, option
+from ..schema import fmt
+from .options import SpeedrunOptions
 
 WHITEN_KERNEL = 2
 BN_MOMENTUM = 0.4  # PyTorch convention; airbench writes it as 0.6 = 1 - 0.4
 WHITEN_EPS = 5e-4
 WHITEN_MAX_IMAGES = 5000  # airbench whitens from the first 5,000 training images
-
-
-@dataclass
-class SpeedrunOptions:
-    widths: list[int] = option([64, 256, 256], min=1, max=4096, help="Channels of each conv block")
-    whiten_width: int = option(
-        24, min=2, max=4096, help="Filters of the whitening conv (2 x channels x 2 x 2 covers every patch direction)"
-    )
-    scale: float = option(1 / 9, gt=0, max=100, help="Multiplier on the logits")
-    whiten_bias_epochs: int = option(
-        3, min=0, max=100_000, help="Epochs during which the whitening conv's bias is trained (then frozen)"
-    )
-
-    def __post_init__(self) -> None:
-        if not self.widths:
-            raise ConfigError("model.widths: need at least one block, e.g. [64, 256, 256]")
-        if self.whiten_width % 2:
-            raise ConfigError(
-                f"model.whiten_width: {self.whiten_width} is odd; the whitening filters come in +/- pairs, so it must be even"
-            )
-
-    def build(self, info: DataInfo) -> nn.Module:
-        return SpeedrunNet(self, info)
 
 
 class Conv(nn.Conv2d):

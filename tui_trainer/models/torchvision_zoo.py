@@ -14,7 +14,6 @@ data's number of classes. Three adaptations make the ImageNet zoo usable on smal
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +22,7 @@ from torch import nn
 
 from ..data.info import DataInfo
 from ..errors import ConfigError
-from ..schema import option
+from .options import TorchvisionOptions
 
 # Sides tried, in order, when the data's own side is too small for a model. Every
 # torchvision classifier runs at 224, the size it was designed for.
@@ -36,16 +35,6 @@ AUX_HEADS = ("googlenet", "inception_v3")
 def model_names() -> tuple[str, ...]:
     """Classification models only (detection, video, ... live in submodules)."""
     return tuple(torchvision.models.list_models(module=torchvision.models))
-
-
-@dataclass
-class TorchvisionOptions:
-    resize: int | None = option(
-        None, min=8, max=1024, help="Resize inputs inside the model to this side (none: only if the model needs it)"
-    )
-
-    def build(self, info: DataInfo, name: str) -> nn.Module:
-        return ZooModel(name, self, info)
 
 
 class ZooModel(nn.Module):

@@ -10,51 +10,12 @@ pools flattens to 512 features, not 25,088).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from ..data.info import DataInfo
 from ..errors import ConfigError
-from ..schema import fmt, option
-
-NAMED_CFGS: dict[str, list[int | str]] = {
-    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
-}
-
-
-@dataclass
-class VGGOptions:
-    cfg: str | list[int | str] = option(
-        "D",
-        choices=tuple(NAMED_CFGS),
-        item_choices=("M",),
-        min=1,
-        max=8192,
-        help='"A", "B", "D", "E" (VGG11/13/16/19) or a list of conv widths and "M" (max-pool)',
-    )
-    batch_norm: bool = option(True, help="BatchNorm after every conv")
-    classifier: list[int] = option([4096, 4096], min=1, max=65536, help="Hidden sizes of the fully connected layers")
-    dropout: float = option(0.5, min=0, max=1, help="Dropout after each hidden fully connected layer")
-    init: str = option(
-        "kaiming", choices=("kaiming", "default"), help="kaiming: as torchvision's VGG; default: PyTorch's"
-    )
-
-    def __post_init__(self) -> None:
-        if isinstance(self.cfg, list) and not any(isinstance(v, int) for v in self.cfg):
-            raise ConfigError(
-                f'model.cfg: {fmt(self.cfg)} has no conv layer; expected conv widths and "M", e.g. [64, "M", 128, "M"]'
-            )
-
-    def layer_list(self) -> list[int | str]:
-        return list(NAMED_CFGS[self.cfg]) if isinstance(self.cfg, str) else list(self.cfg)
-
-    def build(self, info: DataInfo) -> nn.Module:
-        return VGG(self, info)
+from .options import VGGOptions
 
 
 class VGG(nn.Module):

@@ -1,8 +1,10 @@
 """The preset picker: the presets with their descriptions, a preview, the editor.
 
-Loading a preset validates it, which imports the model registry (torch: seconds), so
-the configs are loaded by a thread worker; the list itself appears at once from the
-TOML files' descriptions.
+The presets are loaded and validated when the screen mounts (milliseconds: validating
+imports no torch), so its first frame already shows the default preset's values in
+the editor, ready to edit. Torch, the engine and the models are imported after that
+frame, in a background thread (:mod:`..warmup`), while the user reads the picker; the
+preview's parameter count, which builds the model, waits for them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ... import format as fmt
 from ... import presets
 from ...config import RunConfig
 from ...errors import UserError, one_line
+from .. import warmup
 from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
 from ..worker_errors import ForwardsWorkerErrors
@@ -60,11 +63,21 @@ def option_prompt(name: str, source: str, description: str, error: str | None = 
     return text
 
 
-class PresetsLoaded(Message):
-    def __init__(self, configs: dict[str, RunConfig], errors: dict[str, str]) -> None:
-        super().__init__()
-        self.configs = configs
-        self.errors = errors
+def load_presets(entries: dict[str, presets.PresetEntry]) -> tuple[dict[str, RunConfig], dict[str, str]]:
+    """Each preset's validated config, or the one line saying what is wrong with it."""
+    configs, errors = {}, {}
+    for name, entry in entries.items():
+        try:
+            configs[name] = presets.load_file(entry.path, name)
+        except UserError as exc:
+            errors[name] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one broken preset must not hide the others
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return configs, errors
+
+
+class WarmedUp(Message):
+    """Torch, the engine and the models are imported (see ..warmup)."""
 
 
 class ParamsCounted(Message):
@@ -99,7 +112,7 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.entries: dict[str, presets.PresetEntry] = {}
         self.configs: dict[str, RunConfig] = {}
         self.errors: dict[str, str] = {}
-        self.loaded = False
+        self.loaded = False  # the presets are loaded (on mount)
         self.current: str | None = None
         self.starting = False
 
@@ -111,7 +124,7 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             with Vertical(id="picker-right"):
                 yield HParamsEditor(id="editor")
                 yield Static("", id="field-help", markup=False)
-                yield Static("loading presets…", id="picker-status", markup=False)
+                yield Static("", id="picker-status", markup=False)
                 with Horizontal(id="picker-buttons"):
                     yield Button("Start (s)", id="start", variant="success", compact=True)
                     yield Button("Save as preset (^s)", id="save", compact=True)
@@ -121,9 +134,25 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.query_one("#preset-list").border_title = "Presets"
         self.query_one("#preview").border_title = "Preview"
         self.query_one("#editor").border_title = "Hyperparameters"
-        self.query_one(HParamsEditor).disabled = True
+        # All before the first frame: it shows the default preset's values, editable.
+        self.configs, self.errors = load_presets(presets.available())
+        self.loaded = True
         self.fill_list(presets.DEFAULT_PRESET)
-        self.load_presets()
+        highlighted = self.query_one(OptionList).highlighted_option
+        self.select(highlighted.id if highlighted is not None else None)
+        warmup.when_done(self._warmed_up)
+        if self.app.first_frame_drawn:  # opened later (f2): else the app starts them after its first frame
+            self.call_after_refresh(warmup.start)
+
+    def _warmed_up(self) -> None:
+        self.post_message(WarmedUp())  # from the warm-up thread: post_message is thread-safe
+
+    def on_warmed_up(self) -> None:
+        if self.is_mounted:
+            try:
+                self.show_preview()  # the parameter count can be computed now
+            except NoMatches:
+                pass  # torn down meanwhile
 
     # -- the list ---------------------------------------------------------------------------
     def fill_list(self, select: str | None = None) -> None:
@@ -138,28 +167,6 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         if names:
             target = select if select in self.entries else names[0]
             options.highlighted = names.index(target)
-
-    @work(thread=True, group="presets", exclusive=True, exit_on_error=False)
-    def load_presets(self) -> None:
-        configs, errors = {}, {}
-        for name, entry in presets.available().items():
-            try:
-                configs[name] = presets.load_file(entry.path, name)
-            except UserError as exc:
-                errors[name] = str(exc)
-            except Exception as exc:  # noqa: BLE001 - one broken preset must not hide the others
-                errors[name] = f"{type(exc).__name__}: {exc}"
-        self.post_message(PresetsLoaded(configs, errors))
-
-    def on_presets_loaded(self, message: PresetsLoaded) -> None:
-        self.configs, self.errors = message.configs, message.errors
-        self.loaded = True
-        try:
-            if self.errors:
-                self.fill_list(self.current)
-            self.select(self.current)
-        except NoMatches:
-            pass  # the app quit while the presets were loading: nothing left to show them in
 
     @on(OptionList.OptionHighlighted, "#preset-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -180,10 +187,10 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         if config is not None:
             self.query_one(HParamsEditor).load(config)  # revalidates: Changed updates the preview
         else:
-            error = self.errors.get(name) if self.loaded else "loading presets…"
-            self.query_one(HParamsEditor).unload(error or "no config")
+            error = self.errors.get(name) or "no config"
+            self.query_one(HParamsEditor).unload(error)
             self.show_preview()
-            self.set_status(error, error=self.loaded)
+            self.set_status(error, error=True)
 
     # -- preview and status -------------------------------------------------------------------
     def edited_config(self) -> RunConfig | None:
@@ -196,8 +203,8 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         config = self.edited_config()
         params = cached_param_count(config) if config is not None else None
         self.query_one(PresetPreview).show(name, entry.source if entry else "", config, params, self.errors.get(name))
-        if params is False and config is not None:
-            self.count_params(name, config)
+        if params is False and config is not None and warmup.done.is_set():
+            self.count_params(name, config)  # else on_warmed_up asks again
 
     @work(thread=True, group="params", exclusive=True, exit_on_error=False)
     def count_params(self, name: str, config: RunConfig) -> None:
@@ -235,8 +242,8 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:
         editor = self.query_one(HParamsEditor)
-        if not self.loaded or self.current not in self.configs:
-            self.notify(self.errors.get(self.current or "", "The presets are still loading"), severity="error")
+        if self.current not in self.configs:
+            self.notify(self.errors.get(self.current or "", "No preset to start"), severity="error")
             return
         if editor.error or editor.config is None:
             error = editor.error or "no valid config"

@@ -218,15 +218,18 @@ class HParamsEditor(VerticalScroll):
         self.disabled = False
         self._loading = True
         try:
-            for f in FIELDS:
-                value = config.get(f.key)
-                if f.kind == "select":
-                    self.query_one(f"#{f.dom_id}", Select).value = value
-                elif f.kind == "flags":
-                    for choice in f.choices:
-                        self.query_one(f"#{f.dom_id}-{choice}", Checkbox).value = choice in value
-                else:
-                    self.query_one(f"#{f.dom_id}", Input).value = "" if value is None else to_text(value)
+            # The fields' Changed messages would each revalidate the whole form (20 times
+            # for the first preset, about 0.1 s before the first frame): once, below.
+            with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+                for f in FIELDS:
+                    value = config.get(f.key)
+                    if f.kind == "select":
+                        self.query_one(f"#{f.dom_id}", Select).value = value
+                    elif f.kind == "flags":
+                        for choice in f.choices:
+                            self.query_one(f"#{f.dom_id}-{choice}", Checkbox).value = choice in value
+                    else:
+                        self.query_one(f"#{f.dom_id}", Input).value = "" if value is None else to_text(value)
         except NoMatches:
             if self.is_attached:
                 self.call_after_refresh(self.load, config)

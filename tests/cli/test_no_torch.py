@@ -1,0 +1,70 @@
+"""The quick commands never import torch (issue 19: start-up is slow because everything
+imported it). Each runs the CLI's main in a fresh interpreter, since this one has torch
+imported already; benchmarks/startup.py measures the times."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import subprocess_env
+from helpers import write_run_folder
+
+# Runs the CLI's main with the arguments given, its output kept from the terminal; then
+# one JSON line: the exit status, whether torch (and torchvision) were imported, the output.
+PROBE = """
+import contextlib, io, json, sys
+from tui_trainer.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:  # --help and --version: argparse exits
+        code = exc.code
+print(json.dumps({"code": code, "torch": "torch" in sys.modules,
+                  "torchvision": "torchvision" in sys.modules, "out": out.getvalue()}))
+"""
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--help"], "usage: tui-trainer"),
+        (["--version"], "tui-trainer "),
+        (["presets"], "resnet18-tv-cifar10"),  # every preset validated, a torchvision:NAME one too
+        (["presets", "digits-cnn"], 'arch = "small_cnn"'),
+        (["presets", "show", "resnet18-tv-cifar10"], 'arch = "torchvision:resnet18"'),
+        (["runs"], "20261201-000000-a"),
+    ],
+    ids=["help", "version", "presets", "presets-NAME", "presets-show-torchvision", "runs"],
+)
+def test_quick_commands_never_import_torch(isolated_dirs, args, says):
+    write_run_folder(isolated_dirs["TUI_TRAINER_RUNS"], "20261201-000000-a", "digits-cnn", "finished", [50.0, 60.0], 2)
+    got = run_cli(args, subprocess_env(isolated_dirs))
+    assert got["code"] == 0 and says in got["out"], got
+    assert not got["torch"] and not got["torchvision"], f"tui-trainer {' '.join(args)} imported torch"
+
+
+def test_a_broken_user_preset_is_listed_without_torch(isolated_dirs):
+    """The error path too: a bad model option is the options' own check (no model built)."""
+    folder = isolated_dirs["TUI_TRAINER_PRESETS"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken.toml").write_text('[model]\narch = "resnet"\nlayers = [1]\n')
+    got = run_cli(["presets"], subprocess_env(isolated_dirs))
+    assert got["code"] == 0 and "invalid: broken.toml: model.layers" in got["out"], got
+    assert not got["torch"]
