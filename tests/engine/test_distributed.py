@@ -17,8 +17,8 @@ from helpers import tiny_config
 
 from tui_trainer.config import DataConfig
 from tui_trainer.data import ImageData, load_data
-from tui_trainer.data.batches import DeviceData
-from tui_trainer.engine.distributed import SOLO, World, shard_range, world_from_env
+from tui_trainer.data.batches import DeviceData, shard_of
+from tui_trainer.engine.distributed import SOLO, World, world_from_env
 from tui_trainer.engine.evaluation import evaluate
 from tui_trainer.engine.setup import build_parts
 
@@ -93,7 +93,7 @@ def test_test_set_shards_cover_it_once():
     dd = DeviceData(recording_data(10, n_test=23), "cpu", DataConfig())
     labels = [y for r in range(3) for _, y in dd.test_batches(4, (r, 3))]
     assert torch.cat(labels).tolist() == list(range(23))
-    assert [shard_range(23, World(rank=r, size=3)) for r in range(3)] == [(0, 8), (8, 16), (16, 23)]
+    assert [shard_of(23, r, 3) for r in range(3)] == [(0, 8), (8, 16), (16, 23)]
 
 
 def test_world_from_torchrun_then_slurm_variables():

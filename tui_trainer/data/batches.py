@@ -49,6 +49,13 @@ _FLIP_SALT = 0x9E3779B97F4A7C15
 BLOCK_BYTES = 64 * 2**20
 
 
+def shard_of(n: int, rank: int, ranks: int) -> tuple[int, int]:
+    """Rank's contiguous part ``[lo, hi)`` of ``n`` items (the parts differ by one at most)."""
+    base, extra = divmod(n, ranks)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (1 if rank < extra else 0)
+
+
 class DeviceData(SplitSizes):
     """The data set on the training device: uint8 tensors, moved once."""
 
@@ -197,15 +204,12 @@ class DeviceData(SplitSizes):
         """The epoch-order positions of this rank's part of each of ``batches``, and its
         batch sizes: global batch k is positions [k*B, (k+1)*B), cut into ``ranks``
         contiguous parts that differ by one image at most."""
-        rank, ranks = shard
         parts, sizes = [], []
         for k in batches:
-            lo, hi = k * batch_size, min(end, (k + 1) * batch_size)
-            base, extra = divmod(hi - lo, ranks)
-            a = lo + rank * base + min(rank, extra)
-            size = base + (1 if rank < extra else 0)
-            parts.append(torch.arange(a, a + size))
-            sizes.append(size)
+            lo = k * batch_size
+            a, b = shard_of(min(end, lo + batch_size) - lo, *shard)
+            parts.append(torch.arange(lo + a, lo + b))
+            sizes.append(b - a)
         return torch.cat(parts).to(self.device), sizes
 
     def _alternate_flips(self, seed: int) -> torch.Tensor:
@@ -221,10 +225,7 @@ class DeviceData(SplitSizes):
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The test set in order, normalised, without augmentation; with ``shard``
         ``(rank, ranks)``, the rank's contiguous part of it (sizes differ by one at most)."""
-        rank, ranks = shard
-        base, extra = divmod(self.num_test, ranks)
-        first = rank * base + min(rank, extra)
-        last = first + base + (1 if rank < extra else 0)
+        first, last = shard_of(self.num_test, *shard)
         for lo in range(first, last, batch_size):
             hi = min(last, lo + batch_size)
             yield self.prepare(self.test_x[lo:hi]), self.test_y[lo:hi]

@@ -141,7 +141,6 @@ class Checkpointer:
         self.saver = CheckpointSaver(run.checkpoints_dir, cfg.keep_last, cfg.keep_best)
         self.parts = parts
         self._emit = emit
-        self.saved_step = -1  # the global step of the newest checkpoint of this process
 
     def last_path(self) -> str | None:
         """The file last.pt points to: what a --resume continues from."""
@@ -171,5 +170,4 @@ class Checkpointer:
         )
         for p in removed:  # after the save that made room: the log reads "saved X", then "pruned W"
             self._emit(ev.CheckpointRemoved(path=str(p)))
-        self.saved_step = state.step
         return str(path)

@@ -181,13 +181,6 @@ def _gpu_index(world: World) -> int:
     return world.local_rank % max(1, torch.cuda.device_count())
 
 
-def shard_range(n: int, world: World) -> tuple[int, int]:
-    """Rank's contiguous part ``[lo, hi)`` of ``n`` items (sizes differ by one at most)."""
-    base, extra = divmod(n, world.size)
-    lo = world.rank * base + min(world.rank, extra)
-    return lo, lo + base + (1 if world.rank < extra else 0)
-
-
 class RankGate:
     """The controls as every rank of a distributed run sees them: rank 0's decisions,
     exchanged at sync points. The loop uses it exactly as it uses :class:`Controls`
