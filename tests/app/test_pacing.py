@@ -36,9 +36,27 @@ def pacer_with(t: FakeTime, **kwargs) -> RenderPacer:
     return RenderPacer(clock=t.clock, cpu=t.cpu, **kwargs)
 
 
-def test_a_tier_waits_its_interval_after_rendering():
+def fastest(p: RenderPacer) -> RenderPacer:
+    p.live.interval, p.epoch.interval = p.live.min_interval, p.epoch.min_interval
+    return p
+
+
+def test_a_new_pacer_starts_slow_and_speeds_up_only_under_budget():
+    """A run's first seconds render at the freshness bounds: renders the budget would
+    refuse are never paid for while the share is still unmeasured."""
     t = FakeTime()
     p = pacer_with(t)
+    assert (p.live.interval, p.epoch.interval) == (LIVE[1], EPOCH[1]) == (1.0, 1.0)
+    for _ in range(20):  # a UI at 1 ms a second
+        p.rendering(epoch=True)
+        t.now += 1.0
+        t.cpu_s += 0.001
+    assert (p.live.interval, p.epoch.interval) == (LIVE[0], EPOCH[0])
+
+
+def test_a_tier_waits_its_interval_after_rendering():
+    t = FakeTime()
+    p = fastest(pacer_with(t))
     assert p.due(live=True, epoch=True) == (True, True)  # nothing rendered yet
     p.rendering(epoch=True)
     assert p.due(live=True, epoch=True) == (False, False)
@@ -54,7 +72,7 @@ def test_a_tier_waits_its_interval_after_rendering():
 
 def test_over_budget_slows_the_live_tier_to_a_second_then_the_epoch_tier_to_its_longest():
     t = FakeTime()
-    p = pacer_with(t)
+    p = fastest(pacer_with(t))
     live0, epoch0 = p.live.interval, p.epoch.interval
     p.steer(p.budget * 10)
     assert p.live.interval == pytest.approx(live0 * MAX_STEP)  # bounded step

@@ -26,13 +26,14 @@ default.
 What a render costs cannot be timed where it is requested: the panes only mark
 themselves dirty, and Textual lays out and composes the screen later. So the pacer
 measures the UI thread's whole CPU share (``time.thread_time`` over wall time) and
-steers the intervals within their bounds until that share is within ``budget``, along
-one ladder: over budget, the live tier slows first (to once a second), then the epoch
-tier (to its longest); well under budget, the same rungs in reverse. A window of
+steers the intervals within their bounds until that share is within ``budget``. Both
+tiers start at their longest and move along one ladder: well under budget, the epoch
+tier speeds up first (to its shortest), then the live tier; over budget, the same
+rungs in reverse (the live tier slows first, to once a second). A window of
 measurement runs from one epoch render to the next, or ``WINDOW`` s at most; windows
 are averaged over about ``SMOOTHING_S`` seconds. When both tiers are at their longest
-the budget gives way to the freshness bounds: on two cores that happens only with
-epochs a few tenths of a second apart (BENCHMARKS.md).
+the budget gives way to the freshness bounds: on two cores that happens with epochs
+a second or less apart (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ class RenderPacer:
     when a render starts. ``clock`` and ``cpu`` are injectable for tests.
     """
 
-    budget: float = 0.025  # share of one core for the whole UI thread while training
-    live: Tier = field(default_factory=lambda: Tier(LIVE[0], *LIVE))
-    epoch: Tier = field(default_factory=lambda: Tier(EPOCH[0], *EPOCH))
+    # Share of one core for the whole UI thread while training. On a CPU run the
+    # engine's threads fill every core, and a UI slice stalls one of them and so the
+    # whole op: at 2.5% the bench's c/b was 0.947, at 1.2% 0.973 (BENCHMARKS.md step 11).
+    budget: float = 0.012
+    # Both tiers start at their longest interval and speed up while under budget: a
+    # run's first seconds (and a short bench) never pay for renders the budget refuses.
+    live: Tier = field(default_factory=lambda: Tier(LIVE[1], *LIVE))
+    epoch: Tier = field(default_factory=lambda: Tier(EPOCH[1], *EPOCH))
     clock: Callable[[], float] = time.monotonic
     cpu: Callable[[], float] = time.thread_time
     share: float | None = None  # the UI thread's CPU share in the last window
