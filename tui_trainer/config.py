@@ -150,6 +150,11 @@ class CheckpointConfig:
     keep_best: int = option(1, min=0, max=10_000, help="Keep the N best checkpoints by test accuracy")
 
 
+@dataclass
+class LogConfig:
+    tensorboard: bool = option(True, help="Also write TensorBoard event files into the run folder")
+
+
 SECTIONS: dict[str, type] = {
     "meta": MetaConfig,
     "data": DataConfig,
@@ -157,8 +162,9 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleConfig,
     "train": TrainConfig,
     "checkpoint": CheckpointConfig,
+    "log": LogConfig,
 }
-ALL_SECTIONS = ("meta", "model", "data", "optim", "schedule", "train", "checkpoint")
+ALL_SECTIONS = ("meta", "model", "data", "optim", "schedule", "train", "checkpoint", "log")
 
 
 @dataclass
@@ -171,6 +177,7 @@ class RunConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
     # -- conversion -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from typing import Any
 
 from .. import events as ev
 from .. import format as fmt
+from .. import trackers
 from ..config import RunConfig
 from ..data import ImageData, LoadCancelled, load_data
 from ..models import count_parameters, describe_model
@@ -86,6 +87,8 @@ class Trainer:
         self.run_folder = run
         self.resume_state = resume
         self.subscribers: list[ev.Subscriber] = list(subscribers)
+        if run is not None:  # rank 0's: the trackers (TensorBoard, ...) write where the run folder is
+            self.subscribers += trackers.for_run(run.dir, config, warn=lambda m: self.log(m, "warning"))
         self._images = data
         self._cache_dir = cache_dir
         self.world = world

@@ -1,0 +1,94 @@
+"""TensorBoard event files for a run, written as its events arrive (or replayed later).
+
+The writer is tensorboardX's ``SummaryWriter``: maintained, it writes the format
+TensorBoard reads with nothing but protobuf and numpy (torch's own
+``torch.utils.tensorboard`` needs the whole ``tensorboard`` package installed to write,
+and this tool's users often run TensorBoard on another machine). Its queue is written
+by a thread of its own, so the training thread only enqueues. The files go in the run
+folder itself, so ``tensorboard --logdir RUNS`` lists each run by its id.
+
+What is written: the scalars of :mod:`.scalars` (the same names everywhere), the run's
+config as text, and its hyperparameters with the test accuracy and losses as the
+HParams plugin's metrics. A resume writes ``purge_step`` at its first step, so
+TensorBoard drops what an earlier attempt wrote past the checkpoint it resumed from.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .. import events as ev
+from .scalars import hparams, scalars
+
+_FILES = itertools.count()  # this process's event files, for unique names
+FLUSH_S = 5  # TensorBoard shows a live run this far behind at most
+METRICS = ("epoch/test_acc", "epoch/test_loss", "epoch/train_loss", "epoch/train_acc")
+
+
+class TensorBoardWriter:
+    """An event subscriber writing TensorBoard event files into ``logdir``."""
+
+    def __init__(self, logdir: Path) -> None:
+        self.logdir = logdir
+        self._writer: Any = None
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self._open(event)
+        writer = self._writer
+        if writer is None:
+            return  # events before RunStarted (a resume that never started) write nothing
+        for s in scalars(event):
+            writer.add_scalar(s.tag, s.value, s.step, walltime=s.time)
+        if isinstance(event, ev.EpochEnd):
+            writer.flush()
+        elif isinstance(event, ev.END_EVENTS):
+            self._end(event)
+
+    def _open(self, started: ev.RunStarted) -> None:
+        from tensorboardX import SummaryWriter
+        from tensorboardX.summary import hparams as hparams_summary
+
+        self.close()
+        purge = started.start_step + 1 if started.start_step > 0 else None
+        # A file of each attempt's own: the name holds the second and the host alone, and
+        # a resume within the same second (or an export's replay) would write over the
+        # attempt before it.
+        suffix = f".{os.getpid()}.{next(_FILES)}"
+        self._writer = writer = SummaryWriter(
+            str(self.logdir), purge_step=purge, flush_secs=FLUSH_S, filename_suffix=suffix
+        )
+        config = json.dumps(started.config, indent=2)
+        # Markdown: indented four spaces, the JSON shows as code.
+        writer.add_text("config", "    " + config.replace("\n", "\n    "), started.start_step, walltime=started.time)
+        if started.start_step == 0:  # the HParams plugin takes one session a run
+            experiment, session_start, _ = hparams_summary(hparams(started.config), dict.fromkeys(METRICS, 0.0))
+            for summary in (experiment, session_start):
+                writer.file_writer.add_summary(summary, walltime=started.time)
+
+    def _end(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Finished):
+            from tensorboardX.summary import hparams as hparams_summary
+
+            _, _, session_end = hparams_summary({}, {})  # status: success
+            self._writer.file_writer.add_summary(session_end, walltime=event.time)
+        self.close()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def replay(events: list[ev.Event], logdir: Path) -> None:
+    """Write a past run's events as a live run would have (``tui-trainer export``)."""
+    writer = TensorBoardWriter(logdir)
+    try:
+        for event in events:
+            writer(event)
+    finally:
+        writer.close()
