@@ -113,6 +113,11 @@ def build_parser() -> ArgumentParser:
     ev.add_argument(
         "--json", action="store_true", help="print one JSON object (accuracy, loss, per class) instead of a table"
     )
+    export = sub.add_parser("export", help="a run's figures for other tools: CSV files or TensorBoard event files")
+    export.add_argument("run", help="run folder, run id, or a unique part of one (see `tui-trainer runs`)")
+    export.add_argument("out", nargs="?", type=Path, help="a new or empty folder (default: RUN/export/FORMAT)")
+    export.add_argument("--to", default="csv", help="csv (default) or tensorboard")
+    export.add_argument("--runs-dir", type=Path)
     bench = sub.add_parser("bench", help="images/s: the tutorials' loop vs the engine vs the engine under the app")
     bench.add_argument("preset")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

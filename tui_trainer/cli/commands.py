@@ -266,6 +266,15 @@ def bench_loops(variants: tuple[str, ...]) -> dict[str, Loop]:
     return {v: loops[v] for v in variants}
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..trackers.export import export
+
+    run = find_run(args.run, args.runs_dir or paths.runs_dir())
+    out, names = export(run, args.to, args.out)
+    print(f"{run.id}: {', '.join(names)} in {out}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
