@@ -153,6 +153,7 @@ class CheckpointConfig:
 @dataclass
 class LogConfig:
     tensorboard: bool = option(True, help="Also write TensorBoard event files into the run folder")
+    system: bool = option(True, help="Sample GPU, CPU and memory use every 2 s into the run's system.jsonl")
 
 
 SECTIONS: dict[str, type] = {

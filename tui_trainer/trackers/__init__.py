@@ -49,4 +49,8 @@ def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]
         from .tensorboard import TensorBoardWriter
 
         found.append(Guarded("TensorBoard logging", TensorBoardWriter(run_dir), warn))
+    if config.log.system:
+        from ..system.sampler import SYSTEM, SystemSampler
+
+        found.append(Guarded("System sampling", SystemSampler(run_dir / SYSTEM), warn))
     return found

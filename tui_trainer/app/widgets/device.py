@@ -1,13 +1,9 @@
 """The device line: which device, its precision, GPU memory and utilisation; with
 several ranks, one row per GPU under it.
 
-Memory and utilisation are polled (every 2 s) only for a CUDA run. They come from
-nvidia-ml-py (``pynvml``), an optional dependency: imported lazily, and its absence or
-any NVML error just leaves the figures out (a run training in this process still gets
-its memory from torch). GPUs are looked up by the UUIDs the run started with
-(RunStarted.device_uuids, as torch names them), never by a CUDA index: under
-CUDA_VISIBLE_DEVICES, or NVML's own ordering, index 1 to torch is not index 1 to NVML.
-A UUID the local NVML does not know is a GPU of another machine (a multi-node run).
+Memory and utilisation are polled (every 2 s) only for a CUDA run, from NVML by GPU
+UUID (:mod:`tui_trainer.system.nvml`); without NVML the figures are left out (a run
+training in this process still gets its memory from torch).
 """
 
 from __future__ import annotations
@@ -22,9 +18,9 @@ from textual.widgets import Static
 from ... import events as ev
 from ... import format as fmt
 from ... import wording
+from ...system.nvml import NVML, GpuReading
 
 POLL_SECONDS = 2.0
-NVML_ERROR_NOT_FOUND = 6  # pynvml.NVML_ERROR_NOT_FOUND, should the module lack the name
 
 
 @dataclass(frozen=True)
@@ -37,61 +33,16 @@ class Reading:
     remote: bool = False
 
 
-class _NVML:
-    """NVML, initialised on first use, and a handle per GPU UUID."""
-
-    def __init__(self) -> None:
-        self.module: Any = None
-        self.failed = False
-        self.handles: dict[str, Any] = {}
-        self.remote: set[str] = set()
-
-    def available(self) -> bool:
-        if self.module is None and not self.failed:
-            try:
-                import pynvml  # untyped: pyproject's mypy section ignores its missing types
-
-                pynvml.nvmlInit()
-                self.module = pynvml
-            except Exception:  # noqa: BLE001 - absent module, no driver, old driver: all optional
-                self.failed = True
-        return self.module is not None
-
-    def _not_found(self, exc: Exception) -> bool:
-        nv = self.module
-        cls = getattr(nv, "NVMLError_NotFound", None)
-        if isinstance(cls, type) and isinstance(exc, cls):
-            return True
-        return getattr(exc, "value", None) == getattr(nv, "NVML_ERROR_NOT_FOUND", NVML_ERROR_NOT_FOUND)
-
-    def query(self, uuid: str) -> Reading | None:
-        """GPU ``uuid``'s figures, those NVML could read; None without NVML here."""
-        if not self.available():
-            return None
-        if uuid in self.remote:
-            return Reading(remote=True)
-        nv = self.module
-        handle = self.handles.get(uuid)
-        if handle is None:
-            try:
-                handle = nv.nvmlDeviceGetHandleByUUID(uuid)
-            except Exception as exc:  # noqa: BLE001 - a figure on screen is not worth a crash
-                if self._not_found(exc):
-                    self.remote.add(uuid)
-                    return Reading(remote=True)
-                return Reading()
-            self.handles[uuid] = handle
-        memory = utilisation = None
-        try:
-            mem = nv.nvmlDeviceGetMemoryInfo(handle)
-            memory = fmt.memory(mem.used, mem.total)
-        except Exception:  # noqa: BLE001, S110 - e.g. a GPU fallen off the bus: no figure
-            pass
-        try:
-            utilisation = int(nv.nvmlDeviceGetUtilizationRates(handle).gpu)
-        except Exception:  # noqa: BLE001, S110 - not supported (MIG): no figure
-            pass
-        return Reading(memory, utilisation)
+def reading(gpu: GpuReading | None) -> Reading | None:
+    """What the line shows of a GPU's figures."""
+    if gpu is None:
+        return None
+    if gpu.remote:
+        return Reading(remote=True)
+    memory = None
+    if gpu.memory_used is not None and gpu.memory_total is not None:
+        memory = fmt.memory(gpu.memory_used, gpu.memory_total)
+    return Reading(memory, gpu.utilisation)
 
 
 class DeviceLine(Static):
@@ -112,7 +63,7 @@ class DeviceLine(Static):
         self.rows: list[Reading] = []  # world size > 1: one a rank, when NVML is here
         self.poll = False  # set by the dashboard for live and watched runs, never for fed ones
         self.in_process = False  # the run trains in this process: torch may be asked directly
-        self._nvml = _NVML()
+        self._nvml = NVML()
         self._timer: Timer | None = None
         self._shown: tuple[Text, int] | None = None
         self._height = 1  # lines shown: a change of it is a relayout
@@ -157,12 +108,12 @@ class DeviceLine(Static):
     def sample(self) -> None:
         uuids = self.uuids or self._own_uuid()
         if self.world_size > 1:
-            readings = [self._nvml.query(uuid) for uuid in uuids]
+            readings = [reading(self._nvml.query(uuid)) for uuid in uuids]
             self.rows = [r for r in readings if r is not None]  # none without NVML
             self.flush()
             return
-        reading = self._nvml.query(uuids[0]) if uuids else None
-        memory, util = (reading.memory, reading.utilisation) if reading else (None, None)
+        shown = reading(self._nvml.query(uuids[0])) if uuids else None
+        memory, util = (shown.memory, shown.utilisation) if shown else (None, None)
         if memory is None and self.in_process:
             try:
                 import torch

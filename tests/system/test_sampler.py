@@ -1,0 +1,98 @@
+"""system.jsonl: sampled by a thread of its own from RunStarted to the run's end, with
+what can be read (GPUs through NVML by UUID, host and process through psutil)."""
+
+from __future__ import annotations
+
+import time
+
+from helpers import run_started, run_tiny, tiny_config
+
+from tui_trainer import events as ev
+from tui_trainer.system.nvml import NVML
+from tui_trainer.system.sampler import SYSTEM, SystemSampler, read_samples
+
+GIB = 1024**3
+GPUS = {"GPU-aaaa": (10, 80, 35, 250_000, 61), "GPU-bbbb": (20, 80, 90, 410_500, 70)}
+
+
+class NotFound(Exception):
+    value = 6  # NVML_ERROR_NOT_FOUND
+
+
+def _not_found():
+    raise NotFound
+
+
+class FakeNVML(NVML):
+    """NVML that knows GPUS by UUID (no driver needed)."""
+
+    def __init__(self, gpus=GPUS) -> None:
+        super().__init__()
+        nv = type("pynvml", (), {})()
+        nv.NVML_TEMPERATURE_GPU = 0
+        nv.nvmlDeviceGetHandleByUUID = lambda uuid: gpus[uuid] if uuid in gpus else _not_found()
+        nv.nvmlDeviceGetMemoryInfo = lambda h: type("M", (), {"used": h[0] * GIB, "total": h[1] * GIB})()
+        nv.nvmlDeviceGetUtilizationRates = lambda h: type("U", (), {"gpu": h[2]})()
+        nv.nvmlDeviceGetPowerUsage = lambda h: h[3]
+        nv.nvmlDeviceGetTemperature = lambda h, sensor: h[4]
+        self.module = nv
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_samples_each_gpu_by_uuid_and_the_host_until_the_run_ends(tmp_path):
+    sampler = SystemSampler(tmp_path / SYSTEM, interval=0.05, nvml=FakeNVML())
+    sampler(run_started(device="cuda:0", device_uuids=["GPU-bbbb", "GPU-aaaa"], world_size=2))
+    wait_for(lambda: len(read_samples(tmp_path)) >= 3)
+    sampler(ev.Finished(epochs=1, best_acc=None, final_acc=None, seconds=1.0))
+    assert sampler._thread is None
+    samples = read_samples(tmp_path)
+    time.sleep(0.2)
+    assert len(read_samples(tmp_path)) == len(samples), "nothing sampled after the end"
+    last = samples[-1]
+    assert [g["uuid"] for g in last["gpus"]] == ["GPU-bbbb", "GPU-aaaa"]  # rank order, by UUID
+    assert last["gpus"][0] == {
+        "uuid": "GPU-bbbb",
+        "memory_used": 20 * GIB,
+        "memory_total": 80 * GIB,
+        "utilisation": 90,
+        "power_w": 410.5,
+        "temperature_c": 70,
+    }
+    assert 0 <= last["cpu_percent"] <= 100 * 64
+    assert 0 < last["ram_used"] <= last["ram_total"] and last["rss"] > 10 * 1024**2
+    times = [s["time"] for s in samples]
+    assert times == sorted(times)
+
+
+def test_without_nvml_or_a_gpu_it_samples_the_host_alone(tmp_path):
+    nvml = NVML()
+    nvml.failed = True  # as without the gpu extra or a driver
+    sampler = SystemSampler(tmp_path / SYSTEM, interval=0.05, nvml=nvml)
+    sampler(run_started(device_uuids=["GPU-aaaa"]))
+    wait_for(lambda: len(read_samples(tmp_path)) >= 1)
+    sampler.close()
+    sample = read_samples(tmp_path)[0]
+    assert sample["gpus"] == [] and sample["rss"] > 0
+
+
+def test_a_gpu_nvml_does_not_know_is_another_machine_s_and_left_out(tmp_path):
+    sampler = SystemSampler(tmp_path / SYSTEM, interval=0.05, nvml=FakeNVML())
+    sampler(run_started(device_uuids=["GPU-aaaa", "GPU-zzzz"]))
+    wait_for(lambda: len(read_samples(tmp_path)) >= 1)
+    sampler.close()
+    assert [g["uuid"] for g in read_samples(tmp_path)[0]["gpus"]] == ["GPU-aaaa"]
+
+
+def test_a_run_writes_system_jsonl_and_log_system_false_does_not(runs_dir):
+    _, run, _, end = run_tiny(runs_dir, tiny_config(train={"epochs": 1}))
+    assert isinstance(end, ev.Finished)
+    samples = read_samples(run.dir)
+    assert samples and all("rss" in s and s["gpus"] == [] for s in samples)  # the CPU: no GPUs
+    _, run, _, _ = run_tiny(runs_dir, tiny_config(train={"epochs": 1}, log={"system": False}))
+    assert not (run.dir / SYSTEM).exists()
