@@ -156,6 +156,19 @@ class LogConfig:
     system: bool = option(True, help="Sample GPU, CPU and memory use every 2 s into the run's system.jsonl")
 
 
+ALERTS = ("finished", "failed", "nan", "stalled", "target")
+
+
+@dataclass
+class NotifyConfig:
+    command: str = option("", help="Shell command run on each alert (TUI_TRAINER_EVENT, _MESSAGE, _RUN_DIR set)")
+    urls: list[str] = option([], help="Where alerts go, as apprise URLs (ntfy://, slack://, mailto://, json://, ...)")
+    on: list[str] = option(list(ALERTS), item_choices=ALERTS, help="Which alerts are sent")
+    stall_minutes: float = option(0.0, min=0, help="Alert when no step is trained for this long (0: off)")
+    target_acc: float | None = option(None, min=0, max=100, help="Alert when the test accuracy first reaches it (%)")
+    timeout: float = option(30.0, gt=0, max=3600, help="Seconds a notification may take before it counts as failed")
+
+
 SECTIONS: dict[str, type] = {
     "meta": MetaConfig,
     "data": DataConfig,
@@ -164,8 +177,9 @@ SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "checkpoint": CheckpointConfig,
     "log": LogConfig,
+    "notify": NotifyConfig,
 }
-ALL_SECTIONS = ("meta", "model", "data", "optim", "schedule", "train", "checkpoint", "log")
+ALL_SECTIONS = ("meta", "model", "data", "optim", "schedule", "train", "checkpoint", "log", "notify")
 
 
 @dataclass
@@ -179,6 +193,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     # -- conversion -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -53,4 +53,9 @@ def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]
         from ..system.sampler import SYSTEM, SystemSampler
 
         found.append(Guarded("System sampling", SystemSampler(run_dir / SYSTEM), warn))
+    notify = config.notify
+    if notify.command or notify.urls:
+        from ..alerts import Notifier
+
+        found.append(Guarded("Notifications", Notifier(run_dir, notify, run_dir.name, warn), warn))
     return found
