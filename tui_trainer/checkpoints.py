@@ -4,12 +4,18 @@ A checkpoint is a plain dict (tensors, numbers, strings, lists) so that it loads
 ``torch.load(weights_only=True)``: loading never runs code from the file. Files are
 written to a temporary name and renamed, so a crash mid-write leaves the previous
 file (and the ``last.pt`` / ``best.pt`` links) intact.
+
+``last.pt`` and ``best.pt`` are relative symlinks where the filesystem has them, else
+hard links, else copies (FAT disks, some network shares, Windows without the symlink
+privilege): each is a complete checkpoint to any reader, ``torch.load`` included, and
+:func:`linked_checkpoint` is the one place that says which saved file one stands for.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +42,75 @@ def atomic_save(obj: Any, path: Path) -> int:
 
 
 def _atomic_link(link: Path, target_name: str) -> None:
+    """Point ``link`` at ``target_name`` (a file beside it), replacing it atomically.
+    An error is the link's own (the checkpoint it names is saved), and says so."""
     tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")  # a PARTIAL_SAVES name
-    tmp.unlink(missing_ok=True)
-    os.symlink(target_name, tmp)
-    os.replace(tmp, link)
+    try:
+        tmp.unlink(missing_ok=True)
+        _write_link(tmp, link.with_name(target_name))
+        os.replace(tmp, link)
+        # A rename onto a hard link of the same file does nothing (POSIX), leaving tmp.
+        tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        why = exc.strerror or type(exc).__name__
+        raise OSError(exc.errno, f"{why} (the link to {target_name}, which is saved)", str(link)) from exc
+
+
+def _write_link(tmp: Path, target: Path) -> None:
+    """A relative symlink; where the filesystem refuses one (EPERM, ENOTSUP, ENOSYS, ...:
+    which errno depends on the filesystem and OS), a hard link; else a copy."""
+    try:
+        os.symlink(target.name, tmp)
+        return
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    try:
+        os.link(target, tmp)
+        return
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    with open(target, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())  # durable before the rename, as the checkpoint itself is
+
+
+def linked_checkpoint(folder: Path, name: str = LAST) -> Path | None:
+    """The saved checkpoint that ``folder/name`` (``last.pt``, ``best.pt``) stands for,
+    or None if there is none: a symlink's target, the epoch file a hard link shares its
+    data with, or else the file itself (a copy). A symlink may name only a file beside
+    it: one pointing elsewhere (absolute, ``..``, a subfolder) was not written by us."""
+    link = Path(folder) / name
+    if link.is_symlink():
+        target = os.readlink(link)
+        if target in ("", ".", "..") or Path(target).name != target:
+            raise CheckpointError(
+                f"{link}: points outside its folder (to {target}); tui-trainer's links name a file beside them"
+            )
+        found = link.with_name(target)
+        return found if found.is_file() else None
+    if not link.is_file():
+        return None
+    same = (c.path for c in list_checkpoints(link.parent) if _same_file(c.path, link))
+    return next(same, link)
+
+
+def last_saved(folder: Path) -> str | None:
+    """The file ``last.pt`` stands for, as a path to name in a run's end line; None if
+    there is none or the link is not ours (the end of a run must not fail for it)."""
+    try:
+        last = linked_checkpoint(folder)
+    except CheckpointError:
+        return None
+    return str(last.resolve()) if last is not None else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # pruned meanwhile
+        return False
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -49,13 +120,15 @@ def resolve_checkpoint(path: str | Path) -> Path:
         raise CheckpointError(f"{path}: no such checkpoint or run folder")
     if p.is_dir():
         folder = p / "checkpoints" if (p / "checkpoints").is_dir() else p
-        last = folder / LAST
-        if last.exists():
+        last = linked_checkpoint(folder)
+        if last is not None:
             return last
         saved = sorted(folder.glob("epoch_*.pt"), key=lambda q: q.stat().st_mtime)
         if not saved:
             raise CheckpointError(f"{path}: no checkpoint found in this folder (expected checkpoints/last.pt)")
         return saved[-1]
+    if p.name in (LAST, BEST):  # the file it stands for: what the events and status name
+        return linked_checkpoint(p.parent, p.name) or p
     return p
 
 
@@ -192,8 +265,8 @@ class CheckpointSaver:
     """Writes checkpoints into one folder and prunes to keep-last-N ∪ keep-best-N.
 
     The newest checkpoint is always kept (it is what ``--resume`` continues from), and
-    so is the best one while keep_best > 0. ``last.pt`` and ``best.pt`` are relative
-    symlinks, replaced atomically after the file they point to is complete.
+    so is the best one while keep_best > 0. ``last.pt`` and ``best.pt`` are links (see
+    the module's docstring), replaced atomically after the file they name is complete.
     """
 
     def __init__(self, folder: Path, keep_last: int, keep_best: int) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
-from ..checkpoints import LAST
+from ..checkpoints import last_saved
 from ..config import RunConfig
 from ..engine.failures import COMMUNICATION
 from ..errors import ConfigError
@@ -201,13 +201,12 @@ def _record_end(run: Run, status: dict[str, Any], reason: str, already_failed: b
     if already_failed:
         event: ev.Event = ev.Log(message=reason, level="error")
     else:
-        last = run.checkpoints_dir / LAST
         event = ev.Failed(
             reason=reason,
             error="RankExited",
             epoch=int(status.get("epoch") or 0),
             step=0,
-            checkpoint=str(last.resolve()) if last.exists() else None,
+            checkpoint=last_saved(run.checkpoints_dir),
         )
     with open(run.dir / EVENTS, "a") as f:
         f.write(json.dumps(event.to_dict()) + "\n")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -40,12 +39,7 @@ MID_EPOCH_REASONS = ("manual", "stop")
 
 def last_checkpoint(run: Run | None) -> str | None:
     """The run folder's last.pt, what a --resume continues from; None if there is none."""
-    return None if run is None else _resolved_last(run.checkpoints_dir)
-
-
-def _resolved_last(folder: Path) -> str | None:
-    last = folder / checkpoints.LAST
-    return str(last.resolve()) if last.exists() else None
+    return None if run is None else checkpoints.last_saved(run.checkpoints_dir)
 
 
 def checkpoint_dict(parts: TrainingParts, state: TrainingState, data_rng: torch.Tensor) -> dict[str, Any]:
@@ -144,7 +138,7 @@ class Checkpointer:
 
     def last_path(self) -> str | None:
         """The file last.pt points to: what a --resume continues from."""
-        return _resolved_last(self.saver.folder)
+        return checkpoints.last_saved(self.saver.folder)
 
     def save(self, reason: str, state: TrainingState, data_rng: torch.Tensor, acc: float | None = None) -> str:
         """Write a checkpoint of ``state``; ``data_rng`` is the generator state a resume
