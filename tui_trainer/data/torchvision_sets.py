@@ -1,6 +1,7 @@
 """torchvision's data sets (CIFAR-10/100, MNIST, Fashion-MNIST, SVHN) from the files
 torchvision keeps, converted to uint8 tensors directly and cached; downloaded only when
-``data.download`` allows."""
+``data.download`` allows, by :mod:`.download` (progress lines, a cancel point), after
+which torchvision checks and unpacks the files it finds in place."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..config import DataConfig
 from ..errors import DataError
 from . import cache as tcache
 from .availability import TORCHVISION_FILES, missing_message, torchvision_root
+from .download import DownloadFailed, Remote, fetch_all
 from .raw import Log, Raw, first_line, raw_from_payload, resize_images, save_decoded
 
 
@@ -61,6 +63,16 @@ def _tv_archives(spec: _TV, cls: Any, root: Path) -> list[Path]:
     if spec.kind == "mnist":
         return [root / cls.__name__ / "raw" / n for n, _ in cls.resources]
     return []
+
+
+def _tv_remotes(spec: _TV, cls: Any, root: Path) -> list[Remote]:
+    """What torchvision would download, where it looks for it first, and its md5."""
+    if spec.kind == "cifar":
+        return [Remote((cls.url,), root / cls.filename, cls.tgz_md5)]
+    if spec.kind == "mnist":
+        raw = root / cls.__name__ / "raw"
+        return [Remote(tuple(m + n for m in cls.mirrors), raw / n, md5) for n, md5 in cls.resources]
+    return [Remote((url,), root / n, md5) for url, n, md5 in (cls.split_list[s] for s in ("train", "test"))]
 
 
 Decoded = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]
@@ -112,11 +124,18 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
         log(f"{name}: {'unpacking the downloaded archive' if local else 'downloading'} into {base}")
         try:
             base.mkdir(parents=True, exist_ok=True)
-            # torchvision prints progress; keep it off the terminal the app draws on.
+            if not local:
+                fetch_all(name, _tv_remotes(spec, cls, base), log)
+            # torchvision prints what it does; keep it off the terminal the app draws on.
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 decoded = _tv_decode(spec, cls, base, download=True)
         except DataError:
             raise
+        except DownloadFailed as exc:
+            raise DataError(
+                f"{name}: {exc}; without a network, give a folder holding "
+                f"{TORCHVISION_FILES[name].looked_for} with --data-root DIR"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - network and archive errors of every kind
             raise DataError(
                 f"{name}: {'unpacking' if local else 'download'} into {base} failed "
