@@ -7,7 +7,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import os
 import re
+import socket
 import threading
 import time
 from pathlib import Path
@@ -117,6 +119,18 @@ def test_a_cut_connection_leaves_no_file_and_says_so_in_one_line(mnist_online, t
     assert (raw / "train-images-idx3-ubyte.gz").is_file(), "the files before it are complete and kept"
 
 
+def test_what_a_killed_download_left_is_removed_but_not_a_live_one(mnist_online, tmp_path):
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    dead, live = raw / ".train-images-idx3-ubyte.gz.4711.download", raw / ".train-images-idx3-ubyte.gz.4712.download"
+    dead.write_bytes(b"a download killed long ago")
+    live.write_bytes(b"another process's download, in progress")
+    old = time.time() - 3 * download.READ_TIMEOUT
+    os.utime(dead, (old, old))
+    load(dataset="mnist", root=str(tmp_path / "data"), download=True)
+    assert not dead.exists() and live.exists()
+
+
 def test_a_file_that_does_not_match_its_md5_is_not_kept(mnist_online, tmp_path):
     mnist_online.files["/mnist/t10k-images-idx3-ubyte.gz"] = b"not what the md5 says" * 100
     with pytest.raises(DataError) as err:
@@ -150,11 +164,14 @@ def test_a_stop_ends_a_download_at_its_next_progress_line(mnist_online, tmp_path
 
 
 def test_no_server_is_one_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(tvd.CIFAR10, "url", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # the discard port
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/cifar-10-python.tar.gz"
+    monkeypatch.setattr(tvd.CIFAR10, "url", url)
     with pytest.raises(DataError) as err:
         load(dataset="cifar10", root=str(tmp_path / "cifar"), download=True)
     msg = one_line_error(err)
-    assert msg.startswith("cifar10: downloading http://127.0.0.1:9/cifar-10-python.tar.gz failed: ")
+    assert msg.startswith(f"cifar10: downloading {url} failed: ")
     assert "refused" in msg.lower() and "--data-root" in msg
     assert not list(Path(tmp_path / "cifar").glob("*"))
 

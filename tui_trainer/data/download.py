@@ -15,6 +15,7 @@ complete (torchvision would take it, or a later run would).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -77,6 +78,7 @@ def fetch(name: str, remote: Remote, log: Log) -> None:
 def _download(name: str, url: str, remote: Remote, log: Log) -> None:
     dest = remote.path
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(dest)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.download")
     try:
         try:
@@ -90,6 +92,16 @@ def _download(name: str, url: str, remote: Remote, log: Log) -> None:
         tmp.unlink(missing_ok=True)
         raise
     log(f"{name}: downloaded {dest.name}, {fmt.size(size)} in {fmt.elapsed(seconds)}")
+
+
+def _remove_stale(dest: Path) -> None:
+    """The temporary files of downloads killed midway. A live one is written to at least
+    every READ_TIMEOUT seconds (or fails), so one untouched for twice that is dead: no
+    process id to ask (nor a way to ask that is safe on Windows, where os.kill kills)."""
+    for p in dest.parent.glob(f".{dest.name}.*.download"):
+        with contextlib.suppress(OSError):  # gone meanwhile: its own download removed it
+            if time.time() - p.stat().st_mtime > 2 * READ_TIMEOUT:
+                p.unlink()
 
 
 def _receive(progress: Progress, url: str, tmp: Path) -> tuple[int, str, float]:
