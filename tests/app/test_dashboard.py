@@ -128,8 +128,10 @@ async def test_pause_resume_and_stop_with_confirm(runs_dir):
         assert Path(session.result.checkpoint).exists()
         assert app.is_running  # the app stays
 
-        # s on the ended run trains the same config again, as a new run folder.
+        # s on the ended run trains the same config again, as a new run folder (asked first).
         await press_live(pilot, "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the start question")
+        await press_live(pilot, "y")
         await wait_for(pilot, lambda: app.session is not session, what="a new session")
         assert app.session.run.dir != launch.run.dir
         assert app.session.launch.config.to_dict() == launch.config.to_dict()

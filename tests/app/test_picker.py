@@ -259,7 +259,7 @@ async def test_start_from_picker_trains_and_fills_the_dashboard(runs_dir):
         assert app.session.run.config().train.epochs == 2
         # The finished run can be started again as a new run; s is enabled now.
         assert dash.check_action("start", ()) is True
-        assert dash.check_action("pause", ()) is None
+        assert dash.check_action("pause", ()) is False  # nothing to pause: not offered
 
 
 async def test_editor_loaded_before_its_fields_are_mounted_shows_the_values_once_they_are():

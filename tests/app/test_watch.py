@@ -31,9 +31,10 @@ async def test_watch_a_finished_run_shows_its_history(runs_dir):
         assert dash.progress.state == "finished"
         assert dash.query_one("#checkpoints").row_count >= 1
         assert "watching (finished)" in dash.progress.mode_note
-        await press_live(pilot, "p")  # a finished run takes no commands: the app says so
+        await press_live(pilot, "p")  # a finished run takes no commands: p is not offered (issue 19)
         await pilot.pause()
-        assert any("only a live run takes commands" in n for n in notifications(app))
+        assert "p" not in dash.active_bindings
+        assert not any("Sent" in n for n in notifications(app))
         assert not (run.dir / "control.jsonl").exists()
 
 

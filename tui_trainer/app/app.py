@@ -36,10 +36,10 @@ from .pacing import MIN_TAKE_S
 from .screens.confirm import ConfirmScreen
 from .screens.dashboard import DashboardScreen
 from .screens.evaluation import EvalScreen
+from .screens.help import NOT_OFFERED, HelpScreen, offered_bindings
 from .screens.picker import PickerScreen
 from .screens.runs import RunsScreen
 from .screens.too_small import TooSmallScreen
-from .widgets.checkpoints import CheckpointsTable
 from .worker_errors import one_line, task_of
 
 if TYPE_CHECKING:
@@ -135,10 +135,13 @@ class TrainerApp(App[int]):
     TITLE = "tui-trainer"
     MODES = {"presets": PickerScreen, "runs": RunsScreen}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("f2", "show_presets", "Presets", id="presets"),
-        Binding("f3", "show_runs", "Runs", id="runs"),
-        Binding("f4", "show_dashboard", "Live run", id="dashboard"),
+        # Each binding is also a command palette entry (get_system_commands), named by its
+        # tooltip, and a line of the help screen: one list of what the keys do.
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, tooltip="Quit"),
+        Binding("f1,question_mark", "help", "Help", id="help", tooltip="Help: the keys and what the panes show"),
+        Binding("f2", "show_presets", "Presets", id="presets", tooltip="Presets: pick, edit and start a preset"),
+        Binding("f3", "show_runs", "Runs", id="runs", tooltip="Runs: open or compare past runs"),
+        Binding("f4", "show_dashboard", "Live run", id="dashboard", tooltip="Live run: the run started here"),
     ]
     _exit_watchdog: threading.Thread | None = None  # see exit_even_if_textual_hangs
 
@@ -559,30 +562,21 @@ class TrainerApp(App[int]):
             session.screen.feed(events, losses)
         self.exit(self.exit_status)
 
-    # -- command palette ------------------------------------------------------------------------
+    # -- help and the command palette -----------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        if isinstance(screen, (DashboardScreen, PickerScreen)):
-            yield SystemCommand("Start training", "s: start a run", screen.action_start)
-        if isinstance(screen, DashboardScreen):
-            yield SystemCommand("Pause / resume", "p: pause or resume the run", screen.action_pause)
-            yield SystemCommand("Stop", "x: stop the run (asks first; saves a checkpoint)", screen.action_stop)
-            yield SystemCommand(
-                "Save a checkpoint now",
-                "c: checkpoint after the current batch (at once while paused)",
-                screen.action_checkpoint,
-            )
-            yield SystemCommand(
-                "Loss sparkline: recent / all", "l: switch the sparkline's span", screen.action_loss_view
-            )
-            table = screen.query_one("#checkpoints", CheckpointsTable)
-            yield SystemCommand("Evaluate the selected checkpoint", "e in the Checkpoints pane", table.action_evaluate)
-            yield SystemCommand("Resume from the selected checkpoint", "r in the Checkpoints pane", table.action_resume)
-        if isinstance(screen, PickerScreen):
-            yield SystemCommand(
-                "Save as preset", "ctrl+s: write the edited config to the user presets", screen.action_save_preset
-            )
-        yield SystemCommand("Presets", "f2: the preset picker", self.action_show_presets)
-        yield SystemCommand("Runs", "f3: past runs; open or compare them", self.action_show_runs)
-        if self.live_mode is not None:
-            yield SystemCommand("Live run", "f4: the dashboard of the run started here", self.action_show_dashboard)
+        """The keys that work on ``screen`` now, each as a command (the same list as the
+        help screen's), then Textual's own (theme, screenshot) but for Maximize and
+        Minimize: the dashboard's m maximizes a whole pane, not the focused widget."""
+        titles = set()
+        for offered in offered_bindings(screen):
+            if offered.enabled and offered.binding.action not in NOT_OFFERED and offered.title not in titles:
+                titles.add(offered.title)
+                run = partial(self.run_action, offered.binding.action, offered.namespace)
+                yield SystemCommand(offered.title, f"{offered.key}: {offered.binding.description}", run)
+        for command in super().get_system_commands(screen):
+            if command.title not in titles and command.title not in ("Maximize", "Minimize"):
+                yield command

@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Tab, Tabs
 
 from ... import events as ev
@@ -69,21 +70,64 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     AUTO_FOCUS = "#epochs"
 
+    # The tooltips name the keys in the command palette and the help screen (screens/help.py).
     BINDINGS = [
-        Binding("s", "start", "Start", id="start"),
+        Binding("s", "start", "Start", id="start", tooltip="Start a new run of this config"),
         # One key, two labels: the footer says what p does now (check_action shows one).
-        Binding("p", "pause", "Pause", id="pause"),
-        Binding("p", "unpause", "Unpause", id="unpause"),  # not "Resume": r resumes a checkpoint
-        Binding("x", "stop", "Stop", id="stop"),
-        Binding("c", "checkpoint", "Checkpoint", id="checkpoint"),
-        Binding("l", "loss_view", "Loss: recent/all", show=False, id="loss_view"),
-        Binding("escape", "back", "Back", show=False, id="back"),
-        *(Binding(str(i + 1), f"show_pane('{name}')", name.title(), show=False) for i, name in enumerate(PANES)),
+        Binding("p", "pause", "Pause", id="pause", tooltip="Pause the run"),
+        # Not "Resume": r resumes a checkpoint.
+        Binding("p", "unpause", "Unpause", id="unpause", tooltip="Unpause the run"),
+        Binding("x", "stop", "Stop", id="stop", tooltip="Stop the run (asks first; saves a checkpoint)"),
+        Binding("c", "checkpoint", "Checkpoint", id="checkpoint", tooltip="Save a checkpoint now"),
+        Binding(
+            "l",
+            "loss_view",
+            "Loss: recent/all",
+            show=False,
+            id="loss_view",
+            tooltip="Recent or all steps: the loss sparkline and the chart",
+        ),
+        Binding("m", "maximize_pane", "Maximize", show=False, id="maximize", tooltip="Maximize the pane / restore"),
+        Binding("escape", "back", "Back", show=False, id="back", tooltip="Back to the screen before"),
+        *(
+            Binding(
+                str(i + 1),
+                f"show_pane('{name}')",
+                name.title(),
+                show=False,
+                id=f"pane.{name}",
+                tooltip=f"{name.title()} pane",
+            )
+            for i, name in enumerate(PANES)
+        ),
         # The checkpoints pane's own keys, from anywhere on the dashboard: in the roomy
         # layout the pane and its "e evaluate · r resume" are on screen without focus.
-        Binding("e", "checkpoint_chosen('evaluate')", "Evaluate", show=False, id="evaluate"),
-        Binding("r", "checkpoint_chosen('resume')", "Resume", show=False, id="resume"),
+        # Priority: the names the palette shows are these, with the pane focused too.
+        Binding(
+            "e",
+            "checkpoint_chosen('evaluate')",
+            "Evaluate",
+            show=False,
+            id="evaluate",
+            priority=True,
+            tooltip="Evaluate the selected checkpoint",
+        ),
+        Binding(
+            "r",
+            "checkpoint_chosen('resume')",
+            "Resume",
+            show=False,
+            id="resume",
+            priority=True,
+            tooltip="Resume from the selected checkpoint",
+        ),
     ]
+    HELP = (
+        "Top: the run's state, progress, speed and time left; the device line; the loss of "
+        "recent steps (l: recent or all). Epochs: a row an epoch (best marked). Chart: loss "
+        "and accuracy by epoch. Checkpoints: the saved files (e evaluates, r resumes). Log: "
+        "events and messages. Below 110x34 one pane at a time (1-4); m maximizes one."
+    )
 
     if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
         app = getters.app(TrainerApp)
@@ -325,16 +369,24 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the controls that apply: p, x and c while the run trains (here or, watched,
+        in its process), s on a run of this app's that ended (greyed while it trains)."""
         if action in ("pause", "unpause"):
             if action != ("unpause" if self._shows_paused() else "pause"):
                 return False  # the other label of p
             action = "pause"
-        if self.session is None or action not in ("start", "pause", "stop", "checkpoint"):
-            return True  # watch and fed dashboards say why instead (see _live_session)
-        running = self.session.running
-        if action == "start":
-            return None if running else True  # shown, greyed out while a run trains
-        return True if running else None
+        if action == "back":
+            return len(self.app.screen_stack) > 1  # a mode's own dashboard has nothing under it
+        if action not in ("start", "pause", "stop", "checkpoint"):
+            return True
+        if self.session is not None:
+            running = self.session.running
+            if action == "start":
+                return None if running else True
+            return running
+        if self.watched is not None:  # its process takes commands while it trains; s is the picker's
+            return action != "start" and self.watch_status in ("running", "paused")
+        return True  # a fed dashboard (tests, snapshots) says why instead (see _live_session)
 
     def _shows_paused(self) -> bool:
         if self.session is not None:
@@ -369,8 +421,16 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         if session.running:
             self.notify("This run is already training", severity="warning")
             return
-        # Train the same config again, as a new run.
-        self.app.start_new_run(session.launch.config)
+        # The same config again, as a new run: asked, as s on an ended run is easily a slip.
+        config = session.launch.config
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Start a new run of {config.name}?",
+                f"The same config again ({fmt.plural(config.train.epochs, 'epoch')}), in a new run folder.",
+                yes="Start",
+            ),
+            lambda yes: self.app.start_new_run(config) if yes else None,
+        )
 
     def action_pause(self) -> None:
         if self.watched is not None:
@@ -432,6 +492,18 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
 
     def action_loss_view(self) -> None:
         self.query_one(LossSparkline).toggle_view()
+        self.query_one(EpochChart).toggle_view()  # one window for both: recent or all
+
+    def action_maximize_pane(self) -> None:
+        """The pane in focus (or the one shown) fills the screen; m again, or escape, restores."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        panes = [a for a in focused.ancestors if isinstance(a, Widget) and a.has_class("pane")] if focused else []
+        if not panes or not panes[0].display:  # the focus stayed in a hidden pane (a chart takes none)
+            panes = [self.query_one(f"#pane-{self.active_pane}", Widget)]
+        self.maximized = panes[0]
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
@@ -485,7 +557,7 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         if self.app.training_now():
             self.notify("A run is training: stop it before resuming another", severity="warning")
             return
-        done = message.row.epoch
+        done = message.row.epochs_done
         total = self.progress.epochs or done
         default = total if done < total else done + max(1, total)
 

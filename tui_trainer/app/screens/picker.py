@@ -99,10 +99,18 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     AUTO_FOCUS = "#preset-list"
     BINDINGS = [
-        Binding("s", "start", "Start", id="start"),
-        Binding("ctrl+s", "save_preset", "Save as preset", id="save_preset", priority=True),
-        Binding("escape", "focus_list", "Presets list", show=False),
+        # f5 starts from anywhere, a text field too (where s is typed): the footer shows it
+        # alone, and s is the short way from the list (check_action: not while typing).
+        Binding("f5", "start", "Start", id="start", tooltip="Start training"),
+        Binding("s", "start('s')", "Start", show=False, id="start.s", tooltip="Start training"),
+        Binding("ctrl+s", "save_preset", "Save as preset", id="save_preset", priority=True, tooltip="Save as preset"),
+        Binding("escape", "focus_list", "Presets list", id="focus_list", tooltip="Back to the presets list"),
     ]
+    HELP = (
+        "Presets: built-in and user presets (enter edits one). Preview: its model, data (here "
+        "or not), size and recipe. Hyperparameters: what the run starts with, checked as "
+        "typed; below them, the focused field's help and whether the run can start."
+    )
 
     if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
         app = getters.app(TrainerApp)
@@ -126,12 +134,13 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 yield Static("", id="field-help", markup=False)
                 yield Static("", id="picker-status", markup=False)
                 with Horizontal(id="picker-buttons"):
-                    yield Button("Start (s)", id="start", variant="success", compact=True)
+                    yield Button("Start (f5)", id="start", variant="success", compact=True)
                     yield Button("Save as preset (^s)", id="save", compact=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#preset-list").border_title = "Presets"
+        self.query_one("#preset-list").border_subtitle = "enter edit · s start"
         self.query_one("#preview").border_title = "Preview"
         self.query_one("#editor").border_title = "Hyperparameters"
         # All before the first frame: it shows the default preset's values, editable.
@@ -175,9 +184,9 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
 
     @on(OptionList.OptionSelected, "#preset-list")
     def _selected(self) -> None:
-        # Enter on a preset: go and edit it.
+        # Enter on a preset: go and edit it, at its first field (f5 or the button start).
         if self.current in self.configs:
-            self.focus_next()
+            self.query_one(HParamsEditor).focus_first()
 
     def select(self, name: str | None) -> None:
         self.current = name
@@ -232,15 +241,26 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             self.set_status(message.error, error=True)
         else:
             changed = len(message.changes)
-            self.set_status(f"ready · {fmt.plural(changed, 'change')} · s starts")
+            self.set_status(f"ready · {fmt.plural(changed, 'change')} · f5 starts")
 
     @on(HParamsEditor.Help)
     def _help(self, message: HParamsEditor.Help) -> None:
         self.query_one("#field-help", Static).update(message.text)
 
     # -- actions --------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start" and parameters == ("s",):
+            # Not where s is typed (a text field, an open list's type-to-search).
+            return self.focused is None or not self.focused.check_consume_key("s", "s")
+        if action == "focus_list":
+            return self.focused is not None and not isinstance(self.focused, OptionList)
+        return True
+
     @on(Button.Pressed, "#start")
-    def action_start(self) -> None:
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    def action_start(self, key: str = "f5") -> None:  # noqa: ARG002 - the key is check_action's
         editor = self.query_one(HParamsEditor)
         if self.current not in self.configs:
             self.notify(self.errors.get(self.current or "", "No preset to start"), severity="error")
@@ -321,6 +341,9 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.app.push_screen(ChoiceScreen(f"No {dataset} data here", choices, detail=detail), answered)
 
     @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save_preset()
+
     def action_save_preset(self) -> None:
         editor = self.query_one(HParamsEditor)
         config = editor.config

@@ -246,6 +246,12 @@ class HParamsEditor(VerticalScroll):
         self.error = error
         self.disabled = True
 
+    def focus_first(self) -> None:
+        """The first field shown (the scroll container itself takes no focus)."""
+        first = next((w for w in self.query("Input, Select, Checkbox") if w.focusable), None)
+        if first is not None:
+            first.focus()
+
     # -- reading the edits -----------------------------------------------------------------
     def values(self) -> Values:
         out: Values = {}
