@@ -177,6 +177,7 @@ def demo_events(
             time=at(0.5),
         )
     )
+    begun = t  # the run's wall time counts from its start; its training time is most of it
     step = 0
     best = None
     for epoch in range(1, epochs_done + 2):
@@ -196,6 +197,8 @@ def demo_events(
                     lr=lr,
                     images_per_s=25_600.0 + 100 * (batch % 3),
                     time=at(0.25),
+                    train_seconds=0.85 * (t - begun),
+                    wall_seconds=t - begun,
                 )
             )
         if epoch > epochs_done:
@@ -217,6 +220,8 @@ def demo_events(
                 images_per_s=25_432.0,
                 best=is_best,
                 time=at(0.25),
+                train_seconds=0.85 * (t - begun),
+                wall_seconds=t - begun,
             )
         )
         name = f"epoch_{epoch:03d}_acc_{test_acc:.2f}.pt"
@@ -229,6 +234,8 @@ def demo_events(
                 size=1_412_345,
                 best=is_best,
                 time=at(0.1),
+                epoch_step=batches,
+                epoch_steps=batches,
             )
         )
         if epoch == 3:

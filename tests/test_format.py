@@ -1,8 +1,11 @@
 """One wording of each kind of number, and of a run's start and end, whoever prints it."""
 
+import dataclasses
+import io
 import math
 
 import pytest
+from helpers import run_started
 
 from tui_trainer import events as ev
 from tui_trainer import format as fmt
@@ -56,12 +59,25 @@ def finished(epochs: int, seconds: float) -> ev.Finished:
 
 
 def test_end_and_start_lines_count_in_words():
-    assert wording.end_line(finished(1, 1.2)).startswith("finished: 1 epoch in 1.2s, best test accuracy 91.50%")
-    assert wording.end_line(finished(150, 7234.5)).startswith("finished: 150 epochs in 2:00:34,")
-    stopped = ev.Stopped(reason="stopped by user", epoch=1, step=1234, checkpoint="/r/last.pt")
-    assert wording.end_line(stopped) == (
-        "stopped (stopped by user) after 1 epoch, step 1,234; resume with: tui-trainer train --resume /r/last.pt"
+    assert wording.end_line(finished(1, 1.2)).startswith("finished: 1 epoch, 1.2s wall, best test accuracy 91.50%")
+    assert wording.end_line(finished(150, 7234.5)).startswith("finished: 150 epochs, 2:00:34 wall,")
+    stopped = ev.Stopped(
+        reason="stopped by user",
+        epoch=2,
+        step=1234,
+        checkpoint="/r/last.pt",
+        epoch_step=13,
+        epoch_steps=1000,
+        train_seconds=26.0,
+        wall_seconds=51.0,
     )
+    assert wording.end_line(stopped) == (
+        "stopped (stopped by user) at epoch 2, step 13 of 1,000, trained 26.0s of 51.0s wall; "
+        "resume with: tui-trainer train --resume /r/last.pt"
+    )
+    # An older run's Stopped (no position within the epoch, no times) names what it knew.
+    old = ev.Stopped(reason="stopped by user", epoch=1, step=1234, checkpoint=None)
+    assert wording.end_line(old) == "stopped (stopped by user) at step 1,234 of the run"
     started = ev.RunStarted(
         run_id="r1",
         run_dir="/r",
@@ -211,13 +227,13 @@ def test_the_target_note_says_whether_and_after_how_long_the_target_was_reached(
     # Over a minute it reads as the engine's "Reached ..." line and the run's length do: a clock.
     assert wording.target_note(end(94.0, 4000.0)) == "; target 94.00% reached after 1:06:40 of training"
     assert wording.end_line(end(94.0, 4000.0)) == (
-        "finished: 3 epochs in 2:30:00, best test accuracy 94.10%; target 94.00% reached after 1:06:40 of training"
+        "finished: 3 epochs, 2:30:00 wall, best test accuracy 94.10%; target 94.00% reached after 1:06:40 of training"
     )
 
 
 def test_the_end_line_of_a_run_without_an_epoch_and_of_an_event_that_is_not_an_end():
     nothing = ev.Finished(epochs=0, best_acc=None, final_acc=None, seconds=0.0)
-    assert wording.end_line(nothing) == "finished: 0 epochs in 0.0s, best test accuracy n/a"
+    assert wording.end_line(nothing) == "finished: 0 epochs, 0.0s wall, best test accuracy n/a"
     failed = ev.Failed(reason="boom", error="RuntimeError", epoch=1, step=3, checkpoint="/r/last.pt")
     assert wording.end_line(failed) == "failed: boom; last good checkpoint: /r/last.pt"
     assert wording.end_line(failed, where=False) == "failed: boom"
@@ -241,8 +257,34 @@ def test_a_resumed_run_s_start_says_so_and_a_run_without_a_folder_says_that():
         start_epoch=40,
     )
     assert wording.start_line(started) == (
-        "run (no folder): p on NVIDIA H100 (bf16), 1 param, 150 epochs x 12,000 steps, resumed at epoch 40"
+        "run (no folder): p on NVIDIA H100 (bf16), 1 param, 150 epochs x 12,000 steps, "
+        "resumed at epoch 40, step 12,000 of 12,000"
     )
+    inside = dataclasses.replace(started, start_epoch_step=13, start_step=40 * 12_000 + 13)
+    assert wording.start_line(inside).endswith("resumed at epoch 41, step 13 of 12,000")
+
+
+def test_a_position_is_the_epoch_it_lies_in_and_the_steps_done_in_it():
+    assert fmt.position(2, 16, 32) == "epoch 2, step 16 of 32"
+    assert fmt.position(2, 16) == "epoch 2, step 16"
+    # An epoch's boundary is its end, not step 0 of the next; before any step, epoch 1 step 0.
+    assert ev.epoch_position(1, 0, 32) == (1, 32)
+    assert ev.epoch_position(1, 13, 32) == (2, 13)
+    assert ev.epoch_position(0, 0, 32) == (1, 0)
+    paused = ev.Paused(epoch=2, step=45, epoch_step=13, epoch_steps=32)
+    assert (wording.at(paused), paused.epochs_done) == ("epoch 2, step 13 of 32", 1)
+    end = ev.CheckpointSaved(
+        path="x", epoch=2, step=64, test_acc=90.0, size=1, best=True, epoch_step=32, epoch_steps=32
+    )
+    assert (wording.at(end), end.epochs_done) == ("epoch 2, step 32 of 32", 2)
+
+
+def test_a_run_s_two_durations_are_always_labelled():
+    assert fmt.run_time(26, 51) == "trained 26.0s of 51.0s wall"
+    assert fmt.run_time(3725, 7200) == "trained 1:02:05 of 2:00:00 wall"
+    assert fmt.run_time(None, 51) == "51.0s wall"  # an older run: its training time unknown
+    assert fmt.run_time(26, None) == "trained 26.0s"
+    assert fmt.run_time(None, None) == ""
 
 
 def test_events_are_plain_data_without_wording_of_their_own():
@@ -254,22 +296,32 @@ def test_events_are_plain_data_without_wording_of_their_own():
     assert not hasattr(ev, "end_line") and not hasattr(ev, "start_line") and not hasattr(ev, "BEST_SAVED")
 
 
-def test_the_headless_bars_say_elapsed_time_and_eta_as_the_progress_pane_does():
+def test_the_headless_bars_say_the_eta_as_the_progress_pane_does_and_the_run_s_times_labelled():
+    from rich.console import Console
     from rich.progress import Progress
 
-    from tui_trainer.cli.headless import _Clock
+    from tui_trainer.cli.headless import RichPrinter, _Eta
 
     now = [1000.0]
     progress = Progress(get_time=lambda: now[0])
     task_id = progress.add_task("epoch 1", total=100)
-    assert _Clock(remaining=True).render(progress.tasks[0]).plain == "ETA --:--"  # no speed yet
+    assert _Eta().render(progress.tasks[0]).plain == "ETA --:--"  # no speed yet
     now[0] += 3700
     progress.update(task_id, completed=40)
     now[0] += 25
     progress.update(task_id, completed=50)  # 10 batches in 25 s: 50 more in 125 s
-    task = progress.tasks[0]
-    assert _Clock().render(task).plain == "1:02:05"
-    assert _Clock(remaining=True).render(task).plain == "ETA 2:05"
+    assert _Eta().render(progress.tasks[0]).plain == "ETA 2:05"
+    # The run's bar: its training and wall time, each labelled, as the pane's stats line.
+    printer = RichPrinter(Console(file=io.StringIO(), width=120))
+    printer(run_started())
+    printer(
+        ev.Step(
+            epoch=1, step=3, batch=3, batches=10, loss=1.0, lr=0.1, images_per_s=1.0, train_seconds=26, wall_seconds=51
+        )
+    )
+    run_bar = printer.progress.tasks[0]
+    assert run_bar.description == "run" and run_bar.fields["info"] == "trained 26.0s of 51.0s wall"
+    printer.progress.stop()
 
 
 def test_an_epoch_reads_the_same_in_the_dashboard_and_headless():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,9 +54,13 @@ def test_nan_loss_stops_at_that_step_and_keeps_the_last_good_checkpoint(runs_dir
     state = load_checkpoint(end.checkpoint)
     assert state["epoch"] == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point())
-    # The step named is a real step of epoch 2 (8 steps per epoch).
-    step = int(end.reason.split("step ")[1].split()[0])
-    assert 9 <= step <= 16 and step <= end.step
+    # The step named is a real step of epoch 2 (8 steps per epoch), within it as every
+    # position is worded, and the run's global step alongside.
+    m = re.search(r"at epoch 2, step (\d+) of 8 \(step (\d+) of the run\)", end.reason)
+    assert m, end.reason
+    in_epoch, overall = int(m[1]), int(m[2])
+    assert 1 <= in_epoch <= 8 and overall == 8 + in_epoch and overall <= end.step
+    assert (end.epoch, end.epoch_steps) == (2, 8) and in_epoch <= end.epoch_step
 
 
 def test_out_of_memory_is_a_clear_resumable_failure(runs_dir, monkeypatch):

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from . import format as fmt
 from .checkpoints import load_checkpoint, weights_mismatch
 from .config import RunConfig
 from .data import DeviceData, load_data
@@ -33,10 +34,18 @@ class ClassResult:
 @dataclass
 class EvalResult:
     checkpoint: str
-    epoch: int
+    epoch: int  # epochs done
     loss: float
     acc: float
     classes: list[ClassResult]
+    epoch_step: int = 0  # steps done in the epoch after them (a mid-epoch checkpoint's)
+
+    def where(self) -> str:
+        """The checkpoint's position, as its file name and the panes say it: "epoch 2" at
+        the end of epoch 2, "epoch 3, step 13" inside epoch 3."""
+        if self.epoch_step:
+            return fmt.position(self.epoch + 1, self.epoch_step)
+        return f"epoch {fmt.number(self.epoch)}"
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `eval --json`, each class with its accuracy."""
@@ -82,6 +91,7 @@ def evaluate_checkpoint(
     return EvalResult(
         checkpoint=state["path"],
         epoch=int(state["epoch"]),
+        epoch_step=int(state.get("batch_in_epoch") or 0),
         loss=float(loss_sum) / count,
         acc=100.0 * int(correct.sum()) / count,
         classes=classes,

@@ -5,6 +5,16 @@ headless printer, the run folder's ``events.jsonl`` and a watcher in another pro
 (which reads them back with :func:`from_dict`). Events are plain, immutable data:
 only JSON-able fields, so that one line of JSON round-trips to the same event, and no
 wording of their own (a run's start and end lines are wording.py's).
+
+Positions, one convention (``wording.at`` words them): ``epoch`` is the epoch a
+position lies in, 1-based, and ``epoch_step`` the steps done in it, of ``epoch_steps``;
+the end of epoch 2 is (2, 32 of 32), the step after it (3, 1 of 32), before any step (1, 0).
+``step`` is the global count of optimizer steps (data, not shown). Events written before
+``epoch_step`` existed have ``epoch_steps`` 0 (see :class:`Position`).
+
+Durations, one vocabulary (``format.run_time``): ``train_seconds`` is training time
+(less evaluation, pauses and the compile warm-up) and ``wall_seconds`` wall time (each
+attempt's from its first step to its end), both totals of the run, resumes included.
 """
 
 from __future__ import annotations
@@ -14,6 +24,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+
+def epoch_position(epochs_done: int, batch: int, steps: int) -> tuple[int, int]:
+    """(epoch, epoch_step) of the position ``batch`` steps into the epoch after
+    ``epochs_done``: at an epoch's boundary, the end of the epoch done (what the
+    progress pane shows then), not step 0 of the next."""
+    if batch > 0 or epochs_done == 0:
+        return epochs_done + 1, batch
+    return epochs_done, steps
+
+
+class Position:
+    """What the events that name a position share (fields of each dataclass)."""
+
+    epoch: int
+    epoch_step: int
+    epoch_steps: int
+
+    @property
+    def epochs_done(self) -> int:
+        """The epochs completed at this position (an old event's ``epoch`` is that already)."""
+        return self.epoch - 1 if self.epoch_step < self.epoch_steps else self.epoch
 
 
 @dataclass(frozen=True)
@@ -40,8 +72,11 @@ class RunStarted(Event):
     data_summary: str
     epochs: int
     steps_per_epoch: int
-    start_epoch: int = 0  # > 0 when resumed
-    start_step: int = 0
+    start_epoch: int = 0  # epochs done (> 0 when resumed)
+    start_step: int = 0  # global steps done
+    start_epoch_step: int = 0  # steps done in the epoch after start_epoch (a mid-epoch checkpoint's)
+    train_seconds: float = 0.0  # the run's totals before this attempt (earlier attempts')
+    wall_seconds: float = 0.0
     world_size: int = 1  # processes training together (one a GPU); device_name is one rank's
     device_uuids: list[str] = field(default_factory=list)  # each rank's GPU (rank order), for NVML
 
@@ -58,6 +93,8 @@ class Step(Event):
     loss: float  # mean training loss since the previous Step event
     lr: float
     images_per_s: float
+    train_seconds: float | None = None  # the run's totals so far, resumes included
+    wall_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,20 +112,23 @@ class EpochEnd(Event):
     images_per_s: float  # training images per second of training time
     best: bool  # best test accuracy so far
     train_seconds: float | None = None  # training time of the run so far, resumes included (Finished's)
+    wall_seconds: float | None = None  # wall time of the run so far, resumes included
 
 
 @dataclass(frozen=True)
-class CheckpointSaved(Event):
+class CheckpointSaved(Position, Event):
     kind: ClassVar[str] = "checkpoint_saved"
     path: str
-    epoch: int
-    step: int
+    epoch: int  # the position it holds (see the module's doc)
+    step: int  # global
     test_acc: float | None
     size: int  # bytes
     # The best test accuracy of the checkpoints saved so far (best.pt points to it): with
     # checkpoint.every > 1 that need not be the run's best epoch, so it reads wording.BEST_SAVED.
     best: bool
     reason: str = "epoch"  # epoch, manual, stop, final
+    epoch_step: int = 0
+    epoch_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,17 +147,21 @@ class Log(Event):
 
 
 @dataclass(frozen=True)
-class Paused(Event):
+class Paused(Position, Event):
     kind: ClassVar[str] = "paused"
     epoch: int
-    step: int
+    step: int  # global
+    epoch_step: int = 0
+    epoch_steps: int = 0
 
 
 @dataclass(frozen=True)
-class Resumed(Event):
+class Resumed(Position, Event):
     kind: ClassVar[str] = "resumed"
     epoch: int
-    step: int
+    step: int  # global
+    epoch_step: int = 0
+    epoch_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,29 +181,38 @@ class Finished(Event):
     epochs: int
     best_acc: float | None
     final_acc: float | None
-    seconds: float  # training wall time of this process
+    seconds: float  # wall time of this attempt alone (wall_seconds is the run's)
     time_to_target: float | None = None  # seconds of training until meta.target_acc was first reached
     target_acc: float | None = None  # meta.target_acc of the run, if it has one
     train_seconds: float | None = None  # training time of the whole run, resumes included, less evaluation and pauses
+    wall_seconds: float | None = None  # wall time of the whole run, resumes included
 
 
 @dataclass(frozen=True)
-class Stopped(Event):
+class Stopped(Position, Event):
     kind: ClassVar[str] = "stopped"
     reason: str
-    epoch: int  # epochs completed
-    step: int
+    epoch: int  # the position (epochs completed in events written before epoch_step)
+    step: int  # global
     checkpoint: str | None  # what --resume continues from
+    epoch_step: int = 0
+    epoch_steps: int = 0
+    train_seconds: float | None = None
+    wall_seconds: float | None = None
 
 
 @dataclass(frozen=True)
-class Failed(Event):
+class Failed(Position, Event):
     kind: ClassVar[str] = "failed"
     reason: str  # one line for the user
     error: str  # exception type
-    epoch: int
-    step: int
+    epoch: int  # the position, as Stopped's
+    step: int  # global
     checkpoint: str | None  # last good checkpoint, if any
+    epoch_step: int = 0
+    epoch_steps: int = 0
+    train_seconds: float | None = None
+    wall_seconds: float | None = None
 
 
 END_EVENTS = (Finished, Stopped, Failed)

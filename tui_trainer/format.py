@@ -29,6 +29,28 @@ def elapsed(seconds: float) -> str:
     return f"{seconds:.1f}s" if 0 <= seconds < 59.95 else duration(seconds)
 
 
+def run_time(train_seconds: float | None, wall_seconds: float | None) -> str:
+    """A run's two durations, each labelled, for every place that shows them (the
+    progress pane, the end lines, `runs`): "trained 0:26 of 0:51 wall". Training time
+    leaves out evaluation, pauses and the compile warm-up; wall time counts them; both
+    span all of a run's attempts. One unknown (an older run's) is left out; "" for both."""
+    words = []
+    if train_seconds is not None:
+        words.append(f"trained {elapsed(train_seconds)}")
+    if wall_seconds is not None:
+        words.append(f"{elapsed(wall_seconds)} wall")
+    return " of ".join(words)
+
+
+def position(epoch: int, epoch_step: int, epoch_steps: int = 0) -> str:
+    """Where a run is, in the one convention of every pane, line and file name: the
+    epoch the position lies in (1-based) and the steps done in it: (2, 16, 32) ->
+    "epoch 2, step 16 of 32"; the end of epoch 2 is "epoch 2, step 32 of 32" (the
+    epoch's steps unknown: "epoch 2, step 16")."""
+    of = f" of {number(epoch_steps)}" if epoch_steps else ""
+    return f"epoch {number(epoch)}, step {number(epoch_step)}{of}"
+
+
 def eta(seconds: float | None) -> str:
     """Time left: "ETA 1:05"; "ETA --:--" while unknown."""
     return f"ETA {duration(seconds)}"

@@ -73,7 +73,10 @@ _STATUS_TYPES: dict[str, type | tuple[type, ...]] = {
     "epochs": int,
     "best_acc": (int, float),
     "last_acc": (int, float),
-    "train_seconds": (int, float),
+    "train_seconds": (int, float),  # the run's training time, resumes included
+    "wall_seconds": (int, float),  # the run's wall time, resumes included
+    "position": dict,  # where the run is: epoch, epoch_step, epoch_steps, step (events.py's convention)
+    "checkpoint_position": dict,  # where the last checkpoint is, likewise
     "target_acc": (int, float),
     "time_to_target": (int, float),
     "created": (int, float),
@@ -463,37 +466,37 @@ class RunRecorder:
                 epochs=event.epochs,
                 epoch=event.start_epoch,
                 checkpoint_epoch=event.start_epoch,
-                started=event.time,
                 device=wording.devices(event),
                 world_size=event.world_size,
+                train_seconds=event.train_seconds,
+                wall_seconds=event.wall_seconds,
             )
+            s.setdefault("started", event.time)  # the first attempt's: a resume keeps it
         elif isinstance(event, ev.EpochEnd):
             self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
             s["epoch"] = event.epoch
             s["last_acc"] = event.test_acc
-            if event.train_seconds is not None:  # so a running or stopped run says it too
-                s["train_seconds"] = event.train_seconds
+            _times(s, event)  # so a running or stopped run says them too
             if s.get("best_acc") is None or event.test_acc > s["best_acc"]:
                 s["best_acc"] = event.test_acc
         elif isinstance(event, ev.CheckpointSaved):
             s["last_checkpoint"] = event.path
-            s["checkpoint_epoch"] = event.epoch
+            s["checkpoint_epoch"] = event.epochs_done  # what a resume starts after
+            s["checkpoint_position"] = s["position"] = _position(event)
         elif isinstance(event, ev.Paused):
-            s["status"] = "paused"
+            s.update(status="paused", position=_position(event))
         elif isinstance(event, ev.Resumed):
-            s["status"] = "running"
+            s.update(status="running", position=_position(event))
         elif isinstance(event, ev.Finished):
             s.pop("reason", None)  # a new outcome replaces an earlier one's reason
-            s.update(
-                status="finished",
-                train_seconds=event.train_seconds,
-                target_acc=event.target_acc,
-                time_to_target=event.time_to_target,
-            )
-        elif isinstance(event, ev.Stopped):
-            s.update(status="stopped", reason=event.reason)
-        elif isinstance(event, ev.Failed):
-            s.update(status="failed", reason=event.reason)
+            s.pop("position", None)  # finished: at its end, which epoch/epochs say
+            s.update(status="finished", target_acc=event.target_acc, time_to_target=event.time_to_target)
+            _times(s, event)
+        elif isinstance(event, ev.Stopped | ev.Failed):
+            s.update(status=event.kind, reason=event.reason)
+            if event.epoch_steps:  # else an end before training (no position of its own)
+                s["position"] = _position(event)
+            _times(s, event)
         elif not isinstance(event, ev.END_EVENTS):
             return
         s["updated"] = time.time()
@@ -506,6 +509,19 @@ class RunRecorder:
             if not f.closed:
                 f.flush()
                 f.close()
+
+
+def _position(e: ev.Position) -> dict[str, int]:
+    """status.json's record of a position: the event's fields of it."""
+    return {"epoch": e.epoch, "epoch_step": e.epoch_step, "epoch_steps": e.epoch_steps, "step": getattr(e, "step", 0)}
+
+
+def _times(status: dict[str, Any], e: ev.EpochEnd | ev.Finished | ev.Stopped | ev.Failed) -> None:
+    """The run's totals from an event that has them (an older one's None leaves them be)."""
+    for key in ("train_seconds", "wall_seconds"):
+        value = getattr(e, key)
+        if value is not None:
+            status[key] = value
 
 
 def _open_log(path: Path) -> IO[str]:
@@ -553,7 +569,10 @@ class RunSummary:
     started: float | None
     device: str = ""
     last_acc: float | None = None  # test accuracy of the last epoch trained
-    train_seconds: float | None = None  # so far (each epoch's end), without evaluation and pauses
+    train_seconds: float | None = None  # so far, resumes included, without evaluation and pauses
+    wall_seconds: float | None = None  # so far, resumes included (older runs' status.json lacks it)
+    # Where a run that is not finished stands: epoch, epoch_step, epoch_steps, step (events.py's convention).
+    position: dict[str, int] | None = None
     # Set when the run finished (status.json of older runs lacks them):
     target_acc: float | None = None
     time_to_target: float | None = None  # seconds of training until target_acc was first reached
@@ -598,6 +617,8 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
                 device=s.get("device") or "",
                 last_acc=s.get("last_acc"),
                 train_seconds=s.get("train_seconds"),
+                wall_seconds=s.get("wall_seconds"),
+                position=_summary_position(s),
                 target_acc=s.get("target_acc"),
                 time_to_target=s.get("time_to_target"),
                 reason=s.get("reason") or "",
@@ -605,6 +626,19 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
             )
         )
     return out
+
+
+def _summary_position(status: dict[str, Any]) -> dict[str, int] | None:
+    """Where a run stands for `runs`: a run that no longer trains resumes from its last
+    checkpoint's position; a finished run has none."""
+    if status.get("status") == "finished":
+        return None
+    key = "position" if status.get("status") in LIVE_STATUSES else "checkpoint_position"
+    found = status.get(key)
+    fields = ("epoch", "epoch_step", "epoch_steps", "step")
+    if not isinstance(found, dict) or not all(isinstance(found.get(k), int) for k in fields):
+        return None
+    return {k: found[k] for k in fields}
 
 
 def find_run(name: str, runs_dir: Path, what: str = "run folder or run id") -> Run:

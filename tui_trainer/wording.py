@@ -22,10 +22,23 @@ def devices(e: ev.RunStarted) -> str:
     return f"{e.world_size} × {e.device_name}" if e.world_size > 1 else e.device_name
 
 
+def at(e: ev.Position) -> str:
+    """The position an event names, in format.position's convention; an event written
+    before it had epoch_step (an older run's) names its global step alone."""
+    if not e.epoch_steps:
+        return f"step {fmt.number(getattr(e, 'step', 0))} of the run"
+    return fmt.position(e.epoch, e.epoch_step, e.epoch_steps)
+
+
+def resumed_at(e: ev.RunStarted) -> str:
+    """Where a resumed run starts: "epoch 2, step 13 of 32" (mid-epoch) or the end of the epoch done."""
+    return fmt.position(*ev.epoch_position(e.start_epoch, e.start_epoch_step, e.steps_per_epoch), e.steps_per_epoch)
+
+
 def start_line(e: ev.RunStarted) -> str:
     """A run's start in one line, for the plain printer and the app's log (the data's
     summary is not in it: the loader's line just before says it)."""
-    resumed = f", resumed at epoch {e.start_epoch}" if e.start_epoch else ""
+    resumed = f", resumed at {resumed_at(e)}" if e.start_epoch or e.start_step else ""
     return (
         f"run {e.run_id or '(no folder)'}: {e.preset} on {devices(e)} ({e.precision}), "
         f"{fmt.plural(e.param_count, 'param')}, "
@@ -63,13 +76,16 @@ def end_line(e: ev.Event, where: bool = True) -> str:
     (the checkpoints pane beside it lists them, and r resumes)."""
     if isinstance(e, ev.Finished):
         best = fmt.pct(e.best_acc) if e.best_acc is not None else "n/a"
+        # An older Finished has no wall_seconds: its own process's is what it knew.
+        wall = e.wall_seconds if e.wall_seconds is not None else e.seconds
         return (
-            f"finished: {fmt.plural(e.epochs, 'epoch')} in {fmt.elapsed(e.seconds)}, "
+            f"finished: {fmt.plural(e.epochs, 'epoch')}, {fmt.run_time(e.train_seconds, wall)}, "
             f"best test accuracy {best}{target_note(e)}"
         )
     if isinstance(e, ev.Stopped):
         tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint and where else ""
-        return f"stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {fmt.number(e.step)}{tail}"
+        times = fmt.run_time(e.train_seconds, e.wall_seconds)
+        return f"stopped ({e.reason}) at {at(e)}{', ' + times if times else ''}{tail}"
     if isinstance(e, ev.Failed):
         tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint and where else ""
         return f"failed: {e.reason}{tail}"

@@ -40,6 +40,14 @@ def test_a_checkpoint_from_before_time_to_target_loads():
     assert TrainingState.from_checkpoint(saved).time_to_target is None
 
 
+def test_a_checkpoint_from_before_wall_seconds_counts_its_training_time_as_wall_time():
+    """Its wall time is unknown, and at least its training time: the totals never read
+    "trained 5:00 of 0:10 wall" after a resume."""
+    saved = TrainingState(epoch=1, step=8, train_seconds=300.0).to_checkpoint()
+    del saved["wall_seconds"]
+    assert TrainingState.from_checkpoint(saved).wall_seconds == 300.0
+
+
 def test_time_to_target_survives_a_resume(runs_dir):
     """The target is reached in epoch 1; after a stop and a resume the run reports the
     time it took then, not the first resumed epoch's."""

@@ -18,7 +18,7 @@ from .. import paths, presets
 from ..config import RunConfig
 from ..errors import ConfigError
 from ..launch import Launch, preflight, prepare, shorthand_overrides
-from ..runs import STATUS_COLORS, checkpoint_or_run, find_run, list_runs
+from ..runs import STATUS_COLORS, RunSummary, checkpoint_or_run, find_run, list_runs
 
 if TYPE_CHECKING:
     from ..bench import Loop
@@ -195,19 +195,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
     wide = console.width >= 110
     show_preset = any(not r.id.endswith(r.preset) for r in found)
     show_devices = wide or any(r.world_size > 1 for r in found)  # processes, one a GPU
+    show_at = any(_mid_epoch(r) for r in found)  # where a stopped or paused run is inside an epoch
     columns = [
         "id",
         "status",
         "epochs",
+        *(["at"] if show_at else []),
         "best acc",
         *(["devices"] if show_devices else []),
         *(["preset"] if show_preset else []),
-        *(["trained", "started"] if wide else []),
+        *(["time", "started"] if wide else []),
     ]
     table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
     for col in columns:
         table.add_column(
-            col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "devices", "trained") else "left"
+            col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "devices", "time") else "left"
         )
     for r in found:
         status = r.status + (" (process gone)" if r.status == "dead" else "")
@@ -219,12 +221,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
             "best acc": fmt.pct(r.best_acc) if r.best_acc is not None else "",
             "devices": str(r.world_size),
             "preset": Text(r.preset),
-            "trained": fmt.duration(r.train_seconds) if r.train_seconds is not None else "",
+            "at": fmt.position(**_mid_epoch(r)) if _mid_epoch(r) else "",
+            "time": fmt.run_time(r.train_seconds, r.wall_seconds),
             "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
         }
         table.add_row(*(cells[c] for c in columns))
     console.print(table)
     return 0
+
+
+def _mid_epoch(r: RunSummary) -> dict[str, int]:
+    """The position of a run that stands inside an epoch, as format.position's arguments; {} if none."""
+    p = r.position
+    if not p or p["epoch_step"] >= p["epoch_steps"]:
+        return {}
+    return {"epoch": p["epoch"], "epoch_step": p["epoch_step"], "epoch_steps": p["epoch_steps"]}
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -242,7 +253,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     console = _console()
     # The path on a line of its own: as the table's title it wrapped at the table's width.
-    console.print(f"{result.checkpoint} (epoch {result.epoch})", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{result.checkpoint} ({result.where()})", markup=False, highlight=False, soft_wrap=True)
     table = Table()
     for col in ("class", "correct", "total", "accuracy"):
         table.add_column(col, justify="left" if col == "class" else "right")

@@ -47,19 +47,14 @@ def fmt_epoch_line(e: ev.EpochEnd) -> str:
     )
 
 
-class _Clock(ProgressColumn):
-    """A bar's elapsed time, or its ETA, as the app's progress pane says them (Rich's own
-    time columns say "0:01:05" where the pane says "1:05")."""
+class _Eta(ProgressColumn):
+    """A bar's ETA as the app's progress pane says it (Rich's own says "0:01:05" where the
+    pane says "1:05"); the run's times are the run bar's info, labelled (format.run_time)."""
 
-    def __init__(self, remaining: bool = False) -> None:
-        super().__init__()
-        self.remaining = remaining
-        self.max_refresh = 0.5 if remaining else None  # as Rich's: an ETA that flickers reads as noise
+    max_refresh = 0.5  # as Rich's: an ETA that flickers reads as noise
 
     def render(self, task: Task) -> Text:
-        if self.remaining:
-            return Text(fmt.eta(task.time_remaining), style="progress.remaining")
-        return Text(fmt.duration(task.elapsed), style="progress.elapsed")
+        return Text(fmt.eta(task.time_remaining), style="progress.remaining")
 
 
 class _Quiet:
@@ -93,6 +88,8 @@ class PlainPrinter(_Quiet):
             line = fmt_epoch_line(e)
         elif isinstance(e, ev.Log):
             line = e.message if e.level == "info" else f"{e.level}: {e.message}"
+        elif isinstance(e, ev.Paused | ev.Resumed):
+            line = f"{e.kind} at {wording.at(e)}"
         elif isinstance(e, ev.END_EVENTS):
             line = wording.end_line(e)
         else:
@@ -110,8 +107,7 @@ class RichPrinter(_Quiet):
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[info]}"),
-            _Clock(),
-            _Clock(remaining=True),
+            _Eta(),
             console=console,
             transient=False,
         )
@@ -149,7 +145,9 @@ class RichPrinter(_Quiet):
             if e.run_dir:  # once, so that each checkpoint line can name its file alone
                 self.console.print(f"[dim]run folder {escape(e.run_dir)}[/]", soft_wrap=True)
             p.start()
-            self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info="")
+            # The run's bar says its two times, labelled (the epoch's bar has its ETA alone).
+            info = fmt.run_time(e.train_seconds, e.wall_seconds) if e.start_step else ""
+            self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info=info)
             self.epoch_task = p.add_task(f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, info="")
         elif isinstance(e, ev.Step):
             assert self.epoch_task is not None
@@ -160,6 +158,8 @@ class RichPrinter(_Quiet):
                 total=e.batches,
                 info=f"loss {fmt.loss(e.loss)} · {fmt.throughput(e.images_per_s)}",
             )
+            assert self.run_task is not None
+            p.update(self.run_task, info=fmt.run_time(e.train_seconds, e.wall_seconds))
         elif isinstance(e, ev.EpochEnd):
             p.console.print(self._row(e))
             assert self.run_task is not None and self.epoch_task is not None
@@ -174,8 +174,8 @@ class RichPrinter(_Quiet):
         elif isinstance(e, ev.Log):
             style = {"info": "dim", "warning": "yellow", "error": "red"}.get(e.level, "dim")
             p.console.print(f"[{style}]{escape(e.message)}[/]")
-        elif isinstance(e, ev.Paused):
-            p.console.print("[yellow]paused[/]")
+        elif isinstance(e, ev.Paused | ev.Resumed):
+            p.console.print(f"[yellow]{e.kind} at {wording.at(e)}[/]")
         elif isinstance(e, ev.END_EVENTS):
             p.stop()
             style = {"finished": "green", "stopped": "yellow", "failed": "red"}[e.kind]

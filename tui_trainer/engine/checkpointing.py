@@ -143,23 +143,28 @@ class Checkpointer:
     def save(self, reason: str, state: TrainingState, data_rng: torch.Tensor, acc: float | None = None) -> str:
         """Write a checkpoint of ``state``; ``data_rng`` is the generator state a resume
         starts its epoch from. Returns the file's path."""
-        mid_epoch = state.batch_in_epoch > 0
+        # Named by its position (events.py's convention): epoch_002_step_013.pt inside epoch
+        # 2, epoch_002_acc_91.00.pt (or epoch_002.pt) at its end, as the panes list it.
+        steps = self.parts.steps_per_epoch
+        epoch, epoch_step = ev.epoch_position(state.epoch, state.batch_in_epoch, steps)
+        mid_epoch = epoch_step < steps  # also a save before the first step: epoch_001_step_000.pt
         path, size, best, removed = self.saver.save(
             checkpoint_dict(self.parts, state, data_rng),
-            epoch=state.epoch + 1 if mid_epoch else state.epoch,
+            epoch=epoch,
             acc=None if mid_epoch else acc,
-            step=state.step if mid_epoch or reason != "epoch" else None,
+            step=epoch_step if mid_epoch else None,
         )
-        test_acc = None if mid_epoch else acc
         self._emit(
             ev.CheckpointSaved(
                 path=str(path),
-                epoch=state.epoch,
+                epoch=epoch,
                 step=state.step,
-                test_acc=test_acc,
+                test_acc=None if mid_epoch else acc,
                 size=size,
                 best=best,
                 reason=reason,
+                epoch_step=epoch_step,
+                epoch_steps=steps,
             )
         )
         for p in removed:  # after the save that made room: the log reads "saved X", then "pruned W"

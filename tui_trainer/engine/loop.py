@@ -39,9 +39,11 @@ class EpochClock:
     start: float = field(default_factory=time.monotonic)
     excluded: float = 0.0  # seconds paused or compiling
     images: int = 0  # trained by this process in this epoch (not carried over a resume)
+    paused_since: float | None = None  # a pause in progress (a checkpoint saved while paused)
 
     def train_seconds(self, now: float) -> float:
-        return now - self.start - self.excluded
+        paused = now - self.paused_since if self.paused_since is not None else 0.0
+        return now - self.start - self.excluded - paused
 
 
 @dataclass
@@ -104,10 +106,35 @@ class TrainingLoop:
         self.epoch_rng = parts.generator.get_state()  # the data draws of the epoch in progress
         self.compile_warmup = parts.config.train.compile
         self.t0 = time.monotonic()
+        self.wall_before = state.wall_seconds  # the earlier attempts' wall time
+        self.saved_times = (state.train_seconds, state.wall_seconds)  # of the newest checkpoint
+        # Where the epoch in progress is, for a failure's event (Trainer._ended).
+        self.batch = state.batch_in_epoch
+        self.clock: EpochClock | None = None
         self.rate = RateMeter()
 
     def log(self, message: str, level: str = "info") -> None:
         self.emit(ev.Log(message=message, level=level))
+
+    def _times(self, clock: EpochClock | None = None) -> tuple[float, float]:
+        """The run's training and wall seconds now, resumes included (``clock``: the epoch
+        in progress, whose training time state.train_seconds gets at its end)."""
+        now = time.monotonic()
+        self.state.wall_seconds = self.wall_before + now - self.t0
+        train = self.state.train_seconds + (clock.train_seconds(now) if clock is not None else 0.0)
+        return train, self.state.wall_seconds
+
+    def times_now(self) -> tuple[float, float]:
+        return self._times(self.clock)
+
+    def position_now(self) -> dict[str, int]:
+        return self._position(self.batch)
+
+    def _position(self, batch: int) -> dict[str, int]:
+        """The fields of an event at ``batch`` steps into the epoch in progress (events.py's convention)."""
+        steps = self.parts.steps_per_epoch
+        epoch, epoch_step = ev.epoch_position(self.state.epoch, batch, steps)
+        return {"epoch": epoch, "step": self.state.step, "epoch_step": epoch_step, "epoch_steps": steps}
 
     def run(self) -> ev.Event:
         """Train the remaining epochs; the end event (Finished or Stopped), not yet emitted."""
@@ -119,6 +146,7 @@ class TrainingLoop:
                 return outcome
             self._end_epoch(epoch, *outcome)
         s = self.state
+        train, wall = self._times()
         return ev.Finished(
             epochs=s.epoch,
             best_acc=s.best_acc,
@@ -126,7 +154,8 @@ class TrainingLoop:
             seconds=time.monotonic() - self.t0,
             time_to_target=s.time_to_target,
             target_acc=cfg.meta.target_acc,
-            train_seconds=s.train_seconds,
+            train_seconds=train,
+            wall_seconds=wall,
         )
 
     # -- one epoch of batches ------------------------------------------------------------------
@@ -138,16 +167,18 @@ class TrainingLoop:
         state.batch_in_epoch, state.epoch_totals = 0, NO_TOTALS
         totals = StepTotals(parts.device, *carried, step=state.step, world=parts.world)
         clock, window = EpochClock(), StepWindow(parts.config.train.log_interval)
+        self.clock, self.batch = clock, skip
         parts.model.train()
         start_epoch = getattr(parts.model, "start_epoch", None)
         if start_epoch is not None:
             start_epoch(epoch - 1)  # e.g. the speedrun net freezes its whitening bias
         for batch, (x, y) in enumerate(self._batches(epoch, skip), start=skip):
             if self._obey_controls(batch, totals, clock, window):
-                return self._stopped(batch, totals)
+                return self._stopped(batch, totals, clock)
             warm_t = time.monotonic()
             loss, logits = train_step(parts, x, y, state.step + 1, epoch - 1)
             state.step += 1
+            self.batch = batch + 1
             totals.add(loss, logits, y)
             if self.compile_warmup:
                 self._end_warmup(loss, warm_t, clock, window)
@@ -157,9 +188,9 @@ class TrainingLoop:
                 clock.images += images
             now = time.monotonic()
             if self.controls.report_due(now, window.due, batch + 1 == parts.steps_per_epoch):
-                self._report_step(epoch, batch + 1, totals, window, now)
+                self._report_step(epoch, batch + 1, totals, window, now, clock)
             if self.controls.take_save_request():
-                self._save("manual", batch + 1, totals)
+                self._save("manual", batch + 1, totals, clock=clock)
         return totals, clock
 
     def _batches(self, epoch: int, skip: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -184,11 +215,13 @@ class TrainingLoop:
         if controls.stopping:
             return True
         if controls.paused:
-            self.emit(ev.Paused(epoch=self.state.epoch + 1, step=self.state.step))
-            clock.excluded += controls.wait_while_paused(lambda: self._save("manual", batch, totals))
+            self.emit(ev.Paused(**self._position(batch)))
+            clock.paused_since = time.monotonic()
+            clock.excluded += controls.wait_while_paused(lambda: self._save("manual", batch, totals, clock=clock))
+            clock.paused_since = None
             if controls.stopping:
                 return True
-            self.emit(ev.Resumed(epoch=self.state.epoch + 1, step=self.state.step))
+            self.emit(ev.Resumed(**self._position(batch)))
             window.restart(time.monotonic())
         return False
 
@@ -201,11 +234,14 @@ class TrainingLoop:
         self.compile_warmup = False
         self.log(f"torch.compile warm-up (first step): {fmt.elapsed(warm)}, not counted in images/s")
 
-    def _report_step(self, epoch: int, batch: int, totals: StepTotals, window: StepWindow, now: float) -> None:
+    def _report_step(
+        self, epoch: int, batch: int, totals: StepTotals, window: StepWindow, now: float, clock: EpochClock
+    ) -> None:
         """The one readback of the step path: a few times a second at most."""
         mean_loss = totals.window_mean()
         self._check_finite(totals, epoch)
         lr = self.parts.scheduler.get_last_lr()[0]
+        train, wall = self._times(clock)
         self.emit(
             ev.Step(
                 epoch=epoch,
@@ -215,6 +251,8 @@ class TrainingLoop:
                 loss=mean_loss,
                 lr=float(lr),
                 images_per_s=self.rate.add(window.images, now - window.t),
+                train_seconds=train,
+                wall_seconds=wall,
             )
         )
         window.restart(now)
@@ -223,10 +261,11 @@ class TrainingLoop:
     def _check_finite(self, totals: StepTotals, epoch: int) -> None:
         bad = totals.nonfinite_step()
         if bad >= 0:
-            batch = bad - (epoch - 1) * self.parts.steps_per_epoch
+            steps = self.parts.steps_per_epoch
+            batch = bad - (epoch - 1) * steps
             lower = self.parts.config.optim.lr / 10
             raise TrainingDiverged(
-                f"loss became NaN/inf at epoch {epoch}, step {fmt.number(bad)} (batch {fmt.number(batch)}); the last "
+                f"loss became NaN/inf at {fmt.position(epoch, batch, steps)} (step {fmt.number(bad)} of the run); the last "
                 f"good checkpoint is intact: resume it with a lower lr, e.g. --set optim.lr={fmt.setting(lower)}"
             )
 
@@ -238,8 +277,9 @@ class TrainingLoop:
             parts.lookahead.end_epoch(parts.model)
         train_time = clock.train_seconds(time.monotonic())
         state.train_seconds += train_time
+        self.clock = None  # counted: the run's training time now holds it
         test_loss, test_acc = evaluate(parts)
-        state.epoch = epoch
+        state.epoch, self.batch = epoch, 0
         best = state.best_acc is None or test_acc > state.best_acc
         if best:
             state.best_acc = test_acc
@@ -261,6 +301,7 @@ class TrainingLoop:
             images_per_s=clock.images / max(1e-9, train_time),
             best=best,
             train_seconds=state.train_seconds,
+            wall_seconds=self._times()[1],
         )
         state.history.append({k: v for k, v in end.to_dict().items() if k not in ("event", "time")})
         self.emit(end)
@@ -274,24 +315,39 @@ class TrainingLoop:
 
     # -- saving and stopping -------------------------------------------------------------------
     def _save(
-        self, reason: str, batch: int = 0, totals: StepTotals | None = None, acc: float | None = None
+        self,
+        reason: str,
+        batch: int = 0,
+        totals: StepTotals | None = None,
+        acc: float | None = None,
+        clock: EpochClock | None = None,
     ) -> str | None:
-        """A checkpoint now; ``batch`` and ``totals`` place it inside the epoch in progress.
+        """A checkpoint now; ``batch``, ``totals`` and ``clock`` place it inside the epoch
+        in progress (its training time so far is the run's, as a resume carries it on).
         Every rank calls it at the same step (the sums are a collective); rank 0 writes."""
         sums: EpochTotals = totals.epoch_totals() if totals is not None else NO_TOTALS
         self.saved_step = self.state.step
         if self.checkpointer is None:
             return None
-        state = replace(self.state, batch_in_epoch=batch, epoch_totals=sums)
+        train, wall = self._times(clock if batch else None)  # at batch 0 the epoch restarts
+        self.saved_times = train, wall
+        state = replace(self.state, batch_in_epoch=batch, epoch_totals=sums, train_seconds=train, wall_seconds=wall)
         rng = self.epoch_rng if reason in MID_EPOCH_REASONS else self.parts.generator.get_state()
         return self.checkpointer.save(reason, state, rng, acc)
 
-    def _stopped(self, batch: int, totals: StepTotals) -> ev.Stopped:
+    def _stopped(self, batch: int, totals: StepTotals, clock: EpochClock) -> ev.Stopped:
         path = None
+        train, wall = self._times(clock if batch else None)
         if self.state.step != self.saved_step:
-            path = self._save("stop", batch, totals)
+            path = self._save("stop", batch, totals, clock=clock)
+            if path is not None:  # the times a resume continues from: the checkpoint's
+                train, wall = self.saved_times
         elif self.checkpointer is not None:
             path = self.checkpointer.last_path()
         return ev.Stopped(
-            reason=self.controls.stop_reason, epoch=self.state.epoch, step=self.state.step, checkpoint=path
+            reason=self.controls.stop_reason,
+            checkpoint=path,
+            train_seconds=train,
+            wall_seconds=wall,
+            **self._position(batch),
         )

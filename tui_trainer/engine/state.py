@@ -27,6 +27,9 @@ class TrainingState:
     best_acc: float | None = None  # the best test accuracy of an epoch so far
     time_to_target: float | None = None  # training seconds until meta.target_acc was first reached
     train_seconds: float = 0.0  # training time, resumes included, less evaluation and pauses
+    # Wall time, resumes included: the attempts' time from their first step on, pauses and
+    # evaluation too (what a resume cannot measure again, so the checkpoint keeps it).
+    wall_seconds: float = 0.0
     # Inside an epoch: the batches done and the epoch's sums so far (a mid-epoch
     # checkpoint's; the resumed epoch skips those batches and carries the sums over).
     batch_in_epoch: int = 0
@@ -43,6 +46,7 @@ class TrainingState:
             "best_acc": self.best_acc,
             "time_to_target": self.time_to_target,
             "train_seconds": self.train_seconds,
+            "wall_seconds": self.wall_seconds,
         }
 
     @classmethod
@@ -55,13 +59,17 @@ class TrainingState:
             totals = (float(loss_sum), float(correct), int(seen))
         ttt = saved.get("time_to_target")
         best = saved.get("best_acc")
+        train = float(saved.get("train_seconds") or 0.0)
+        wall = saved.get("wall_seconds")
         return cls(
             epoch=int(saved["epoch"]),
             step=int(saved["step"]),
             history=list(saved.get("metrics") or []),
             best_acc=None if best is None else float(best),
             time_to_target=None if ttt is None else float(ttt),
-            train_seconds=float(saved.get("train_seconds") or 0.0),
+            train_seconds=train,
+            # A checkpoint from before wall_seconds: its training time, the wall time's lower bound.
+            wall_seconds=train if wall is None else float(wall),
             batch_in_epoch=batch,
             epoch_totals=totals,
         )

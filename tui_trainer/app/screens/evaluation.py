@@ -50,7 +50,7 @@ class EvalScreen(ModalScreen[None]):
 
     def show_result(self, r: EvalResult) -> None:
         self.result = r
-        self.query_one("#eval-title", Label).update(f"Evaluation of {Path(r.checkpoint).name} (epoch {r.epoch})")
+        self.query_one("#eval-title", Label).update(f"Evaluation of {Path(r.checkpoint).name} ({r.where()})")
         self.query_one("#eval-summary", Static).update(f"test accuracy {fmt.pct(r.acc)} · test loss {fmt.loss(r.loss)}")
         self.query_one("#eval-loading").display = False
         table = self.query_one("#eval-table", DataTable)

@@ -21,11 +21,24 @@ COLUMNS = (("epoch", "epoch"), ("acc", "acc"), ("kind", "kind"), ("best", "best"
 @dataclass
 class CheckpointRow:
     path: str
-    epoch: int
-    step: int
+    epoch: int  # the position it holds, as events.py words positions
+    step: int  # global: the order of the saves
     acc: float | None
     size: int
     reason: str
+    epoch_step: int = 0
+    epoch_steps: int = 0  # 0: an older run's event, whose epoch is the epochs done
+
+    @property
+    def epochs_done(self) -> int:
+        """The epochs trained: what a resume from this checkpoint continues after."""
+        return self.epoch - 1 if self.epoch_step < self.epoch_steps else self.epoch
+
+    def where(self) -> str:
+        """The epoch column: "2" at the end of epoch 2, "2 (13/32)" at step 13 inside it."""
+        if self.epoch_step < self.epoch_steps:
+            return f"{self.epoch} ({self.epoch_step}/{self.epoch_steps})"
+        return str(self.epoch)
 
 
 class CheckpointsTable(RowTable):
@@ -52,7 +65,14 @@ class CheckpointsTable(RowTable):
     def apply(self, event: ev.Event) -> None:
         if isinstance(event, ev.CheckpointSaved):
             self.entries[event.path] = CheckpointRow(
-                event.path, event.epoch, event.step, event.test_acc, event.size, event.reason
+                event.path,
+                event.epoch,
+                event.step,
+                event.test_acc,
+                event.size,
+                event.reason,
+                event.epoch_step,
+                event.epoch_steps,
             )
             self._dirty = True
         elif isinstance(event, ev.CheckpointRemoved):
@@ -81,7 +101,7 @@ class CheckpointsTable(RowTable):
                 (
                     row.path,
                     (
-                        Text(str(row.epoch), justify="right"),
+                        Text(row.where(), justify="right"),
                         Text(fmt.pct(row.acc), justify="right"),
                         Text(row.reason),
                         Text(fmt.BEST_MARK, style="bold green", justify="center") if row.path == best else Text(""),

@@ -50,9 +50,9 @@ def describe(e: ev.Event) -> tuple[str, str] | None:
             "" if e.ok else f" ({e.message})"
         )
     if isinstance(e, ev.Paused):
-        return "info", f"paused at epoch {e.epoch}, step {fmt.number(e.step)}"
+        return "info", f"paused at {wording.at(e)}"
     if isinstance(e, ev.Resumed):
-        return "info", f"resumed at epoch {e.epoch}, step {fmt.number(e.step)}"
+        return "info", f"resumed at {wording.at(e)}"
     if isinstance(e, ev.END_EVENTS):
         return END_LEVELS[type(e)], wording.end_line(e)
     return None

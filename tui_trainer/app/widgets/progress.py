@@ -44,7 +44,10 @@ class ProgressPane(Widget):
         self.epochs = 0
         self.batch_no = 0  # batches done in this epoch (`batch` would hide Widget.batch)
         self.batches = 0
-        self.step = 0
+        self.step = 0  # global (data: the panes word a position as epoch and step in it)
+        # The run's training and wall seconds, resumes included, as the events last said them.
+        self.train_seconds: float | None = None
+        self.wall_seconds: float | None = None
         self.loss: float | None = None
         self.lr: float | None = None
         self.images_per_s: float | None = None
@@ -68,7 +71,9 @@ class ProgressPane(Widget):
         if isinstance(e, ev.RunStarted):
             self.title = fmt.run_title(e.preset, e.run_id)
             self.epochs, self.batches = e.epochs, e.steps_per_epoch
-            self.epoch, self.batch_no, self.step = e.start_epoch, 0, e.start_step
+            self.epoch, self.batch_no = ev.epoch_position(e.start_epoch, e.start_epoch_step, e.steps_per_epoch)
+            self.step = e.start_step
+            self.train_seconds, self.wall_seconds = e.train_seconds, e.wall_seconds
             self.state = "training"
             self.message = ""
             if self.started_at is None:
@@ -77,6 +82,7 @@ class ProgressPane(Widget):
         elif isinstance(e, ev.Step):
             self.epoch, self.batch_no, self.batches, self.step = e.epoch, e.batch, e.batches, e.step
             self.loss, self.lr, self.images_per_s = e.loss, e.lr, e.images_per_s
+            self._take_times(e)
             self._window.append((e.time, e.step))
             if self.state not in ("pausing", "stopping"):
                 self.state = "training"
@@ -84,14 +90,17 @@ class ProgressPane(Widget):
             self.epoch, self.epochs, self.step = e.epoch, e.epochs, e.step
             self.batch_no = self.batches
             self.lr = e.lr
+            self._take_times(e)
             self._epoch_seconds.append(e.seconds)
             if self.best_acc is None or e.test_acc > self.best_acc:
                 self.best_acc = e.test_acc
         elif isinstance(e, ev.Paused):
             self.state = "paused"
             self._paused_at = e.time
+            self._take_position(e)
         elif isinstance(e, ev.Resumed):
             self.state = "training"
+            self._take_position(e)
             if self._paused_at is not None:
                 self.paused_s += e.time - self._paused_at
                 self._paused_at = None
@@ -99,6 +108,21 @@ class ProgressPane(Widget):
         elif isinstance(e, ev.END_EVENTS):
             self.state = e.kind  # finished, stopped or failed
             self.message = wording.end_line(e, where=False)
+            self._take_times(e)
+            if not isinstance(e, ev.Finished):
+                self._take_position(e)
+
+    def _take_position(self, e: ev.Paused | ev.Resumed | ev.Stopped | ev.Failed) -> None:
+        """The position a pause or an end names: the header says what the log says (the
+        last Step, throttled, may be a few steps behind it)."""
+        if e.epoch_steps:  # an older event's epoch is not a position
+            self.epoch, self.batch_no, self.batches, self.step = e.epoch, e.epoch_step, e.epoch_steps, e.step
+
+    def _take_times(self, e: ev.Step | ev.EpochEnd | ev.Finished | ev.Stopped | ev.Failed) -> None:
+        if e.train_seconds is not None:
+            self.train_seconds = e.train_seconds
+        if e.wall_seconds is not None:
+            self.wall_seconds = e.wall_seconds
 
     def message_lines(self, width: int) -> list[str]:
         """The end message, wrapped to at most two lines (the log pane has it whole)."""
@@ -124,6 +148,15 @@ class ProgressPane(Widget):
             return None
         (t0, s0), (t1, s1) = self._window[0], self._window[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
+
+    def wall_time(self) -> float | None:
+        """The run's wall seconds: the engine's, else (an older run's events, without
+        them) the time since this pane's first RunStarted."""
+        if self.wall_seconds:
+            return self.wall_seconds
+        if self.started_at is not None and self.last_time is not None:
+            return self.last_time - self.started_at
+        return None
 
     def etas(self) -> tuple[float | None, float | None]:
         """Seconds left in this epoch and in the run; None while unknown."""
@@ -178,16 +211,12 @@ class ProgressPane(Widget):
             out.append(fmt.bar(frac, bar_width), "bold" if frac else "dim")
             out.append(right)
 
-        elapsed = None
-        if self.started_at is not None and self.last_time is not None:
-            elapsed = self.last_time - self.started_at
         parts = [
             f"loss {fmt.loss(self.loss)}",
             f"lr {fmt.lr(self.lr)}",
             fmt.throughput(self.images_per_s),
-            f"step {fmt.number(self.step)}",
             f"best {fmt.pct(self.best_acc)}",
-            f"elapsed {fmt.duration(elapsed)}",
+            fmt.run_time(self.train_seconds, self.wall_time()),
         ]
         line = ""
         for part in parts:  # drop what does not fit rather than wrapping
