@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
-from .. import format as fmt
 from .. import trackers
 from ..config import RunConfig
 from ..data import ImageData, LoadCancelled, load_data
 from ..models import count_parameters, describe_model
 from ..runs import Run
+from ..wording import resumed_at
 from .checkpointing import Checkpointer, last_checkpoint, restore
 from .controls import STOPPED_BY_USER, Controls
 from .device import device_name, device_uuid
@@ -98,6 +98,7 @@ class Trainer:
         self.parts: TrainingParts | None = None  # built by run(), kept for tests and benchmarks
         self.error: BaseException | None = None  # what made the run fail, for the caller
         self.result: ev.Event | None = None
+        self._loop: TrainingLoop | None = None  # where a failure happened
 
     # -- controls (any thread) -------------------------------------------------------------
     def pause(self) -> None:
@@ -157,8 +158,13 @@ class Trainer:
         return self.result
 
     def _ended(self, kind: type[ev.Stopped] | type[ev.Failed], **fields: Any) -> ev.Event:
-        s = self.state
-        return kind(epoch=s.epoch, step=s.step, checkpoint=last_checkpoint(self.run_folder), **fields)
+        s, loop = self.state, self._loop
+        if loop is not None:  # a failure in training: where it was, and the times so far
+            train, wall = loop.times_now()
+            fields.update(loop.position_now(), train_seconds=train, wall_seconds=wall)
+        else:  # before the first step: the checkpoint's position (a restored state's)
+            fields.update(epoch=s.epoch, step=s.step, train_seconds=s.train_seconds, wall_seconds=s.wall_seconds)
+        return kind(checkpoint=last_checkpoint(self.run_folder), **fields)
 
     def _prepare(self) -> TrainingLoop:
         """Load the data, build the parts, restore a checkpoint: the loop ready to run."""
@@ -166,11 +172,12 @@ class Trainer:
         parts = self.world.together("setting up the model", lambda: self._build(images))
         assert isinstance(parts, TrainingParts)
         checkpointer = Checkpointer(self.run_folder, parts, self.emit) if self.run_folder is not None else None
-        loop = TrainingLoop(parts, self.state, self.controls, checkpointer, self.emit)
-        self.emit(self._started(parts, images))
+        loop = self._loop = TrainingLoop(parts, self.state, self.controls, checkpointer, self.emit)
+        started = self._started(parts, images)
+        self.emit(started)
         if self.resume_state is not None:
             where = self.resume_state.get("path", "checkpoint")
-            self.log(f"Resumed from {where} at epoch {self.state.epoch}, step {fmt.number(self.state.step)}")
+            self.log(f"Resumed from {where} at {resumed_at(started)}")
         return loop
 
     def _build(self, images: ImageData) -> TrainingParts:
@@ -222,6 +229,9 @@ class Trainer:
             steps_per_epoch=parts.steps_per_epoch,
             start_epoch=self.state.epoch,
             start_step=self.state.step,
+            start_epoch_step=self.state.batch_in_epoch,
+            train_seconds=self.state.train_seconds,
+            wall_seconds=self.state.wall_seconds,
             world_size=self.world.size,
             device_uuids=[u for u in self.world.gather_strings(device_uuid(parts.device)) if u],
         )
