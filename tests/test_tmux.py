@@ -120,7 +120,7 @@ def test_train_digits_in_tmux_and_quit(tmp_path, isolated_dirs, size):
         assert exit_file.read_text().strip() == "0"
         # The app's screen is gone: a line in the terminal says how the run ended, and where.
         after = tmux.screen()
-        assert f"finished: {EPOCHS} epochs in" in after and "its folder: " in after, after
+        assert f"finished: {EPOCHS} epochs, trained " in after and "its folder: " in after, after
     finally:
         tmux.kill()
 
