@@ -148,7 +148,10 @@ class RichPrinter(_Quiet):
             # The run's bar says its two times, labelled (the epoch's bar has its ETA alone).
             info = fmt.run_time(e.train_seconds, e.wall_seconds) if e.start_step else ""
             self.run_task = p.add_task("run", total=e.epochs, completed=e.start_epoch, info=info)
-            self.epoch_task = p.add_task(f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, info="")
+            # A mid-epoch resume's bar starts at the step its checkpoint holds.
+            self.epoch_task = p.add_task(
+                f"epoch {e.start_epoch + 1}", total=e.steps_per_epoch, completed=e.start_epoch_step, info=""
+            )
         elif isinstance(e, ev.Step):
             assert self.epoch_task is not None
             p.update(
