@@ -217,3 +217,36 @@ def test_a_run_stopped_and_resumed_twice_keeps_its_start_and_totals_its_times(ru
     )
     for stopped in ends[:2]:  # a stop's line says the totals at the stop
         assert fmt.run_time(stopped.train_seconds, stopped.wall_seconds) in wording.end_line(stopped)
+
+
+def test_an_older_run_s_events_still_read_without_a_position_in_the_epoch():
+    """Events written before epoch_step existed: a pause names the global step it has, a
+    checkpoint's epoch is the epochs it holds (as it was then), a status.json without a
+    position lists with none."""
+    old_pause = ev.from_dict({"event": "paused", "time": 1.0, "epoch": 2, "step": 45})
+    assert isinstance(old_pause, ev.Paused)
+    assert describe(old_pause) == ("info", "paused at step 45 of the run")
+    old_save = ev.from_dict(
+        {"event": "checkpoint_saved", "time": 1.0, "path": "c/epoch_002_step_45.pt", "epoch": 1, "step": 45}
+        | {"test_acc": None, "size": 1, "best": False, "reason": "manual"}
+    )
+    assert isinstance(old_save, ev.CheckpointSaved) and old_save.epochs_done == 1
+    table = CheckpointsTable()
+    table.apply(old_save)
+    assert (table.entries[old_save.path].where(), table.entries[old_save.path].epochs_done) == ("1", 1)
+    old_end = ev.from_dict(
+        {"event": "finished", "time": 1.0, "epochs": 2, "best_acc": 90.0, "final_acc": 90.0, "seconds": 62.0}
+    )
+    assert isinstance(old_end, ev.Finished)  # its process's own wall time is all it knew
+    assert wording.end_line(old_end) == "finished: 2 epochs, 1:02 wall, best test accuracy 90.00%"
+
+
+def test_an_older_run_folder_lists_with_its_training_time_alone(runs_dir):
+    from helpers import write_run_folder
+
+    folder = write_run_folder(runs_dir, "20261202-050911-tiny", "tiny", "stopped", [12.0], 4)
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "train_seconds": 26.0}))
+    summary = list_runs(runs_dir)[0]
+    assert (summary.position, summary.wall_seconds, summary.started) == (None, None, status["started"])
+    assert fmt.run_time(summary.train_seconds, summary.wall_seconds) == "trained 26.0s"
