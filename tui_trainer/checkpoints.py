@@ -13,6 +13,7 @@ privilege): each is a complete checkpoint to any reader, ``torch.load`` included
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -212,7 +213,7 @@ def checkpoint_name(epoch: int, step: int | None, acc: float | None) -> str:
     """``epoch_012_acc_85.07.pt``; a save inside an epoch also names its step."""
     name = f"epoch_{epoch:03d}"
     if step is not None:
-        name += f"_step_{step}"
+        name += f"_step_{step:03d}"
     if acc is not None:
         name += f"_acc_{acc:05.2f}"
     return name + ".pt"
@@ -227,13 +228,16 @@ class SavedCheckpoint:
 
 
 def list_checkpoints(folder: Path) -> list[SavedCheckpoint]:
-    """The epoch checkpoints in a folder, oldest first (by epoch, then step)."""
+    """The epoch checkpoints in a folder, oldest first: by epoch, an epoch's saves inside
+    it (``_step_N``, in step order) before its end's."""
     found = []
     for p in Path(folder).glob("epoch_*.pt"):
         m = _NAME.match(p.name)
         if m:
             found.append(SavedCheckpoint(p, int(m[1]), int(m[2] or 0), float(m[3]) if m[3] else None))
-    return sorted(found, key=lambda c: (c.epoch, c.step, c.path.stat().st_mtime if c.path.exists() else 0))
+    return sorted(
+        found, key=lambda c: (c.epoch, c.step or math.inf, c.path.stat().st_mtime if c.path.exists() else 0)
+    )
 
 
 def _by_accuracy(saved: list[SavedCheckpoint]) -> list[SavedCheckpoint]:

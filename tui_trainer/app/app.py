@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from .. import events as ev
 from .. import format as fmt
-from .. import paths
+from .. import paths, wording
 from ..errors import UserError
 from ..runs import Run
 from . import warmup
@@ -394,7 +394,7 @@ class TrainerApp(App[int]):
                 self.notify(f"Finished {fmt.plural(e.epochs, 'epoch')}{best}", title="Training finished")
             elif isinstance(e, ev.Stopped):
                 self.notify(
-                    f"Stopped ({e.reason}) after {fmt.plural(e.epoch, 'epoch')}, step {fmt.number(e.step)}",
+                    f"Stopped ({e.reason}) at {wording.at(e)}",
                     title="Training stopped",
                 )
         if any(isinstance(e, ev.END_EVENTS) for e in events):

@@ -88,7 +88,9 @@ class Trainer:
         self.resume_state = resume
         self.subscribers: list[ev.Subscriber] = list(subscribers)
         if run is not None:  # rank 0's: the trackers (TensorBoard, ...) write where the run folder is
-            self.subscribers += trackers.for_run(run.dir, config, warn=lambda m: self.log(m, "warning"))
+            # First: what one says of a failure (a warning) reaches the run's log before
+            # the event it failed on, even the run's end, after which the log is closed.
+            self.subscribers[:0] = trackers.for_run(run.dir, config, warn=lambda m: self.log(m, "warning"))
         self._images = data
         self._cache_dir = cache_dir
         self.world = world
