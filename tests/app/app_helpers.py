@@ -115,3 +115,38 @@ async def picker_ready(pilot) -> PickerScreen:
     await wait_for(pilot, lambda: screen.loaded, what="presets to load")
     await pilot.pause()
     return screen
+
+
+def epoch_events(n: int, planned: int | None = None) -> list:
+    """A run's RunStarted and ``n`` EpochEnds (of ``planned`` epochs, ``n`` unless
+    told), for a fed dashboard: losses falling, accuracies rising, epoch ``n`` the best."""
+    from helpers import run_started
+
+    from tui_trainer import events as ev
+
+    planned = planned or n
+    out: list = [run_started(epochs=planned)]
+    for i in range(1, n + 1):
+        out.append(
+            ev.EpochEnd(
+                epoch=i,
+                epochs=planned,
+                step=10 * i,
+                train_loss=2.0 / i,
+                train_acc=40 + 50 * i / n,
+                test_loss=1.8 / i,
+                test_acc=38 + 50 * i / n,
+                lr=0.01,
+                seconds=1.0,
+                images_per_s=1000.0,
+                best=True,
+                time=1.0 + i,
+            )
+        )
+    return out
+
+
+def screen_text(app) -> list[str]:
+    """The screen as the terminal would show it, a string a row (the compositor's own
+    lines: what every widget painted, overlaps resolved)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

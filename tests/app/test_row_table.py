@@ -306,3 +306,58 @@ async def test_the_checkpoints_table_keeps_the_selected_row_and_posts_its_choice
         await pilot.press("enter")  # as DataTable's RowSelected did: a message nobody acts on
         await pilot.pause()
         assert app.selected == [("/r/checkpoints/epoch_002.pt", 0)]
+
+
+def screen_cells(app, region: Region) -> list[list[tuple[str, object]]]:
+    """What the terminal shows in ``region``: characters and looks (the compositor's lines)."""
+    strips = app.screen._compositor.render_strips()
+    return [row[region.x : region.right] for row in cell_styles(strips[region.y : region.bottom])]
+
+
+async def dashboard_table(pilot, moved_up: int) -> EpochTable:
+    """A fed dashboard's epoch table, 60 epochs, the cursor moved up ``moved_up`` pages."""
+    from app_helpers import epoch_events
+
+    from tui_trainer.app.screens.dashboard import DashboardScreen
+
+    dash = DashboardScreen()
+    await pilot.app.push_screen(dash)
+    await pilot.pause()
+    dash.feed(epoch_events(60))
+    await pilot.pause()
+    table = dash.query_one(EpochTable)
+    table.focus()
+    for _ in range(moved_up):
+        await pilot.press("pageup")
+    await pilot.pause()
+    return table
+
+
+@pytest.mark.parametrize("moved_up", [0, 2])
+@pytest.mark.parametrize("trip", [[(120, 40), (80, 24), (120, 40)], [(80, 24), (120, 40), (60, 20), (80, 24)]])
+async def test_after_a_resize_the_epoch_table_shows_the_rows_it_would_have_shown_at_that_size(trip, moved_up):
+    """Each size of a round trip shows what a dashboard opened at that size shows, cell
+    for cell (no strip of another width, no row of another scroll position), and the
+    cursor's row in view: the newest epoch at the bottom while it follows the run."""
+    from tui_trainer.app.app import TrainerApp
+
+    fresh = {}
+    for size in set(trip):
+        async with TrainerApp().run_test(size=size) as pilot:
+            table = await dashboard_table(pilot, moved_up)
+            fresh[size] = screen_cells(pilot.app, table.region)
+    async with TrainerApp().run_test(size=trip[0]) as pilot:
+        table = await dashboard_table(pilot, moved_up)
+        for size in trip[1:]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            shown = screen_cells(pilot.app, table.region)
+            visible = table.scrollable_content_region.height - 1  # under the header
+            top = round(table.scroll_y)
+            assert top <= table.cursor_row < top + visible, "the cursor's row in view"
+            epochs = ["".join(c for c, _ in line[:4]).strip() for line in shown[1 : 1 + visible]]
+            assert epochs == [str(i + 1) for i in range(top, min(60, top + visible))], (size, epochs)
+            if not moved_up:  # (a cursor moved by pages sits elsewhere in a table of another height)
+                assert table.cursor_key == "60" and epochs[-1] == "60", "following: the newest row at the bottom"
+                assert shown == fresh[size], f"at {size}, on the way {trip}"

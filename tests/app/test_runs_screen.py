@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from app_helpers import (
     SIZE,
     press_live,
+    screen_text,
     train_tiny,
     wait_for,
 )
@@ -124,3 +126,38 @@ async def test_the_runs_table_shows_each_run_s_ranks_within_80_columns(runs_dir)
         widths = [c.get_render_width(table) for c in table.ordered_columns]
         before_preset = sum(widths[: keys.index("preset")])
         assert before_preset <= table.scrollable_content_region.width, (before_preset, widths)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_compare_chart_s_label_and_legend_follow_the_metric(runs_dir, size):
+    """Each metric's label exactly, with nothing left of the one before ("ttrain loss"
+    was a longer label's first letter), and the legend's best: the highest accuracy as
+    a percentage, the lowest loss as a loss (it said "best 99.72%" for a loss)."""
+    from helpers import write_run_folder
+
+    # write_run_folder: test_loss 1.8/epoch, train_loss 2.0/epoch, train_acc test_acc - 3.
+    write_run_folder(runs_dir, "20240101-000000-a", "digits-cnn", "finished", [50.0, 62.5, 61.0], 3)
+    write_run_folder(runs_dir, "20240102-000000-b", "digits-cnn", "finished", [40.0, 45.25], 2)
+    app = TrainerApp()
+    async with app.run_test(size=size) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.is_mounted, what="the runs")
+        screen = app.screen
+        screen.query_one("#runs-table").focus()
+        await press_live(pilot, "space", "down", "space")
+        await wait_for(pilot, lambda: len(screen.curves) == 2, what="the curves")
+        plot = screen.query_one("#compare-plot")
+        expected = {
+            "test acc %": ("best test acc 45.25%", "best test acc 62.50%"),
+            "test loss": ("best test loss 0.9000", "best test loss 0.6000"),
+            "train acc %": ("best train acc 42.25%", "best train acc 59.50%"),
+            "train loss": ("best train loss 1.0000", "best train loss 0.6667"),
+        }
+        for label, (best_b, best_a) in [*expected.items(), next(iter(expected.items()))]:
+            await pilot.pause()
+            region = plot.region
+            label_row = screen_text(app)[region.y][region.x : region.right]
+            assert label_row.strip() == label, label_row
+            legend = str(screen.query_one("#compare-legend").content).splitlines()
+            assert legend == [f"─o─ 20240102-000000-b  {best_b}", f"─x─ 20240101-000000-a  {best_a}"], legend
+            await press_live(pilot, "t")

@@ -1,13 +1,15 @@
 """Past runs: status, epochs, best accuracy, ranks, preset; open one, or compare curves.
 
 Mark runs with space: their per-epoch curves are drawn in one chart (``t`` picks the
-metric); with none marked, the chart shows the run under the cursor. The curves of a run
-still training grow as its epochs end. Enter opens a run in the dashboard (the live one
-if it is training here).
+metric, ``l`` all epochs or the recent ones); with none marked, the chart shows the run
+under the cursor. The legend gives each run's best of the metric shown: the highest
+accuracy, the lowest loss. The curves of a run still training grow as its epochs end.
+Enter opens a run in the dashboard (the live one if it is training here).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,11 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual_plot import PlotWidget
 
 from ... import format as fmt
 from ...runs import STATUS_COLORS, Run, RunSummary, list_runs
-from ..widgets.epoch_chart import SERIES, draw, make_plot
+from ..widgets.braille_plot import BraillePlot
+from ..widgets.epoch_chart import SERIES, draw, epoch_window, window_note
 from ..worker_errors import ForwardsWorkerErrors
 from .too_small import NeedsSize
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from ..app import TrainerApp
 
-METRICS = (
+METRICS = (  # (the EpochEnd field, the axis' label); an accuracy is a percentage, higher is better
     ("test_acc", "test acc %"),
     ("test_loss", "test loss"),
     ("train_acc", "train acc %"),
@@ -63,6 +65,7 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         Binding("enter", "open", "Open", id="runs.open"),
         Binding("space", "mark", "Mark to compare", id="runs.mark"),
         Binding("t", "metric", "Metric", id="runs.metric"),
+        Binding("l", "window", "Recent/all", show=False, id="runs.window"),
         Binding("escape", "back", "Back", show=False),
     ]
 
@@ -72,13 +75,14 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.marked: list[str] = []  # run ids, in the order marked (their colours)
         self.preview: str | None = None  # the run under the cursor, charted while none is marked
         self.metric = 0
+        self.show_all = True  # finished runs are compared whole; l: the recent epochs
         self.curves: dict[str, list[dict]] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-top"):
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         with Vertical(id="compare"):
-            yield make_plot("compare-plot")
+            yield BraillePlot(id="compare-plot")
             yield Static("", id="compare-legend", markup=False)
         yield Footer(compact=True)
 
@@ -196,6 +200,10 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.metric = (self.metric + 1) % len(METRICS)
         self.draw_compare()
 
+    def action_window(self) -> None:
+        self.show_all = not self.show_all
+        self.draw_compare()
+
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
@@ -215,34 +223,54 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
 
     def draw_compare(self) -> None:
         key, label = METRICS[self.metric]
-        plot = self.query_one("#compare-plot", PlotWidget)
-        legend = self.query_one("#compare-legend", Static)
+        plot = self.query_one("#compare-plot", BraillePlot)
         ids = [i for i in self.charted() if i in self.curves]
-        summaries = {r.id: r for r in self.runs}
-        series, lines, last = [], Text(), 2
+        series, last = [], 1
         for n, run_id in enumerate(ids):
             style, marker = SERIES[n % len(SERIES)]
             rows = self.curves[run_id]
             x = [float(r["epoch"]) for r in rows]
             series.append((x, [float(r[key]) for r in rows], style, marker))
             last = max(last, int(x[-1]) if x else 1)
-            best = max((r["test_acc"] for r in rows), default=None)
+        first, last = epoch_window(last, self.show_all)
+        draw(plot, label, series, last, floor0=key.endswith("loss"), x_first=first)
+        plot.set_note(window_note(last, self.show_all))
+        self.query_one("#compare").border_title = f"Compare: {label} per epoch  (t: metric)"
+        legend = self.query_one("#compare-legend", Static)
+        if ids:
+            legend.update(self._legend(ids, key, label))
+        elif self.runs:
+            legend.update("Mark two or more runs with space to compare their curves")
+
+    def _legend(self, ids: list[str], key: str, label: str) -> Text:
+        """A line a run: its marker, id and best of the metric charted (or why it failed)."""
+        summaries = {r.id: r for r in self.runs}
+        lines = Text()
+        for n, run_id in enumerate(ids):
+            style, marker = SERIES[n % len(SERIES)]
             if lines:
                 lines.append("\n")
             lines.append(f"─{marker}─ {run_id}", style)
+            best = best_of(self.curves[run_id], key, label)
             run = summaries.get(run_id)
             failed = run is not None and run.status == "failed" and run.reason
-            reason = run.reason if run is not None else None
-            if best is not None or not failed:
-                lines.append(f"  best {fmt.pct(best)}" if best is not None else "  no epochs yet", "dim")
-            if failed:
+            if best or not failed:
+                lines.append(f"  {best}" if best else "  no epochs yet", "dim")
+            if failed and run is not None:
                 # Why it failed, where the user looks at it (else only in its folder's files).
-                lines.append(f"  failed: {reason}", STATUS_COLORS.get("failed", ""))
-        draw(plot, label, series, last)
-        self.query_one("#compare").border_title = f"Compare: {label} per epoch  (t: metric)"
-        if ids and not self.marked:
+                lines.append(f"  failed: {run.reason}", STATUS_COLORS.get("failed", ""))
+        if not self.marked:
             lines.append("   (space marks runs to compare)", "dim")
-        if ids:
-            legend.update(lines)
-        elif self.runs:
-            legend.update("Mark two or more runs with space to compare their curves")
+        return lines
+
+
+def best_of(rows: list[dict], key: str, label: str) -> str:
+    """The best of a metric, as the legend says it: "best test acc 97.12%" (the
+    highest), "best test loss 0.0931" (the lowest); "" without epochs."""
+    values = [float(r[key]) for r in rows if r.get(key) is not None and math.isfinite(float(r[key]))]
+    if not values:
+        return ""
+    name = label.removesuffix(" %")
+    if key.endswith("loss"):
+        return f"best {name} {fmt.loss(min(values))}"
+    return f"best {name} {fmt.pct(max(values))}"

@@ -1,6 +1,6 @@
 """A line plot drawn in braille, cheap enough to redraw at every epoch render.
 
-Why not textual-plot's PlotWidget (the runs screen still uses it): it redraws a plot
+Why not textual-plot's PlotWidget: it redraws a plot
 pixel by pixel in Python through four canvas widgets, each pixel and label a
 ``Widget.refresh``, and renders every canvas line through ``self.rich_style``. The
 dashboard's chart redraws both its plots at every epoch render (every new epoch moves
@@ -98,7 +98,7 @@ class BraillePlot(Widget, can_focus=False):
 
     Drawn with the methods ``epoch_chart.draw`` calls (PlotWidget's names): ``clear``,
     ``set_xlimits``, ``set_ylimits``, ``set_xticks``, ``set_yticks``, ``set_ylabel``,
-    ``set_y_formatter``, ``plot`` and ``scatter``.
+    ``set_y_formatter``, ``plot`` and ``scatter``; ``set_note`` is its own.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"plot--axis", "plot--tick", "plot--label"}
@@ -124,6 +124,7 @@ class BraillePlot(Widget, can_focus=False):
         self._xticks: list[float] = []
         self._yticks: list[float] = []
         self._ylabel = ""
+        self._note = ""
         self._x_formatter: AxisFormatter = NumericAxisFormatter()
         self._y_formatter: AxisFormatter = NumericAxisFormatter()
         self._lines: list[Strip] = []
@@ -161,6 +162,12 @@ class BraillePlot(Widget, can_focus=False):
     def set_ylabel(self, label: str) -> None:
         self._ylabel = label
         self._changed()
+
+    def set_note(self, note: str) -> None:
+        """A note at the right end of the y label's row (the chart's window), if it fits."""
+        if note != self._note:
+            self._note = note
+            self._changed()
 
     def set_y_formatter(self, formatter: AxisFormatter) -> None:
         self._y_formatter = formatter
@@ -310,6 +317,8 @@ class BraillePlot(Widget, can_focus=False):
             if 0 <= row < h:
                 _write(left_rows[row], left_styles[row], left - 2, text, tick, "right")
         _write(top_row, top_styles, left - 2, self._ylabel, label, "center")
+        if self._note and len(self._note) + 2 <= width - left - len(self._ylabel):  # clear of the label
+            _write(top_row, top_styles, width - 1, self._note, tick, "right")
 
         lines = [_strip(top_row, top_styles, base)]
         for row in range(h):
