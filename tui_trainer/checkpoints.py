@@ -235,9 +235,7 @@ def list_checkpoints(folder: Path) -> list[SavedCheckpoint]:
         m = _NAME.match(p.name)
         if m:
             found.append(SavedCheckpoint(p, int(m[1]), int(m[2] or 0), float(m[3]) if m[3] else None))
-    return sorted(
-        found, key=lambda c: (c.epoch, c.step or math.inf, c.path.stat().st_mtime if c.path.exists() else 0)
-    )
+    return sorted(found, key=lambda c: (c.epoch, c.step or math.inf, c.path.stat().st_mtime if c.path.exists() else 0))
 
 
 def _by_accuracy(saved: list[SavedCheckpoint]) -> list[SavedCheckpoint]:

@@ -9,7 +9,6 @@ training in this process still gets its memory from torch).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.timer import Timer
