@@ -1,6 +1,6 @@
 """The engine's time per step beyond a bare loop: same tiny model, optimizer and batch.
 
-    python3 benchmarks/step_overhead.py [--steps N] [--device cpu|cuda]
+    python3 benchmarks/step_overhead.py [--steps N] [--device cpu|cuda] [--set KEY=VALUE ...]
 
 Trains a tiny CNN (synthetic 16x16 images, batch 32, crop + flip) for two epochs through
 the engine, then times a bare loop (forward, loss, backward, optimizer and schedule
@@ -29,6 +29,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400, help="steps per epoch (default 400)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: launches, not arithmetic)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override (e.g. log.tensorboard=false log.system=false: the trackers' cost)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     config = RunConfig.from_dict(
@@ -49,7 +56,7 @@ def main() -> None:
             "checkpoint": {"every": 0},
         },
         name="step-overhead",
-    )
+    ).with_overrides(args.set)
     ends: list[ev.EpochEnd] = []
     with tempfile.TemporaryDirectory() as runs:
         trainer = Trainer(

@@ -98,13 +98,17 @@ def test_two_cpu_processes_train_digits_to_the_accuracy_of_one(env, runs_dir):
     r = cli(["train", "digits-cnn", "--headless", *CPU2, "--epochs", "3", "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 0, r.stderr
     run = only_run(runs_dir)  # one run folder, written by rank 0 alone
-    assert sorted(p.name for p in run.iterdir()) == [
+    names = sorted(p.name for p in run.iterdir())
+    tensorboard = [n for n in names if n.startswith("events.out.tfevents.")]
+    assert len(tensorboard) == 1, names  # rank 0's tracker alone
+    assert [n for n in names if n not in tensorboard] == [
         "checkpoints",
         "config.json",
         "config.toml",
         "events.jsonl",
         "metrics.jsonl",
         "status.json",
+        "system.jsonl",
     ]
     started = [e for e in events(run) if e["event"] == "run_started"]
     assert [e["world_size"] for e in started] == [2]

@@ -28,10 +28,12 @@ from textual.worker import Worker, WorkerState
 from .. import events as ev
 from .. import format as fmt
 from .. import paths, wording
+from ..alerts import Alert, alert_for
 from ..errors import UserError
 from ..runs import Run
 from . import warmup
 from .bridge import EngineUpdate, EventBridge, TrainingSession
+from .desktop_notify import notify_desktop
 from .pacing import MIN_TAKE_S
 from .screens.confirm import ConfirmScreen
 from .screens.dashboard import DashboardScreen
@@ -170,6 +172,7 @@ class TrainerApp(App[int]):
         self.launch_session: TrainingSession | None = None
         self.live_mode: str | None = None
         self._sessions = 0
+        self._target_reached = False  # the live run's notify.target_acc: alerted once
         self._showwarning: Any = None
         self._printed = ""
         self.first_frame_drawn = False  # see on_ready
@@ -316,6 +319,7 @@ class TrainerApp(App[int]):
         session.screen = screen
         old = self.live_mode
         self._sessions += 1
+        self._target_reached = False
         self.live_mode = f"live-{self._sessions}"
         self.add_mode(self.live_mode, lambda: screen)
         self.session = session
@@ -385,13 +389,13 @@ class TrainerApp(App[int]):
             session.screen.feed(events, losses)
         self._take_later(bridge)
         for e in events:
+            alert = self._alert_of(e, session)
             if isinstance(e, ev.Failed) and e.error == "TrainingDiverged" and e.checkpoint and session is not None:
                 self._offer_lower_lr(session, e)
-            elif isinstance(e, ev.Failed):
-                self.notify(e.reason, title="Training failed", severity="error", timeout=15)
-            elif isinstance(e, ev.Finished):
-                best = f", best test accuracy {fmt.pct(e.best_acc)}" if e.best_acc is not None else ""
-                self.notify(f"Finished {fmt.plural(e.epochs, 'epoch')}{best}", title="Training finished")
+                if alert is not None:
+                    self.announce(alert, toast=False)  # the dialog says it on screen
+            elif alert is not None:
+                self.announce(alert)
             elif isinstance(e, ev.Stopped):
                 self.notify(
                     f"Stopped ({e.reason}) at {wording.at(e)}",
@@ -402,6 +406,28 @@ class TrainerApp(App[int]):
                 self.refresh_bindings()
             except (ScreenStackError, UnknownModeError):
                 pass  # the app is exiting: the run's last events came after its screens went
+
+    def _alert_of(self, event: ev.Event, session: TrainingSession | None) -> Alert | None:
+        """The alert an event is (alerts.alert_for: the same for the app and the notifier)."""
+        target = session.launch.config.notify.target_acc if session is not None else None
+        alert = alert_for(event, target, self._target_reached)
+        if alert is not None and alert.kind == "target":
+            self._target_reached = True
+        return alert
+
+    def announce(self, alert: Alert, toast: bool = True) -> None:
+        """An alert: a toast, the terminal's bell, and a desktop notification where the
+        terminal shows one (through SSH too; see desktop_notify)."""
+        if toast:
+            error = alert.kind in ("failed", "nan")
+            self.notify(
+                alert.message,
+                title=alert.title,
+                severity="error" if error else "information",
+                timeout=15 if error else 5,
+            )
+        self.bell()
+        notify_desktop(self, alert.title, alert.message)
 
     def _take_later(self, bridge: EventBridge) -> None:
         """One timer takes what the bridge holds, when the dashboard's pacer next lets a
