@@ -372,6 +372,17 @@ def _measure_in_child(
         send.close()
 
 
+def one_process(config: RunConfig) -> RunConfig:
+    """The config of the variants in one process beside ``--devices``: on the first GPU
+    the devices name (``[2, 5]``: cuda:2, the ranks' kind of GPU; plain ``cuda`` would
+    be cuda:0, which the list may not even hold)."""
+    single = config.with_value("train.devices", 1)
+    devices = config.train.devices
+    if isinstance(devices, list) and devices and config.train.device in ("auto", "cuda"):
+        single = single.with_value("train.device", f"cuda:{devices[0]}")
+    return single
+
+
 def run_bench(
     config: RunConfig,
     loops: Mapping[str, Loop],
@@ -386,8 +397,8 @@ def run_bench(
     ``rounds`` times, alternating. With ``processes`` (``--devices``), ``loops`` has
     :data:`DEVICES`, which trains in ``config``'s ``train.devices`` processes; the other
     variants train in one."""
-    single = config if processes is None else config.with_value("train.devices", 1)
-    device = resolve_device(config.train.device)
+    single = config if processes is None else one_process(config)
+    device = resolve_device(single.train.device)
     progress(f"loading {config.data.dataset} data")
     # Once here: bad data options fail before any measurement, and the measurements
     # processes hit the cache this fills.

@@ -12,7 +12,9 @@ import sys
 import pytest
 from conftest import subprocess_env
 
+from tui_trainer.bench import one_process
 from tui_trainer.cli import main
+from tui_trainer.config import RunConfig
 
 TIMEOUT_S = 60  # a hang (a rank waiting on a peer that never comes) fails in a minute
 
@@ -68,3 +70,18 @@ def test_bench_devices_bad_input_is_one_line(capsys, args, said):
     assert main(["bench", "digits-cnn", *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith(f"tui-trainer: error: {said}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "device, devices, expected",
+    [
+        ("cuda", [2, 5], "cuda:2"),  # the ranks' first GPU, not cuda:0
+        ("auto", [3], "cuda:3"),
+        ("cuda", 4, "cuda"),  # a count: GPUs 0..3, cuda:0 among them
+        ("cpu", 2, "cpu"),
+    ],
+)
+def test_the_one_process_variants_train_on_the_first_device_of_the_list(device, devices, expected):
+    config = RunConfig().with_overrides([f"train.device={device}", f"train.devices={json.dumps(devices)}"])
+    single = one_process(config)
+    assert (single.train.device, single.train.devices) == (expected, 1)
