@@ -9,7 +9,7 @@ from helpers import run_started, run_tiny, tiny_config
 
 from tui_trainer import events as ev
 from tui_trainer.system.nvml import NVML
-from tui_trainer.system.sampler import SYSTEM, SystemSampler, read_samples
+from tui_trainer.system.sampler import SYSTEM, SystemSampler, UnderuseFlag, read_samples
 
 GIB = 1024**3
 GPUS = {"GPU-aaaa": (10, 80, 35, 250_000, 61), "GPU-bbbb": (20, 80, 90, 410_500, 70)}
@@ -96,3 +96,45 @@ def test_a_run_writes_system_jsonl_and_log_system_false_does_not(runs_dir):
     assert samples and all("rss" in s and s["gpus"] == [] for s in samples)  # the CPU: no GPUs
     _, run, _, _ = run_tiny(runs_dir, tiny_config(train={"epochs": 1}, log={"system": False}))
     assert not (run.dir / SYSTEM).exists()
+
+
+def test_the_underuse_flag_needs_a_minute_of_training_under_half_busy_and_says_it_once():
+    flag = UnderuseFlag(threshold=50, window_s=60)
+    assert flag.feed(0, [20, 30], training=True) is None
+    assert flag.feed(59, [20, 49], training=True) is None
+    said = flag.feed(60, [10, 10], training=True)
+    assert said is not None and said.startswith("GPU under 50% busy for 60 s while training: input-bound?")
+    assert flag.feed(200, [10, 10], training=True) is None, "once"
+    assert flag.feed(201, [90, 10], training=True) is None  # busy again: it may be said again later
+    assert flag.feed(210, [10, 10], training=True) is None
+    assert flag.feed(270, [10, 10], training=True) is not None
+
+
+def test_a_pause_or_an_unreadable_figure_restarts_the_count():
+    flag = UnderuseFlag(threshold=50, window_s=60)
+    flag.feed(0, [10], training=True)
+    assert flag.feed(30, [10], training=False) is None  # paused: idle on purpose
+    assert flag.feed(70, [10], training=True) is None  # counted from here
+    assert flag.feed(100, [None], training=True) is None  # under MIG, say: nothing known
+    assert flag.feed(150, [10], training=True) is None
+    assert flag.feed(210, [10], training=True) is not None
+
+
+def test_the_sampler_flags_an_idle_gpu_in_the_sample_the_log_and_to_its_listener(tmp_path):
+    idle = {"GPU-aaaa": (10, 80, 5, 60_000, 40)}
+    heard, warned = [], []
+    sampler = SystemSampler(
+        tmp_path / SYSTEM,
+        interval=0.05,
+        nvml=FakeNVML(idle),
+        warn=warned.append,
+        on_flag=lambda kind, message: heard.append(kind),
+    )
+    sampler.underuse = UnderuseFlag(window_s=0.2)
+    sampler(run_started(device_uuids=["GPU-aaaa"]))
+    wait_for(lambda: heard)
+    sampler(ev.Step(epoch=1, step=5, batch=5, batches=10, loss=1.0, lr=0.1, images_per_s=100.0))
+    sampler.close()
+    assert heard == ["gpu_underused"]
+    assert len(warned) == 1 and "input-bound?" in warned[0], "said in the log at the next event"
+    assert [s.get("flag") for s in read_samples(tmp_path)].count("gpu_underused") == 1

@@ -6,11 +6,16 @@ the training process's resident memory through psutil (the maintained cross-plat
 library for them; /proc would be Linux alone). What cannot be read is left out: no
 NVML, no GPU, a figure the driver does not support. One JSON object a line, appended
 and flushed as sampled, so `watch` and the app tail it like events.jsonl.
+
+A GPU that sits under half busy for a minute while the run trains is flagged once
+(:class:`UnderuseFlag`): in the sample (``"flag": "gpu_underused"``), as a warning in
+the run's log, and to a listener (the notifier's alert).
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +28,38 @@ from .nvml import NVML
 
 INTERVAL_S = 2.0
 SYSTEM = "system.jsonl"
+UNDERUSED_PCT = 50  # a GPU busier than this is not "sitting idle"
+UNDERUSED_S = 60.0  # for this long, while training, before it is said
+UNDERUSED = "gpu_underused"
+
+
+class UnderuseFlag:
+    """Says once when every GPU of the run sat under UNDERUSED_PCT busy for UNDERUSED_S
+    of training (a pause, or a GPU figure NVML cannot read, restarts the count); again
+    only after a GPU was busy in between."""
+
+    def __init__(self, threshold: float = UNDERUSED_PCT, window_s: float = UNDERUSED_S) -> None:
+        self.threshold, self.window_s = threshold, window_s
+        self.since: float | None = None  # when the GPUs last went under, while training
+        self.said = False
+
+    def feed(self, when: float, utilisations: list[int | None], training: bool) -> str | None:
+        known = [u for u in utilisations if u is not None]
+        under = training and bool(known) and len(known) == len(utilisations) and max(known) < self.threshold
+        if not under:
+            if known and max(known) >= self.threshold:
+                self.said = False
+            self.since = None
+            return None
+        if self.since is None:
+            self.since = when
+        if self.said or when - self.since < self.window_s:
+            return None
+        self.said = True
+        return (
+            f"GPU under {self.threshold:g}% busy for {when - self.since:.0f} s while training: input-bound? "
+            "(data loading or augmentation not keeping up; a larger batch or fewer host-side steps may help)"
+        )
 
 
 def host_figures() -> dict[str, Any]:
@@ -48,22 +85,35 @@ class SystemSampler:
         interval: float = INTERVAL_S,
         nvml: NVML | None = None,
         host: Callable[[], dict[str, Any]] = host_figures,
+        warn: Callable[[str], None] | None = None,
+        on_flag: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``warn`` says a flag in the run's log (from the training thread, at its next
+        event); ``on_flag(kind, message)`` hears it at once, from the sampler's thread."""
         self.path, self.interval, self.host = path, interval, host
+        self.warn, self.on_flag = warn, on_flag
         self.nvml = nvml or NVML()
         self.host()  # psutil's CPU % is since its previous call: the first sample's is since here
         self.uuids: list[str] = []
+        self.underuse = UnderuseFlag()
+        self.training = False  # between RunStarted (or Resumed) and a pause or the end
+        self._flags: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __call__(self, event: ev.Event) -> None:
+        while self.warn is not None and not self._flags.empty():
+            self.warn(self._flags.get_nowait())
         if isinstance(event, ev.RunStarted):
             self.close()
-            self.uuids = list(event.device_uuids)
+            self.uuids, self.training = list(event.device_uuids), True
             self._stop = threading.Event()
             self._thread = threading.Thread(target=self._run, name="tui-trainer-system", daemon=True)
             self._thread.start()
+        elif isinstance(event, ev.Paused | ev.Resumed):
+            self.training = isinstance(event, ev.Resumed)
         elif isinstance(event, ev.END_EVENTS):
+            self.training = False
             self.close()
 
     def sample(self) -> dict[str, Any]:
@@ -75,11 +125,24 @@ class SystemSampler:
         ]
         return out
 
+    def _flagged(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """The sample, with the underuse flag if this one raises it (said to the listeners)."""
+        if not self.uuids:
+            return sample
+        utilisations = [g.get("utilisation") for g in sample["gpus"]] or [None]
+        message = self.underuse.feed(sample["time"], utilisations, self.training)
+        if message is None:
+            return sample
+        self._flags.put(message)
+        if self.on_flag is not None:
+            self.on_flag(UNDERUSED, message)
+        return {**sample, "flag": UNDERUSED}
+
     def _run(self) -> None:
         with open(self.path, "a", buffering=1) as f:
             while True:
                 try:
-                    f.write(json.dumps(self.sample()) + "\n")
+                    f.write(json.dumps(self._flagged(self.sample())) + "\n")
                 except Exception as exc:  # noqa: BLE001 - a figure is not worth the run: said once, then quiet
                     f.write(json.dumps({"time": time.time(), "error": f"{type(exc).__name__}: {exc}"}) + "\n")
                     return
