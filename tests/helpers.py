@@ -244,8 +244,11 @@ def demo_events(
     return out
 
 
-def write_run_folder(runs_dir, run_id: str, preset: str, status: str, accs: list[float], epochs: int):
-    """A finished/stopped/failed run folder written from fixed data (no training); returns its path."""
+def write_run_folder(
+    runs_dir, run_id: str, preset: str, status: str, accs: list[float], epochs: int, config: dict | None = None
+):
+    """A finished/stopped/failed run folder written from fixed data (no training); returns its path.
+    ``config``: config.json's sections beside its preset (an older folder's has none)."""
     import json
     from pathlib import Path
 
@@ -279,5 +282,5 @@ def write_run_folder(runs_dir, run_id: str, preset: str, status: str, accs: list
         "started": T0,
     }
     (folder / "status.json").write_text(json.dumps(state))
-    (folder / "config.json").write_text(json.dumps({"preset": preset}))
+    (folder / "config.json").write_text(json.dumps({"preset": preset, **(config or {})}))
     return folder

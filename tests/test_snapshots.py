@@ -48,9 +48,14 @@ def snapshot_runs():
     write_run_folder(
         SNAPSHOT_RUNS, "20240101-090000-digits-cnn", "digits-cnn", "finished", [90.0, 95.28, 96.39, 97.1, 97.5], 5
     )
-    write_run_folder(SNAPSHOT_RUNS, "20240102-100000-digits-cnn", "digits-cnn", "stopped", [88.5, 93.0, 94.2], 10)
+    # The two compared differ in three keys (the differences table) and share one.
+    digits = {"model": {"name": "small_cnn"}, "optim": {"lr": 0.01, "momentum": 0.9}, "data": {"batch_size": 64}}
+    resnet = {"model": {"name": "resnet_small"}, "optim": {"lr": 0.1, "momentum": 0.9}, "data": {"batch_size": 128}}
     write_run_folder(
-        SNAPSHOT_RUNS, "20240103-110000-resnet-small-cifar10", "resnet-small-cifar10", "failed", [41.2], 300
+        SNAPSHOT_RUNS, "20240102-100000-digits-cnn", "digits-cnn", "stopped", [88.5, 93.0, 94.2], 10, config=digits
+    )
+    write_run_folder(
+        SNAPSHOT_RUNS, "20240103-110000-resnet-small-cifar10", "resnet-small-cifar10", "failed", [41.2], 300, resnet
     )
     yield SNAPSHOT_RUNS
     shutil.rmtree(SNAPSHOT_RUNS.parent, ignore_errors=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import events as ev
+from . import format as fmt
 from . import wording
 from .config import RunConfig
 from .errors import CheckpointError
@@ -578,6 +579,7 @@ class RunSummary:
     time_to_target: float | None = None  # seconds of training until target_acc was first reached
     reason: str = ""  # why a stopped or failed run ended
     world_size: int = 1  # processes (one a GPU) that trained it
+    resumable: bool = False  # not finished, and its last checkpoint is there to resume from
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -623,9 +625,22 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
                 time_to_target=s.get("time_to_target"),
                 reason=s.get("reason") or "",
                 world_size=int(s.get("world_size") or 1),
+                resumable=_resumable(p, s),
             )
         )
     return out
+
+
+def _resumable(folder: Path, status: dict[str, Any]) -> bool:
+    """Whether ``--resume`` has something to start from: the run is not finished (nor
+    training now) and its last checkpoint is a file. Path.is_file follows links, so a
+    last.pt whose epoch file was pruned or deleted does not count. (Not
+    checkpoints.linked_checkpoint: it imports torch, which `runs` must not.)"""
+    if status.get("status") in ("finished", *LIVE_STATUSES):
+        return False
+    named = status.get("last_checkpoint")  # resolved against the folder by Run.status
+    candidates = [Path(named)] if named else []
+    return any(c.is_file() for c in (*candidates, folder / CHECKPOINTS / "last.pt"))
 
 
 def _summary_position(status: dict[str, Any]) -> dict[str, int] | None:
@@ -670,3 +685,92 @@ def checkpoint_or_run(name: str, runs_dir: Path) -> Path:
     run id (or a unique part of one) in ``runs_dir``, as its folder."""
     p = Path(name).expanduser()
     return p if p.exists() else find_run(name, runs_dir, what="checkpoint, run folder or run id").dir
+
+
+# -- the columns of `tui-trainer runs` and the runs screen -------------------------------------
+# The statuses in the order that sorting by status gives: what needs a look first.
+STATUS_SHOWN = "dead", "failed", "stopped", "paused", "running", "starting", "created", "finished", "unknown"
+
+
+def status_text(run: RunSummary) -> str:
+    """A run's status with why it ended, in the one wording of `runs` and the runs
+    screen: "finished", "stopped by user", "stopped: time limit", "failed: loss became
+    NaN/inf at epoch 7, step 3 of 32 (step 195 of the run)", "dead (process gone)". Only
+    what happened: a reason's advice after its "; " is for the end line and the legend."""
+    if run.status == "dead":
+        return "dead (process gone)"
+    reason = run.reason.split("; ")[0].strip()
+    if not reason or run.status not in ("stopped", "failed"):
+        return run.status
+    if run.status == "stopped" and reason.lower().startswith("stopped"):
+        return reason  # "stopped by user" says it already
+    return f"{run.status}: {reason}"
+
+
+def _none_last(value: float | None) -> tuple[bool, float]:
+    return (value is None, -(value or 0.0))
+
+
+# Each column one can sort by, and its order: the best figures first, a missing one last.
+SORTS: dict[str, Any] = {
+    "started": lambda r: (),  # as listed: newest first, by the folder's name (its start time)
+    "status": lambda r: (STATUS_SHOWN.index(r.status) if r.status in STATUS_SHOWN else len(STATUS_SHOWN),),
+    "best": lambda r: _none_last(r.best_acc),
+    "epochs": lambda r: (-r.epoch, -r.epochs),
+    "time": lambda r: _none_last(r.wall_seconds if r.wall_seconds is not None else r.train_seconds),
+    "devices": lambda r: (-r.world_size,),
+    "resumable": lambda r: (not r.resumable,),
+    "preset": lambda r: (r.preset.lower(),),
+    "id": lambda r: (r.id,),
+}
+
+
+def sort_runs(runs: list[RunSummary], column: str) -> list[RunSummary]:
+    """The runs ordered by a column of SORTS; ties keep their order (newest first)."""
+    return sorted(runs, key=SORTS[column])
+
+
+def filter_runs(runs: list[RunSummary], status: str | None = None, preset: str | None = None) -> list[RunSummary]:
+    """The runs of that status ("live": starting, running or paused) and preset; None: any."""
+    wanted = LIVE_STATUSES if status == "live" else (status,)
+    return [r for r in runs if (status is None or r.status in wanted) and (preset is None or r.preset == preset)]
+
+
+# -- comparing configs -------------------------------------------------------------------------
+MISSING = "—"  # a key one run's config lacks (an older version's, or another model's)
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, str]:
+    """config.json as dotted keys ("optim.lr") and their values as one would type them."""
+    if isinstance(data, dict):
+        out: dict[str, str] = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    if isinstance(data, float):
+        text = fmt.setting(data) if math.isfinite(data) else str(data)
+    else:
+        text = json.dumps(data) if isinstance(data, (list, bool)) or data is None else str(data)
+    return {prefix.rstrip("."): text}
+
+
+def config_of(folder: Path) -> dict[str, str]:
+    """A run's config as dotted keys; {} where its config.json is missing or unreadable.
+    Without its preset's name: a run's id ends with it, and the keys that make presets
+    differ (model.name, data.dataset) say what differs."""
+    try:
+        data = json.loads((Path(folder) / CONFIG_JSON).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    data.pop("preset", None)
+    return _flat(data)
+
+
+def config_differences(configs: list[dict[str, str]]) -> list[tuple[str, list[str]]]:
+    """The keys whose values are not the same in every config (a key one lacks counts),
+    in sorted order, each with its value in each config: what tells the runs apart."""
+    keys = sorted(set().union(*configs)) if configs else []
+    rows = [(key, [c.get(key, MISSING) for c in configs]) for key in keys]
+    return [(key, values) for key, values in rows if len(set(values)) > 1]

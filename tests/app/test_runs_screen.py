@@ -12,6 +12,7 @@ from app_helpers import (
     train_tiny,
     wait_for,
 )
+from textual.binding import Binding
 
 from tui_trainer.app.app import TrainerApp
 from tui_trainer.app.screens.dashboard import DashboardScreen
@@ -99,17 +100,19 @@ async def test_the_runs_chart_says_why_a_run_failed(runs_dir):
         assert "failed: imagefolder: /data/x does not exist" in legend and "no epochs yet" not in legend, legend
 
 
-async def test_the_runs_table_shows_each_run_s_ranks_within_80_columns(runs_dir):
+async def test_the_runs_table_shows_each_run_s_ranks_and_its_figures_within_80_columns(runs_dir):
     """The world size of each run (4 for a data-parallel one, 1 for the rest, and for
-    old status files without it); every column before the preset fits 80 columns, with
-    the scrollbar of a list longer than the screen."""
+    old status files without it); the mark, id, status (a failure's reason cut to the
+    room left), epochs and best fit 80 columns, with the scrollbar of a list longer than
+    the screen; resume, ranks, time and preset scroll in."""
     from helpers import write_run_folder
 
     ddp = write_run_folder(
         runs_dir, "20240103-110000-resnet-small-cifar10", "resnet-small-cifar10", "failed", [41.2], 300
     )
     status = json.loads((ddp / "status.json").read_text())
-    (ddp / "status.json").write_text(json.dumps({**status, "world_size": 4}))
+    reason = "loss became NaN/inf at epoch 2, step 3 of 32 (step 35 of the run); resume it"
+    (ddp / "status.json").write_text(json.dumps({**status, "world_size": 4, "reason": reason}))
     for i in range(8):
         write_run_folder(runs_dir, f"20240101-00000{i}-digits-cnn", "digits-cnn", "finished", [50.0], 5)
     app = TrainerApp()
@@ -121,11 +124,95 @@ async def test_the_runs_table_shows_each_run_s_ranks_within_80_columns(runs_dir)
         await pilot.pause()
         assert str(table.get_cell(ddp.name, "ranks")) == "4"
         assert str(table.get_cell("20240101-000000-digits-cnn", "ranks")) == "1"
+        assert str(table.get_cell(ddp.name, "status")).startswith("failed: loss")
+        assert str(table.get_cell(ddp.name, "resume")) == "no"
         assert table.show_vertical_scrollbar
         keys = [c.key.value for c in table.ordered_columns]
         widths = [c.get_render_width(table) for c in table.ordered_columns]
-        before_preset = sum(widths[: keys.index("preset")])
-        assert before_preset <= table.scrollable_content_region.width, (before_preset, widths)
+        up_to_best = sum(widths[: keys.index("best") + 1])
+        assert up_to_best <= table.scrollable_content_region.width, (up_to_best, widths)
+
+
+async def test_o_sorts_and_f_and_p_filter_the_runs_and_the_border_says_so(runs_dir):
+    from helpers import write_run_folder
+
+    write_run_folder(runs_dir, "20240101-000000-digits-cnn", "digits-cnn", "finished", [97.0], 1)
+    write_run_folder(runs_dir, "20240102-000000-cnn-cifar10", "cnn-cifar10", "failed", [40.0], 10)
+    write_run_folder(runs_dir, "20240103-000000-digits-cnn", "digits-cnn", "stopped", [90.0], 10)
+    app = TrainerApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.runs, what="the runs")
+        screen = app.screen
+        table = screen.query_one("#runs-table")
+        table.focus()
+        shown = lambda: [table.coordinate_to_cell_key((row, 0)).row_key.value[-14:] for row in range(table.row_count)]  # noqa: E731
+        border = lambda: str(screen.query_one("#runs-top").border_subtitle)  # noqa: E731
+        assert shown() == ["000-digits-cnn", "00-cnn-cifar10", "000-digits-cnn"]
+        assert screen.runs[0].id == "20240103-000000-digits-cnn" and "sorted by started" in border()
+        await press_live(pilot, "o")  # by status: the failed run first
+        assert [r.id for r in screen.runs][0] == "20240102-000000-cnn-cifar10" and "sorted by status" in border()
+        await press_live(pilot, "o")  # by best accuracy
+        assert [r.best_acc for r in screen.runs] == [97.0, 90.0, 40.0] and "sorted by best" in border()
+        await press_live(pilot, "f")  # the first status there is, in the status order
+        assert [r.status for r in screen.runs] == ["failed"] and table.row_count == 1
+        assert "status failed" in border()
+        await press_live(pilot, "f", "f", "f")  # stopped, finished, then all again
+        assert table.row_count == 3 and "status all" in border()
+        await press_live(pilot, "p")
+        assert {r.preset for r in screen.runs} == {"cnn-cifar10"} and "preset cnn-cifar10" in border()
+        await press_live(pilot, "p")
+        assert [r.preset for r in screen.runs] == ["digits-cnn", "digits-cnn"]
+        # Bindings with ids and descriptions: the help screen and the palette are made of them.
+        bound = {b.id: b.description for b in RunsScreen.BINDINGS if isinstance(b, Binding)}
+        assert bound["runs.sort"] == "Sort" and bound["runs.status"] and bound["runs.preset"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_marked_runs_show_the_config_keys_that_differ_beside_the_chart(runs_dir, size):
+    from helpers import write_run_folder
+
+    write_run_folder(
+        runs_dir,
+        "20240101-000000-a",
+        "digits-cnn",
+        "finished",
+        [90.0, 95.0],
+        2,
+        config={"optim": {"lr": 0.05, "momentum": 0.9}, "data": {"batch_size": 128}},
+    )
+    write_run_folder(
+        runs_dir,
+        "20240102-000000-b",
+        "digits-cnn",
+        "finished",
+        [80.0, 85.0],
+        2,
+        config={"optim": {"lr": 0.01, "momentum": 0.9}, "data": {"batch_size": 64}},
+    )
+    app = TrainerApp()
+    async with app.run_test(size=size) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.runs, what="the runs")
+        screen = app.screen
+        differences = screen.query_one("#compare-config")
+        screen.query_one("#runs-table").focus()
+        await press_live(pilot, "space")
+        await wait_for(pilot, lambda: len(screen.configs) == 1, what="one run's config")
+        assert not differences.display  # one run: nothing to compare
+        await press_live(pilot, "down", "space")
+        await wait_for(pilot, lambda: differences.display and differences.row_count == 2, what="the differences")
+        await pilot.pause()
+        text = "\n".join(screen_text(app))
+        # Each run's value under its mark's number, beside the chart, whole at 80 columns.
+        for line in ("data.batch_size  64    128", "optim.lr         0.01  0.05"):
+            assert line in text, text
+        assert "optim.momentum" not in text  # the same in both
+        plot, table = screen.query_one("#compare-plot"), differences
+        assert plot.region.right <= table.region.x and plot.region.width >= 38, (plot.region, table.region)
+        assert table.region.right <= size[0]
+        await press_live(pilot, "space")  # one marked again
+        await wait_for(pilot, lambda: not differences.display, what="the differences hidden")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

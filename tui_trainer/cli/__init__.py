@@ -95,6 +95,13 @@ def build_parser() -> ArgumentParser:
     runs = sub.add_parser("runs", help="list runs")
     runs.add_argument("--runs-dir", type=Path)
     runs.add_argument("--json", action="store_true", help="print a JSON list (newest first) instead of a table")
+    runs.add_argument(
+        "--sort",
+        metavar="COLUMN",
+        help="order by a column: best, time, epochs, status, preset, ... (default: started, newest first)",
+    )
+    runs.add_argument("--status", help="only runs of this status: finished, stopped, failed, live, ...")
+    runs.add_argument("--preset", metavar="NAME", help="only runs of this preset")
 
     watch = sub.add_parser("watch", help="open the dashboard on a run: live if it is training, else its history")
     watch.add_argument("run", help="run folder, run id, or a unique part of one (see `tui-trainer runs`)")

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -16,9 +17,20 @@ from rich.text import Text
 from .. import format as fmt
 from .. import paths, presets
 from ..config import RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, one_of
 from ..launch import Launch, preflight, prepare, shorthand_overrides
-from ..runs import STATUS_COLORS, RunSummary, checkpoint_or_run, find_run, list_runs
+from ..runs import (
+    SORTS,
+    STATUS_COLORS,
+    STATUS_SHOWN,
+    RunSummary,
+    checkpoint_or_run,
+    filter_runs,
+    find_run,
+    list_runs,
+    sort_runs,
+    status_text,
+)
 
 if TYPE_CHECKING:
     from ..bench import Loop
@@ -178,7 +190,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or paths.runs_dir()
     if runs_dir.is_file():
         raise ConfigError(f"runs folder {runs_dir}: it is a file, not a folder of runs")
-    found = list_runs(runs_dir)
+    found = _chosen_runs(list_runs(runs_dir), args, runs_dir)
     if args.json:
         import json
 
@@ -187,47 +199,74 @@ def cmd_runs(args: argparse.Namespace) -> int:
     console = _console()
     if not found:
         missing = "" if runs_dir.is_dir() else " (the folder does not exist yet)"
-        console.print(f"No runs in {runs_dir}{missing}; start one with `tui-trainer train`", markup=False)
+        some = " of that status and preset" if args.status or args.preset else ""
+        console.print(f"No runs{some} in {runs_dir}{missing}; start one with `tui-trainer train`", markup=False)
         return 0
-    # What tells runs apart first; at 80 columns the table had room for the id alone (the
-    # rest was "…"). A run id starts with its date and time and ends with its preset, so
-    # the preset only comes when an id does not say it, the start time on a wide terminal.
-    wide = console.width >= 110
+    columns = _runs_columns(found, console.width >= 110)
+    # collapse_padding: one space between columns, not two, so that an id of 42 characters,
+    # the status, epochs, best (accuracy, as the runs screen heads it) and resume fit 80 columns.
+    table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left", collapse_padding=True)
+    for col in columns:
+        right = col in ("epochs", "best", "devices", "time")
+        # The status alone may wrap: a failure's reason is long, and every other cell is whole.
+        table.add_column(col, no_wrap=col != "status", justify="right" if right else "left")
+    for r in found:
+        table.add_row(*(_runs_cells(r)[c] for c in columns))
+    console.print(table)
+    return 0
+
+
+def _chosen_runs(found: list[RunSummary], args: argparse.Namespace, runs_dir: Path) -> list[RunSummary]:
+    """--status and --preset keep some runs, --sort orders them; a value they cannot take
+    is bad input, said with the values they can."""
+    if args.sort is not None and args.sort not in SORTS:
+        raise ConfigError(f"--sort {args.sort}: no such column; choose one of {one_of(SORTS)}")
+    statuses = ("live", *STATUS_SHOWN)
+    if args.status is not None and args.status not in statuses:
+        raise ConfigError(f"--status {args.status}: no such status; choose one of {one_of(statuses)}")
+    presets_there = sorted({r.preset for r in found})
+    if args.preset is not None and found and args.preset not in presets_there:
+        raise ConfigError(
+            f"--preset {args.preset}: no run in {runs_dir} is of it; its runs' presets: {one_of(presets_there)}"
+        )
+    chosen = filter_runs(found, args.status, args.preset)
+    return sort_runs(chosen, args.sort) if args.sort else chosen
+
+
+def _runs_columns(found: list[RunSummary], wide: bool) -> list[str]:
+    """What tells runs apart first; at 80 columns the table had room for the id alone (the
+    rest was "…"). A run id starts with its date and time and ends with its preset, so
+    the preset only comes when an id does not say it, the times on a wide terminal."""
     show_preset = any(not r.id.endswith(r.preset) for r in found)
     show_devices = wide or any(r.world_size > 1 for r in found)  # processes, one a GPU
     show_at = any(_mid_epoch(r) for r in found)  # where a stopped or paused run is inside an epoch
-    columns = [
+    return [
         "id",
         "status",
         "epochs",
         *(["at"] if show_at else []),
-        "best acc",
+        "best",
+        "resume",
         *(["devices"] if show_devices else []),
         *(["preset"] if show_preset else []),
         *(["time", "started"] if wide else []),
     ]
-    table = Table(title=Text(f"Runs in {runs_dir}"), title_justify="left")
-    for col in columns:
-        table.add_column(
-            col, no_wrap=True, justify="right" if col in ("epochs", "best acc", "devices", "time") else "left"
-        )
-    for r in found:
-        status = r.status + (" (process gone)" if r.status == "dead" else "")
-        cells: dict[str, str | Text] = {
-            # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
-            "id": Text(r.id),
-            "status": Text(status, style=STATUS_COLORS.get(r.status, "white")),
-            "epochs": f"{r.epoch}/{r.epochs}",
-            "best acc": fmt.pct(r.best_acc) if r.best_acc is not None else "",
-            "devices": str(r.world_size),
-            "preset": Text(r.preset),
-            "at": fmt.position(**_mid_epoch(r)) if _mid_epoch(r) else "",
-            "time": fmt.run_time(r.train_seconds, r.wall_seconds),
-            "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
-        }
-        table.add_row(*(cells[c] for c in columns))
-    console.print(table)
-    return 0
+
+
+def _runs_cells(r: RunSummary) -> dict[str, str | Text]:
+    return {
+        # Text, not str: rich reads a str as markup, and a folder may be named "[red]x".
+        "id": Text(r.id),
+        "status": Text(status_text(r), style=STATUS_COLORS.get(r.status, "white")),
+        "epochs": f"{r.epoch}/{r.epochs}",
+        "best": fmt.pct(r.best_acc) if r.best_acc is not None else "",
+        "resume": "yes" if r.resumable else "no",
+        "devices": str(r.world_size),
+        "preset": Text(r.preset),
+        "at": fmt.position(**_mid_epoch(r)) if _mid_epoch(r) else "",
+        "time": fmt.run_time(r.train_seconds, r.wall_seconds),
+        "started": dt.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M") if r.started else "",
+    }
 
 
 def _mid_epoch(r: RunSummary) -> dict[str, int]:
