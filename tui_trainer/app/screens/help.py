@@ -17,12 +17,6 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
-# Screens whose module another part of the app owns: their text lives here.
-FALLBACK_HELP = {
-    "RunsScreen": "The table lists every run in the runs folder: its status, epochs, best test "
-    "accuracy and preset. The chart below plots the run under the cursor, or the runs "
-    "marked with space, one colour each.",
-}
 NOT_OFFERED = {"command_palette"}  # ctrl+p is the palette itself: in the help, not in it
 # Textual's own screen keys (tab, shift+tab, copy): there on every screen, not this app's.
 TEXTUAL_OWN = {b.action for b in Binding.make_bindings([*Screen.BINDINGS, *App.BINDINGS])} - NOT_OFFERED
@@ -68,7 +62,7 @@ def offered_bindings(screen: Screen) -> list[Offered]:
 
 
 def screen_help(screen: Screen) -> str:
-    return getattr(screen, "HELP", None) or FALLBACK_HELP.get(type(screen).__name__, "")
+    return getattr(screen, "HELP", "")
 
 
 def key_lines(offered: list[Offered]) -> Text:

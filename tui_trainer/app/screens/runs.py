@@ -93,6 +93,13 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
         app = getters.app(TrainerApp)
 
+    HELP = (
+        "The table lists every run in the runs folder: its status and why it ended, epochs done "
+        "of planned, best test accuracy, whether it can be resumed, ranks, time and preset; o sorts, "
+        "f and p filter (the border says how). The chart below plots the run under the cursor, or the "
+        "runs marked with space; with two or more marked, the config keys that differ among them "
+        "stand beside it."
+    )
     AUTO_FOCUS = "#runs-table"
     # The differences beside the chart: as wide as its columns, at most half the pane (at
     # 80 columns a key and two runs' values of VALUE_WIDTH fit; a third run scrolls in),
