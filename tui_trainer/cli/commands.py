@@ -34,6 +34,7 @@ from ..runs import (
 
 if TYPE_CHECKING:
     from ..bench import Loop
+    from ..evaluate import EvalResult
 
 
 def _console() -> Console:
@@ -300,7 +301,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         table.add_row(Text(c.name), fmt.number(c.correct), fmt.number(c.total), fmt.pct(c.acc))
     console.print(table)
     console.print(f"test accuracy {fmt.pct(result.acc)}  test loss {fmt.loss(result.loss)}", markup=False)
+    _print_worst_confusions(console, result)
     return 0
+
+
+def _print_worst_confusions(console: Console, result: EvalResult) -> None:
+    """The largest off-diagonal cells of the confusion matrix: what the per-class table
+    cannot say (which class a class is taken for); the matrix itself is in --json."""
+    worst = result.worst_confusions()
+    if not worst:
+        console.print("no test image misclassified", markup=False)
+        return
+    table = Table(title=Text("Worst confusions"), title_justify="left")
+    for col in ("true", "predicted", "count", "of the true class"):
+        table.add_column(col, justify="right" if col in ("count", "of the true class") else "left")
+    for c in worst:
+        table.add_row(Text(c.true), Text(c.predicted), fmt.number(c.count), fmt.pct(c.share))
+    console.print(table)
 
 
 def bench_loops(variants: tuple[str, ...]) -> dict[str, Loop]:
