@@ -154,6 +154,11 @@ class CheckpointConfig:
 class LogConfig:
     tensorboard: bool = option(True, help="Also write TensorBoard event files into the run folder")
     system: bool = option(True, help="Sample GPU, CPU and memory use every 2 s into the run's system.jsonl")
+    wandb: bool = option(False, help="Also log to W&B: an offline run in RUN/wandb (WANDB_MODE=online uploads live)")
+    wandb_project: str = option("tui-trainer", help="The W&B project the run goes in")
+    mlflow_uri: str = option(
+        "", help="Also log to MLflow at this tracking URI (sqlite:///mlflow.db, http://...); empty: off"
+    )
 
 
 ALERTS = ("finished", "failed", "nan", "stalled", "target")

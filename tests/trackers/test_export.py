@@ -45,6 +45,6 @@ def test_export_refuses_a_folder_with_files_and_an_unknown_format(runs_dir, tmp_
     with pytest.raises(ConfigError, match="exists and is not an empty folder"):
         export(run, "csv", tmp_path / "full")
     assert (tmp_path / "full" / "x").read_text() == "keep me"
-    with pytest.raises(ConfigError, match="unknown format 'parquet'; allowed: csv, tensorboard"):
+    with pytest.raises(ConfigError, match="unknown format 'parquet'; allowed: csv, tensorboard, wandb, mlflow"):
         export(run, "parquet", tmp_path / "p")
     assert not (tmp_path / "p").exists()

@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import UserError, did_you_mean, one_of
 
@@ -33,6 +33,23 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+class IntermixedParser(ArgumentParser):
+    """A subcommand whose optional positional may follow its options (``export RUN --to
+    wandb OUT``): plain argparse gives ``OUT`` up as unrecognized once an option came
+    between (its nargs='?' quirk); the intermixed parse takes positionals anywhere."""
+
+    _inner = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._inner:  # parse_known_intermixed_args calls back here
+            return super().parse_known_args(args, namespace)
+        self._inner = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inner = False
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -120,10 +137,16 @@ def build_parser() -> ArgumentParser:
     ev.add_argument(
         "--json", action="store_true", help="print one JSON object (accuracy, loss, per class) instead of a table"
     )
-    export = sub.add_parser("export", help="a run's figures for other tools: CSV files or TensorBoard event files")
+    export = sub.add_parser("export", help="a run's figures for other tools: CSV, TensorBoard, W&B or MLflow")
+    export.__class__ = IntermixedParser
     export.add_argument("run", help="run folder, run id, or a unique part of one (see `tui-trainer runs`)")
-    export.add_argument("out", nargs="?", type=Path, help="a new or empty folder (default: RUN/export/FORMAT)")
-    export.add_argument("--to", default="csv", help="csv (default) or tensorboard")
+    export.add_argument(
+        "out",
+        nargs="?",
+        help="a new or empty folder (default: RUN/export/FORMAT); for mlflow a tracking URI or a SQLite file "
+        "(default: RUN/export/mlflow.db)",
+    )
+    export.add_argument("--to", default="csv", help="csv (default), tensorboard, wandb (an offline run) or mlflow")
     export.add_argument("--runs-dir", type=Path)
     bench = sub.add_parser("bench", help="images/s: the tutorials' loop vs the engine vs the engine under the app")
     bench.add_argument("preset")

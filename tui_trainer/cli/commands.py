@@ -338,7 +338,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     run = find_run(args.run, args.runs_dir or paths.runs_dir())
     out, names = export(run, args.to, args.out)
-    print(f"{run.id}: {', '.join(names)} in {out}")
+    line = f"{run.id}: {', '.join(names)} in {out}"
+    if args.to == "wandb" and names:
+        line += f"; upload it with `wandb sync {os.path.join(out, names[0])}`"
+    print(line)
     return 0
 
 

@@ -4,24 +4,33 @@ Any run folder works, including runs from before the trackers existed: CSV is ma
 from ``metrics.jsonl`` (one line an epoch and the step lines, de-duplicated as a
 resume leaves them), TensorBoard by replaying ``events.jsonl`` through the writer a
 live run uses (:mod:`.tensorboard`), so an export and a live run's files are the same.
-The output is written into a temporary folder beside ``OUT`` and renamed into place
+W&B and MLflow (optional extras) replay it too, through their live subscribers
+(:mod:`.wandb`, :mod:`.mlflow`), its attempts merged into one (:func:`merged`): neither
+tool can drop what an earlier attempt logged past the checkpoint a resume went on from.
+MLflow's OUT is a tracking URI (a plain path: a SQLite file), not a folder.
+The folders' output is written into a temporary folder beside ``OUT`` and renamed into place
 when complete: an interrupted export leaves nothing that looks finished.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import events as ev
 from ..errors import ConfigError
 from ..runs import METRICS, Run
+from . import EXTRAS, require
 
-FORMATS = ("csv", "tensorboard")
+FORMATS = ("csv", "tensorboard", "wandb", "mlflow")
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # a scheme: sqlite:, http:, file:, databricks:
 STEP_COLUMNS = ("step", "epoch", "batch", "batches", "loss", "lr", "images_per_s", "time")
 EPOCH_COLUMNS = (
     "epoch",
@@ -81,19 +90,94 @@ def to_tensorboard(run: Run, out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir())
 
 
-WRITERS: dict[str, Callable[[Run, Path], list[str]]] = {"csv": to_csv, "tensorboard": to_tensorboard}
+def merged(events: list[ev.Event]) -> list[ev.Event]:
+    """A run's attempts as one: the first start (with the last attempt's config), each
+    attempt's steps and epochs up to where the next one resumed, and the last end."""
+    attempts: list[tuple[ev.RunStarted, list[ev.Event]]] = []
+    for event in events:
+        if isinstance(event, ev.RunStarted):
+            attempts.append((event, []))
+        elif attempts:
+            attempts[-1][1].append(event)
+    if not attempts:
+        return []
+    kept: list[ev.Event] = []
+    for n, (_, body) in enumerate(attempts):
+        until = attempts[n + 1][0].start_step if n + 1 < len(attempts) else None
+        kept += [e for e in body if isinstance(e, ev.Step | ev.EpochEnd) and (until is None or e.step <= until)]
+    first, last = attempts[0][0], attempts[-1][0]
+    ends = [e for e in events if isinstance(e, ev.END_EVENTS)]
+    return [dataclasses.replace(first, config=last.config, epochs=last.epochs), *kept, *ends[-1:]]
+
+
+def _replay(events: list[ev.Event], writer: Any) -> None:
+    try:
+        for event in events:
+            writer(event)
+    finally:
+        writer.close()
+
+
+def to_wandb(run: Run, out: Path) -> list[str]:
+    """An offline W&B run in ``out/wandb`` (``wandb sync`` uploads it)."""
+    from .wandb import WandbWriter
+
+    events = merged(run.read_events()[0])
+    config = events[0].config if events and isinstance(events[0], ev.RunStarted) else {}
+    project = config.get("log", {}).get("wandb_project", "tui-trainer")  # a run from before it: the default
+    writer = WandbWriter(out, project, offline=True, what="--to wandb")
+    _replay(events, writer)
+    found = writer.run_dir()
+    return [str(found.relative_to(out))] if found else []
+
+
+def mlflow_uri(run: Run, out: str | Path | None) -> str:
+    """OUT as MLflow's tracking URI: as given, a path as a SQLite file, by default
+    ``RUN/export/mlflow.db``."""
+    if out is not None and URI.match(str(out)):
+        return str(out)
+    path = Path(out) if out is not None else run.dir / "export" / "mlflow.db"
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; --to mlflow takes a tracking URI or a SQLite file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.absolute()}"
+
+
+def to_mlflow(run: Run, uri: str) -> list[str]:
+    """An MLflow run at tracking URI ``uri``; refused if it holds this run already."""
+    from .mlflow import MlflowWriter
+
+    writer = MlflowWriter(uri, what="--to mlflow", resume=False)
+    _replay(merged(run.read_events()[0]), writer)
+    return [f"MLflow run {run.id}"] if writer.client is not None else []
+
+
+WRITERS: dict[str, Callable[[Run, Path], list[str]]] = {
+    "csv": to_csv,
+    "tensorboard": to_tensorboard,
+    "wandb": to_wandb,
+}
 
 
 def default_out(run: Run, to: str) -> Path:
     return run.dir / "export" / to
 
 
-def export(run: Run, to: str, out: Path | None = None) -> tuple[Path, list[str]]:
+def export(run: Run, to: str, out: str | Path | None = None) -> tuple[Path | str, list[str]]:
     """Write the run in format ``to`` into ``out`` (default: ``RUN/export/FORMAT``);
-    returns the folder and the files written. Bad input is a one-line ConfigError."""
-    if to not in WRITERS:
+    returns the folder (MLflow: the tracking URI) and what was written. Bad input, a
+    missing extra included, is a one-line ConfigError."""
+    if to not in FORMATS:
         raise ConfigError(f"--to: unknown format {to!r}; allowed: {', '.join(FORMATS)}")
-    out = out if out is not None else default_out(run, to)
+    if to in EXTRAS:
+        require(to, f"--to {to}")
+    if to == "mlflow":
+        uri = mlflow_uri(run, out)
+        return uri, to_mlflow(run, uri)
+    return _to_folder(run, to, Path(out) if out is not None else default_out(run, to))
+
+
+def _to_folder(run: Run, to: str, out: Path) -> tuple[Path | str, list[str]]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out}: exists and is not an empty folder; give another OUT or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
