@@ -17,7 +17,7 @@ from test_tensorboard import assert_matches
 
 from tui_trainer import events as ev
 from tui_trainer.checkpoints import load_checkpoint
-from tui_trainer.trackers.export import export
+from tui_trainer.trackers.export import export, history
 from tui_trainer.trackers.scalars import hparams
 
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2", reason="the wandb extra writes the runs")
@@ -58,10 +58,10 @@ def read_run(run_dir):
         if kind in found:
             found[kind].append(getattr(record, kind))
     scalars: dict[str, list[tuple[int, float]]] = {}
-    for history in found["history"]:
-        row = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in history.item}
+    for rows in found["history"]:
+        row = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in rows.item}
         for tag, value in row.items():
-            if not tag.startswith("_"):
+            if not tag.startswith("_") or tag == "_timestamp":
                 scalars.setdefault(tag, []).append((row["_step"], value))
     summary = {u.key or "/".join(u.nested_key): json.loads(u.value_json) for s in found["summary"] for u in s.update}
     return found["run"][0], scalars, summary, found["exit"][0].exit_code
@@ -89,4 +89,6 @@ def test_export_to_wandb_merges_a_resumed_run_into_one_offline_run(runs_dir, tmp
     record, scalars, summary, exit_code = read_run(out / names[0])
     assert record.run_id == run.id
     assert_matches(scalars, run)  # each step once: the resumed attempt's past its checkpoint
+    times = dict(scalars["_timestamp"])  # when each step was trained, not when it was exported
+    assert [times[e["step"]] for e in history(run)[1]] == pytest.approx([e["time"] for e in history(run)[1]])
     assert (summary["status"], exit_code) == ("finished", 0)

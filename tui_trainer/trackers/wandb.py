@@ -7,7 +7,7 @@ training server needs no login or network, and W&B never prompts inside the app.
 console capture and system sampling are off (the app owns the terminal; ``system.jsonl``
 has the samples). The W&B run's id and name are the run folder's id, its config the
 hyperparameters of :func:`.scalars.hparams`, its history the scalars of :mod:`.scalars`
-at their global step. A resume continues the same W&B run; W&B cannot drop what an
+at their global step and their events' time. A resume continues the same W&B run; W&B cannot drop what an
 earlier attempt logged past the checkpoint, so an export (one attempt, the last one's
 figures) is the clean copy.
 """
@@ -37,8 +37,9 @@ class WandbWriter:
         if self.run is None:
             return
         found = list(scalars(event))
-        if found:  # one event's scalars share its step
-            self.run.log({s.tag: s.value for s in found}, step=found[0].step)
+        if found:  # one event's scalars share its step and time (a replay's: when it was trained)
+            row: dict[str, float] = {s.tag: s.value for s in found}
+            self.run.log({**row, "_timestamp": found[0].time}, step=found[0].step)
         if isinstance(event, ev.END_EVENTS):
             self._end(event)
 
