@@ -74,3 +74,11 @@ def test_a_failed_run_s_mlflow_status_is_failed(uri):
     writer(run_started())
     writer(ev.Failed(reason="boom", error="RuntimeError", epoch=0, step=0, checkpoint=None))
     assert mlflow_run(uri, "20261203-000000-tiny")[1].info.status == "FAILED"
+
+
+def test_export_to_a_store_mlflow_refuses_is_one_line(runs_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    _, run, _, _ = run_tiny(runs_dir, tiny_config(train={"epochs": 1}))
+    with pytest.raises(ConfigError, match=r"^--to mlflow file:///\S+: The filesystem tracking backend") as info:
+        export(run, "mlflow", f"file://{tmp_path / 'mlruns'}")
+    assert "\n" not in str(info.value)

@@ -145,10 +145,15 @@ def mlflow_uri(run: Run, out: str | Path | None) -> str:
 
 def to_mlflow(run: Run, uri: str) -> list[str]:
     """An MLflow run at tracking URI ``uri``; refused if it holds this run already."""
+    from mlflow.exceptions import MlflowException
+
     from .mlflow import MlflowWriter
 
     writer = MlflowWriter(uri, what="--to mlflow", resume=False)
-    _replay(merged(run.read_events()[0]), writer)
+    try:
+        _replay(merged(run.read_events()[0]), writer)
+    except MlflowException as exc:  # the store refused (a file: store, a bad URI): the user's input
+        raise ConfigError(f"--to mlflow {uri}: {str(exc).strip().splitlines()[0]}") from exc
     return [f"MLflow run {run.id}"] if writer.client is not None else []
 
 
