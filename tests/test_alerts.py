@@ -136,3 +136,13 @@ def test_an_unreachable_url_is_a_warning(runs_dir):
     assert [e.message for e in col.of(ev.Log) if e.level == "warning"] == [
         "notification not sent (notify.urls): apprise could not deliver it (see the URL's service)"
     ]
+
+
+def test_an_idle_gpu_flagged_by_the_sampler_is_an_alert(tmp_path):
+    log = tmp_path / "alerts.jsonl"
+    config = RunConfig().with_overrides([f"notify.command={json.dumps(recording_command(log))}"]).notify
+    notifier = Notifier(tmp_path, config, "run-1", lambda m: None)
+    notifier.flag("gpu_underused", "GPU under 50% busy for 60 s while training: input-bound?")
+    notifier.close()
+    got = recorded(log)
+    assert [(a["TUI_TRAINER_EVENT"], a["TUI_TRAINER_TITLE"]) for a in got] == [("gpu_underused", "GPU underused")]

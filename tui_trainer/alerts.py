@@ -7,7 +7,8 @@ to ``notify.command`` (run with the run folder and the alert in environment vari
 within a timeout) and to ``notify.urls`` through apprise, the maintained library that
 speaks Slack, Discord, ntfy, e-mail, Telegram and a hundred more by URL (the
 ``notify`` extra; imported only when a URL is configured). It also watches for a
-stall: no training step for ``notify.stall_minutes`` while the run is not paused.
+stall: no training step for ``notify.stall_minutes`` while the run is not paused, and
+takes the system sampler's flag of a GPU sitting idle (:meth:`Notifier.flag`).
 
 Sending happens in a thread of the notifier's own, never in the training loop, and a
 delivery that fails is a warning in the run's log (said from the training thread, at
@@ -32,6 +33,7 @@ from .errors import one_line
 
 Warn = Callable[[str], None]
 KINDS = ALERTS
+FLAG_TITLES = {"gpu_underused": "GPU underused"}  # alerts raised outside the event stream
 
 
 class NotSent(Exception):
@@ -100,6 +102,11 @@ class Notifier:
             self._outbox.put(alert)
         if isinstance(event, ev.END_EVENTS):
             self.close()
+
+    def flag(self, kind: str, message: str) -> None:
+        """An alert another thread raised (the system sampler's ``gpu_underused``)."""
+        if kind in self.config.on and not self._done.is_set():
+            self._outbox.put(Alert(kind, FLAG_TITLES.get(kind, kind), message))
 
     def _say_failures(self) -> None:
         while not self._failures.empty():

@@ -161,7 +161,7 @@ class LogConfig:
     )
 
 
-ALERTS = ("finished", "failed", "nan", "stalled", "target")
+ALERTS = ("finished", "failed", "nan", "stalled", "target", "gpu_underused")
 
 
 @dataclass

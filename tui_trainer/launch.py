@@ -59,13 +59,16 @@ def _run_of_checkpoint(path: Path) -> Run | None:
 
 def preflight(config: RunConfig) -> None:
     """What is checked before a run folder exists, so that bad input leaves none behind:
-    the data is there (or is to be downloaded). Raises the run's own one-line error."""
+    the data is there (or is to be downloaded), the trackers' extras are installed.
+    Raises the run's own one-line error."""
+    from . import trackers
     from .data.availability import check
 
     found = check(config.data)
     if not found.usable:
         assert found.problem is not None
         raise DataError(found.problem)
+    trackers.preflight(config)
 
 
 def prepare(

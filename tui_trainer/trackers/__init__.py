@@ -93,13 +93,17 @@ def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]
         from .mlflow import MlflowWriter
 
         found.append(Guarded("MLflow logging", MlflowWriter(config.log.mlflow_uri), warn))
+    notifier = None
+    if config.notify.command or config.notify.urls:
+        from ..alerts import Notifier
+
+        notifier = Notifier(run_dir, config.notify, run_dir.name, warn)
     if config.log.system:
         from ..system.sampler import SYSTEM, SystemSampler
 
-        found.append(Guarded("System sampling", SystemSampler(run_dir / SYSTEM), warn))
-    notify = config.notify
-    if notify.command or notify.urls:
-        from ..alerts import Notifier
-
-        found.append(Guarded("Notifications", Notifier(run_dir, notify, run_dir.name, warn), warn))
+        # Its flag of an idle GPU is said in the log and sent as an alert.
+        on_flag = notifier.flag if notifier is not None else None
+        found.append(Guarded("System sampling", SystemSampler(run_dir / SYSTEM, warn=warn, on_flag=on_flag), warn))
+    if notifier is not None:
+        found.append(Guarded("Notifications", notifier, warn))
     return found
