@@ -91,10 +91,14 @@ class Step(Event):
     batch: int  # batches done in this epoch
     batches: int  # batches per epoch
     loss: float  # mean training loss since the previous Step event
-    lr: float
+    lr: float  # the learning rate after this step (the schedule's, of the first param group)
     images_per_s: float
     train_seconds: float | None = None  # the run's totals so far, resumes included
     wall_seconds: float | None = None
+    # The mean since the previous Step event of each step's L2 gradient norm over all
+    # parameters (before clipping; fp16's skipped steps left out). None: not recorded
+    # (events written before it existed, or no finite norm in the window).
+    grad_norm: float | None = None
 
 
 @dataclass(frozen=True)

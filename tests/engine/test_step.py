@@ -36,11 +36,14 @@ def test_a_step_is_the_tutorial_loop(runs_dir):
     opt.step()
 
     torch.manual_seed(5)
-    loss, logits = train_step(parts, x, y, step=1, epoch_index=0)
+    loss, logits, grad_norm = train_step(parts, x, y, step=1, epoch_index=0)
     assert logits.shape == (32, 4)
     assert torch.allclose(loss, expected_loss)
     for ours, theirs in zip(parts.model.parameters(), model.parameters(), strict=True):
         assert torch.allclose(ours, theirs, atol=1e-6)
+    # The norm of the gradients the step made (the tutorial's model has the same ones).
+    expected_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))
+    assert grad_norm.shape == () and torch.allclose(grad_norm, expected_norm)
 
 
 def test_the_step_steps_the_schedule_and_the_average(runs_dir):
@@ -57,6 +60,7 @@ def test_the_step_steps_the_schedule_and_the_average(runs_dir):
 def test_grad_clip_bounds_the_gradient_norm(runs_dir):
     parts = parts_of(optim={"name": "sgd", "lr": 0.05, "momentum": 0.0}, train={"grad_clip": 1e-3})
     x, y = first_batch(parts)
-    train_step(parts, x, y, step=1, epoch_index=0)
+    *_, before = train_step(parts, x, y, step=1, epoch_index=0)
     norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in parts.model.parameters()]))
     assert norm <= 1e-3 * 1.0001
+    assert before > 100 * norm, "the reported norm is the one before clipping"

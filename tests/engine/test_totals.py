@@ -45,6 +45,20 @@ def test_first_nonfinite_step_is_kept_across_folds():
     assert fresh.nonfinite_step() == 1
 
 
+def test_the_gradient_norm_is_the_window_s_mean_of_its_finite_steps():
+    """Read back with the loss (one sync); fp16's skipped steps (an inf norm) and steps
+    without a norm are left out; a window without any says None."""
+    t = StepTotals(torch.device("cpu"), capacity=3)
+    for norm in (1.0, 2.0, float("inf"), 6.0):  # a fold on the way
+        t.add(*batch(0.5, 2, 1), torch.tensor(norm))
+    t.add(*batch(0.5, 2, 1))  # no norm
+    loss, grad_norm = t.window()
+    assert loss == 0.5 and grad_norm == 3.0
+    t.add(*batch(0.5, 2, 1), torch.tensor(float("nan")))
+    assert t.window() == (0.5, None)
+    assert t.window() == (0.0, None)  # an empty window
+
+
 def test_the_reported_rate_is_smoothed_over_the_last_seconds_of_training():
     """Issue 19: the header's images/s swung between 104 and 3,859 on one run (one short
     window, e.g. the first batches of an epoch, set it alone)."""

@@ -4,7 +4,7 @@ EpochEnd event and the checkpoint policy.
 
 Reading back from the device waits for it, so the loop does it only when a Step
 event is due (``train.log_interval``) and at an epoch's end: the loss and accuracy
-sums stay on the device in between (:class:`.totals.StepTotals`). With several ranks
+sums and the gradient norms stay on the device in between (:class:`.totals.StepTotals`). With several ranks
 those readbacks are the points where the sums are all-reduced (no collective per
 step), and the controls are a :class:`.distributed.RankGate`: the same calls, with
 rank 0's decisions reaching every rank at the same step. Every rank runs this loop;
@@ -176,10 +176,10 @@ class TrainingLoop:
             if self._obey_controls(batch, totals, clock, window):
                 return self._stopped(batch, totals, clock)
             warm_t = time.monotonic()
-            loss, logits = train_step(parts, x, y, state.step + 1, epoch - 1)
+            loss, logits, grad_norm = train_step(parts, x, y, state.step + 1, epoch - 1)
             state.step += 1
             self.batch = batch + 1
-            totals.add(loss, logits, y)
+            totals.add(loss, logits, y, grad_norm)
             if self.compile_warmup:
                 self._end_warmup(loss, warm_t, clock, window)
             else:  # all ranks' images of this batch: images/s is the run's, not one rank's
@@ -238,7 +238,7 @@ class TrainingLoop:
         self, epoch: int, batch: int, totals: StepTotals, window: StepWindow, now: float, clock: EpochClock
     ) -> None:
         """The one readback of the step path: a few times a second at most."""
-        mean_loss = totals.window_mean()
+        mean_loss, grad_norm = totals.window()
         self._check_finite(totals, epoch)
         lr = self.parts.scheduler.get_last_lr()[0]
         train, wall = self._times(clock)
@@ -251,6 +251,7 @@ class TrainingLoop:
                 loss=mean_loss,
                 lr=float(lr),
                 images_per_s=self.rate.add(window.images, now - window.t),
+                grad_norm=grad_norm,
                 train_seconds=train,
                 wall_seconds=wall,
             )
