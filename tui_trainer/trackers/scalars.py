@@ -23,7 +23,12 @@ class Scalar:
     time: float  # wall-clock seconds since the epoch, when the event was made
 
 
-STEP_TAGS = {"loss": "train/loss", "lr": "train/lr", "images_per_s": "train/images_per_s"}
+STEP_TAGS = {
+    "loss": "train/loss",
+    "lr": "train/lr",
+    "grad_norm": "train/grad_norm",  # None in event files from before it
+    "images_per_s": "train/images_per_s",
+}
 EPOCH_TAGS = {
     "train_loss": "epoch/train_loss",
     "train_acc": "epoch/train_acc",
