@@ -12,16 +12,18 @@ drawn: missing, the image's place says how to install it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image
 from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 from textual.widgets import Static
+
+if TYPE_CHECKING:  # annotations only: the app's first frame comes before torch loads
+    import torch
 
 SIDE = 32  # the longer side, in pixels: 32 columns by 16 rows for a square image
 RAMP = " .:-=+*#%@"  # dark to bright
