@@ -99,6 +99,13 @@ class Step(Event):
     # parameters (before clipping; fp16's skipped steps left out). None: not recorded
     # (events written before it existed, or no finite norm in the window).
     grad_norm: float | None = None
+    # The share (0..1) of the window's wall time this process spent in the batch
+    # iterator's next(): host time preparing batches. With device-resident data that is
+    # the host launching the batch's gather and augmentation ops, timed without a sync: a
+    # GPU may still be busy with them (or with the previous step) after it returns, so a
+    # low share does not prove the device never waits for data. Rank 0's with several.
+    # None: not recorded (events written before it existed).
+    data_share: float | None = None
 
 
 @dataclass(frozen=True)

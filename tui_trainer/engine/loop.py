@@ -31,6 +31,8 @@ from .state import NO_TOTALS, EpochTotals, TrainingState
 from .step import train_step
 from .totals import StepTotals
 
+Batch = tuple[torch.Tensor, torch.Tensor]
+
 
 @dataclass
 class EpochClock:
@@ -54,13 +56,33 @@ class StepWindow:
     t: float = field(default_factory=time.monotonic)
     images: int = 0
     due: float = 0.0
+    fetching: float = 0.0  # seconds spent in the batch iterator's next() (:func:`timed`)
 
     def __post_init__(self) -> None:
         self.due = self.t + self.interval
 
     def restart(self, now: float) -> None:
         """A new window after a pause or the warm-up (the next Step stays due when it was)."""
-        self.t, self.images = now, 0
+        self.t, self.images, self.fetching = now, 0, 0.0
+
+    def data_share(self, now: float) -> float | None:
+        """The share of the window's wall time spent fetching batches (None: no time yet)."""
+        seconds = now - self.t
+        return min(1.0, self.fetching / seconds) if seconds > 0 else None
+
+
+def timed(batches: Iterator[Batch], window: StepWindow) -> Iterator[Batch]:
+    """``batches``, adding the host time each ``next()`` takes to ``window.fetching``:
+    a clock read on each side, no device sync. With device-resident data that is the
+    host's work of launching the batch's gather and augmentation ops; a GPU may still be
+    running them (or the previous step) when it returns, which this cannot see."""
+    while True:
+        start = time.monotonic()
+        batch = next(batches, None)
+        window.fetching += time.monotonic() - start
+        if batch is None:
+            return
+        yield batch
 
 
 @dataclass
@@ -172,7 +194,7 @@ class TrainingLoop:
         start_epoch = getattr(parts.model, "start_epoch", None)
         if start_epoch is not None:
             start_epoch(epoch - 1)  # e.g. the speedrun net freezes its whitening bias
-        for batch, (x, y) in enumerate(self._batches(epoch, skip), start=skip):
+        for batch, (x, y) in enumerate(timed(self._batches(epoch, skip), window), start=skip):
             if self._obey_controls(batch, totals, clock, window):
                 return self._stopped(batch, totals, clock)
             warm_t = time.monotonic()
@@ -193,7 +215,7 @@ class TrainingLoop:
                 self._save("manual", batch + 1, totals, clock=clock)
         return totals, clock
 
-    def _batches(self, epoch: int, skip: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _batches(self, epoch: int, skip: int) -> Iterator[Batch]:
         parts, data_cfg = self.parts, self.parts.config.data
         return parts.data.train_batches(
             data_cfg.batch_size,
@@ -254,6 +276,7 @@ class TrainingLoop:
                 grad_norm=grad_norm,
                 train_seconds=train,
                 wall_seconds=wall,
+                data_share=window.data_share(now),
             )
         )
         window.restart(now)
