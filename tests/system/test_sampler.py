@@ -138,3 +138,69 @@ def test_the_sampler_flags_an_idle_gpu_in_the_sample_the_log_and_to_its_listener
     assert heard == ["gpu_underused"]
     assert len(warned) == 1 and "input-bound?" in warned[0], "said in the log at the next event"
     assert [s.get("flag") for s in read_samples(tmp_path)].count("gpu_underused") == 1
+
+
+def step(n: int, data_share: float | None = None) -> ev.Step:
+    return ev.Step(epoch=1, step=n, batch=n, batches=100, loss=1.0, lr=0.1, images_per_s=100.0, data_share=data_share)
+
+
+def test_each_sample_has_the_latest_step_and_its_data_share(tmp_path):
+    sampler = SystemSampler(tmp_path / SYSTEM, interval=0.02, nvml=FakeNVML())
+    sampler(run_started(device_uuids=["GPU-aaaa"], start_step=40))  # a resume: its first step is 41
+    wait_for(lambda: len(read_samples(tmp_path)) >= 1)
+    sampler(step(45, 0.37))
+    wait_for(lambda: read_samples(tmp_path)[-1]["step"] == 45)
+    sampler(step(50))  # from an engine without the share
+    wait_for(lambda: read_samples(tmp_path)[-1]["step"] == 50)
+    sampler.close()
+    samples = read_samples(tmp_path)
+    assert samples[0]["step"] == 40 and "data_share" not in samples[0]
+    assert {s["data_share"] for s in samples if s["step"] == 45} == {0.37}
+    assert "data_share" not in samples[-1]
+    steps = [s["step"] for s in samples]
+    assert steps == sorted(steps) and set(steps) == {40, 45, 50}
+
+
+def test_the_underuse_flag_says_the_data_share_when_known():
+    def said(share):
+        flag = UnderuseFlag(threshold=50, window_s=60)
+        flag.feed(0, [10], training=True, data_share=share)
+        return flag.feed(60, [10], training=True, data_share=share)
+
+    assert said(0.37) == (
+        "GPU under 50% busy for 60 s while training: input-bound? (37% of the time preparing batches: "
+        "data loading or augmentation not keeping up; a larger batch or fewer host-side steps may help)"
+    )
+    assert said(0.04) == (
+        "GPU under 50% busy for 60 s while training: input-bound? (only 4% of the time preparing batches: "
+        "more likely steps too small for this GPU; a larger batch may help)"
+    )
+    assert said(None) == (
+        "GPU under 50% busy for 60 s while training: input-bound? "
+        "(data loading or augmentation not keeping up; a larger batch or fewer host-side steps may help)"
+    )
+
+
+def test_listeners_get_each_sample_and_one_that_raises_is_dropped_with_one_warning(tmp_path):
+    heard, warned = [], []
+
+    class Writer:
+        def add_sample(self, sample):
+            raise OSError("closed")
+
+    broken = Writer().add_sample
+    sampler = SystemSampler(
+        tmp_path / SYSTEM, interval=0.02, nvml=FakeNVML(), warn=warned.append, on_sample=[broken, heard.append]
+    )
+    sampler(run_started(device_uuids=["GPU-aaaa"]))
+    wait_for(lambda: len(heard) >= 3)
+    sampler(step(5))  # the warning is said at the next event, from the training thread
+    wait_for(lambda: any(s["step"] == 5 for s in heard))
+    sampler(step(6))
+    sampler.close()
+    assert sampler.on_sample == [heard.append]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("System samples to ") and warned[0].endswith(
+        "Writer.add_sample switched off for this run: OSError: closed"
+    )
+    assert heard == read_samples(tmp_path), "every sample written, sampling went on"
