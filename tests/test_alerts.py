@@ -146,3 +146,37 @@ def test_an_idle_gpu_flagged_by_the_sampler_is_an_alert(tmp_path):
     notifier.close()
     got = recorded(log)
     assert [(a["TUI_TRAINER_EVENT"], a["TUI_TRAINER_TITLE"]) for a in got] == [("gpu_underused", "GPU underused")]
+
+
+def test_a_notify_url_apprise_cannot_send_to_is_refused_before_the_run(isolated_dirs, runs_dir):
+    """Found at the start, in one line, with no run folder made: not hours later, when
+    the run's alert would have gone nowhere."""
+    pytest.importorskip("apprise", reason="the notify extra (apprise) checks the URLs")
+    from conftest import cli, subprocess_env
+
+    urls = json.dumps(["ntfy://my-topic", "slak://typo/in/scheme"])
+    result = cli(["train", "digits-cnn", "--headless", "--set", f"notify.urls={urls}"], subprocess_env(isolated_dirs))
+    assert result.returncode == 2, result.stderr
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "notify.urls: apprise does not understand 'slak://typo/in/scheme'" in err
+    assert not runs_dir.exists() or not any(runs_dir.iterdir()), "no run folder"
+
+
+def test_notify_urls_without_apprise_name_the_extra(monkeypatch):
+    import builtins
+
+    from tui_trainer.alerts import check_urls
+    from tui_trainer.errors import ConfigError
+
+    real_import = builtins.__import__
+
+    def no_apprise(name, *args, **kwargs):
+        if name == "apprise":
+            raise ImportError("no apprise")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_apprise)
+    with pytest.raises(ConfigError, match=r"pip install 'tui-trainer\[notify\]'"):
+        check_urls(["ntfy://topic"])
+    check_urls([])  # no URLs: nothing to check, apprise or not

@@ -29,7 +29,7 @@ from pathlib import Path
 from . import events as ev
 from . import format as fmt
 from .config import ALERTS, NotifyConfig
-from .errors import one_line
+from .errors import ConfigError, one_line
 
 Warn = Callable[[str], None]
 KINDS = ALERTS
@@ -69,17 +69,69 @@ def stalled(minutes: float) -> Alert:
     return Alert("stalled", "Training stalled", f"no training step for {fmt.setting(minutes)} min")
 
 
+class AlertTracker:
+    """The alerts of one run's event stream, with the state they need: the target said
+    once, and the stall clock (no Step for ``notify.stall_minutes`` while not paused).
+    One for every consumer: the notifier, the app's live run and a watched one."""
+
+    def __init__(self, config: NotifyConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config, self.clock = config, clock
+        self.reached = False
+        self.last_step = clock()
+        self.paused = False
+        self.ended = False
+        self.stall_said = False
+
+    def feed(self, event: ev.Event) -> Alert | None:
+        """The alert ``event`` is, if any (of every kind: ``config.on`` filters sending)."""
+        if isinstance(event, ev.Step | ev.RunStarted | ev.Resumed):
+            self.last_step, self.paused, self.stall_said = self.clock(), False, False
+            self.ended = self.ended and not isinstance(event, ev.RunStarted)
+        elif isinstance(event, ev.Paused):
+            self.paused = True
+        elif isinstance(event, ev.END_EVENTS):
+            self.ended = True
+        alert = alert_for(event, self.config.target_acc, self.reached)
+        if alert is not None and alert.kind == "target":
+            self.reached = True
+        return alert
+
+    def stall(self) -> Alert | None:
+        """The stall alert, once, when the run has trained no step for too long."""
+        limit = self.config.stall_minutes * 60
+        if limit <= 0 or self.paused or self.ended or self.stall_said:
+            return None
+        if self.clock() - self.last_step <= limit:
+            return None
+        self.stall_said = True
+        return stalled(self.config.stall_minutes)
+
+
+def check_urls(urls: list[str]) -> None:
+    """Before a run starts: apprise is installed and understands every notify URL (a
+    typo found at the run's end, when its alert would go, is found hours too late)."""
+    if not urls:
+        return
+    try:
+        import apprise
+    except ImportError:
+        raise ConfigError("notify.urls: the notify extra is not installed: pip install 'tui-trainer[notify]'") from None
+    for url in urls:
+        if not apprise.Apprise().add(url):
+            raise ConfigError(
+                f"notify.urls: apprise does not understand {url!r}; forms such as ntfy://TOPIC, "
+                "json://HOST/PATH, slack://..., discord://..., mailto://... (see apprise's wiki)"
+            )
+
+
 class Notifier:
     """A subscriber sending a run's alerts to a command and to apprise URLs."""
 
     def __init__(self, run_dir: Path, config: NotifyConfig, run_id: str, warn: Warn) -> None:
         self.run_dir, self.config, self.run_id, self.warn = run_dir, config, run_id, warn
-        self._reached = False
+        self.tracker = AlertTracker(config)
         self._outbox: queue.Queue[Alert | None] = queue.Queue()
         self._failures: queue.Queue[str] = queue.Queue()
-        self._last_step = time.monotonic()
-        self._paused = False
-        self._stall_sent = False
         self._done = threading.Event()
         self._sender = threading.Thread(target=self._send_all, name="tui-trainer-notify", daemon=True)
         self._sender.start()
@@ -91,13 +143,7 @@ class Notifier:
     # -- the training thread ----------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
         self._say_failures()
-        if isinstance(event, ev.Step | ev.RunStarted | ev.Resumed):
-            self._last_step, self._paused, self._stall_sent = time.monotonic(), False, False
-        elif isinstance(event, ev.Paused):
-            self._paused = True
-        alert = alert_for(event, self.config.target_acc, self._reached)
-        if alert is not None and alert.kind == "target":
-            self._reached = True
+        alert = self.tracker.feed(event)
         if alert is not None and alert.kind in self.config.on:
             self._outbox.put(alert)
         if isinstance(event, ev.END_EVENTS):
@@ -125,10 +171,9 @@ class Notifier:
     def _watch_stall(self) -> None:
         limit = self.config.stall_minutes * 60
         while not self._done.wait(min(5.0, limit / 4)):
-            if not self._paused and not self._stall_sent and time.monotonic() - self._last_step > limit:
-                self._stall_sent = True
-                if "stalled" in self.config.on:
-                    self._outbox.put(stalled(self.config.stall_minutes))
+            alert = self.tracker.stall()
+            if alert is not None and alert.kind in self.config.on:
+                self._outbox.put(alert)
 
     def _send_all(self) -> None:
         while (alert := self._outbox.get()) is not None:

@@ -59,9 +59,10 @@ def _run_of_checkpoint(path: Path) -> Run | None:
 
 def preflight(config: RunConfig) -> None:
     """What is checked before a run folder exists, so that bad input leaves none behind:
-    the data is there (or is to be downloaded), the trackers' extras are installed.
-    Raises the run's own one-line error."""
+    the data is there (or is to be downloaded), the trackers' extras are installed, the
+    notify URLs are ones apprise can send to. Raises the run's own one-line error."""
     from . import trackers
+    from .alerts import check_urls
     from .data.availability import check
 
     found = check(config.data)
@@ -69,6 +70,7 @@ def preflight(config: RunConfig) -> None:
         assert found.problem is not None
         raise DataError(found.problem)
     trackers.preflight(config)
+    check_urls(config.notify.urls)
 
 
 def prepare(

@@ -12,7 +12,7 @@ from app_helpers import (
 )
 
 from tui_trainer import events as ev
-from tui_trainer.app.bridge import MAX_PENDING_LOSSES, EngineUpdate, EventBridge
+from tui_trainer.app.bridge import MAX_PENDING_STEPS, EngineUpdate, EventBridge
 
 
 class Target:
@@ -46,11 +46,13 @@ def test_bridge_coalesces_steps_and_posts_once():
     )
     bridge(ev.Step(epoch=2, step=1001, batch=1, batches=1000, loss=0.5, lr=0.1, images_per_s=1.0))
     assert len(target.messages) == 1 and isinstance(target.messages[0], EngineUpdate)
-    events, losses = bridge.drain()
+    events, steps = bridge.drain()
     # The newest Step replaced the queued ones; order with other events is kept.
     assert [type(e).__name__ for e in events] == ["Step", "EpochEnd", "Step"]
     assert events[0].step == 1000 and events[2].step == 1001
-    assert [s for s, _ in losses] == list(range(1, 1002))  # every loss kept for the sparkline
+    # Every Step kept whole, for the sparkline and the metrics pane's curves.
+    assert [s.step for s in steps] == list(range(1, 1002))
+    assert steps[-1].loss == 0.5 and steps[0].lr == 0.1
     bridge(ev.Log(message="after drain"))
     assert len(target.messages) == 2  # a new message once the previous batch was taken
 
@@ -100,9 +102,9 @@ def test_bridge_memory_is_bounded_while_the_ui_is_busy():
     bridge = EventBridge(Target())
     for i in range(1, 50_001):
         bridge(ev.Step(epoch=1, step=i, batch=i, batches=50_000, loss=1.0, lr=0.1, images_per_s=1.0))
-    events, losses = bridge.drain()
-    assert len(events) == 1 and len(losses) == MAX_PENDING_LOSSES
-    assert losses[-1][0] == 50_000
+    events, steps = bridge.drain()
+    assert len(events) == 1 and len(steps) == MAX_PENDING_STEPS
+    assert steps[-1].step == 50_000
 
 
 def test_bridge_never_blocks_the_training_thread():

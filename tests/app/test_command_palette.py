@@ -29,9 +29,11 @@ async def test_controls_are_in_the_command_palette(runs_dir):
             "Save a checkpoint now",
             "Evaluate the selected checkpoint",
             "Resume from the selected checkpoint",
-            "Recent or all steps: the loss sparkline and the chart",
+            "Recent or all steps: the loss sparkline, the chart and the metrics",
             "Maximize the pane / restore",
             "Log pane",
+            "Metrics pane",
+            "System pane",
             "Help: the keys and what the panes show",
             "Quit",
         ):

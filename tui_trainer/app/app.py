@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 from .. import events as ev
 from .. import format as fmt
 from .. import paths, wording
-from ..alerts import Alert, alert_for
+from ..alerts import Alert
 from ..errors import UserError
 from ..runs import Run
 from . import warmup
@@ -172,7 +172,6 @@ class TrainerApp(App[int]):
         self.launch_session: TrainingSession | None = None
         self.live_mode: str | None = None
         self._sessions = 0
-        self._target_reached = False  # the live run's notify.target_acc: alerted once
         self._showwarning: Any = None
         self._printed = ""
         self.first_frame_drawn = False  # see on_ready
@@ -319,7 +318,6 @@ class TrainerApp(App[int]):
         session.screen = screen
         old = self.live_mode
         self._sessions += 1
-        self._target_reached = False
         self.live_mode = f"live-{self._sessions}"
         self.add_mode(self.live_mode, lambda: screen)
         self.session = session
@@ -383,13 +381,13 @@ class TrainerApp(App[int]):
         self._take_events(message.bridge)
 
     def _take_events(self, bridge: EventBridge) -> None:
-        events, losses = bridge.drain(hold=True)
+        events, steps = bridge.drain(hold=True)
         session = bridge.session
-        if session is not None:
-            session.screen.feed(events, losses)
+        alerts = session.screen.feed(events, steps) if session is not None else []
+        alert_of = {id(e): a for e, a in alerts}
         self._take_later(bridge)
         for e in events:
-            alert = self._alert_of(e, session)
+            alert = alert_of.get(id(e))
             if isinstance(e, ev.Failed) and e.error == "TrainingDiverged" and e.checkpoint and session is not None:
                 self._offer_lower_lr(session, e)
                 if alert is not None:
@@ -406,14 +404,6 @@ class TrainerApp(App[int]):
                 self.refresh_bindings()
             except (ScreenStackError, UnknownModeError):
                 pass  # the app is exiting: the run's last events came after its screens went
-
-    def _alert_of(self, event: ev.Event, session: TrainingSession | None) -> Alert | None:
-        """The alert an event is (alerts.alert_for: the same for the app and the notifier)."""
-        target = session.launch.config.notify.target_acc if session is not None else None
-        alert = alert_for(event, target, self._target_reached)
-        if alert is not None and alert.kind == "target":
-            self._target_reached = True
-        return alert
 
     def announce(self, alert: Alert, toast: bool = True) -> None:
         """An alert: a toast, the terminal's bell, and a desktop notification where the
@@ -584,8 +574,8 @@ class TrainerApp(App[int]):
             while not session.worker.is_finished:
                 await asyncio.sleep(0.05)
             # Show the end (and let the recorder's last write land) before leaving.
-            events, losses = session.bridge.drain()
-            session.screen.feed(events, losses)
+            events, steps = session.bridge.drain()
+            session.screen.feed(events, steps)
         self.exit(self.exit_status)
 
     # -- help and the command palette -----------------------------------------------------------

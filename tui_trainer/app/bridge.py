@@ -5,8 +5,9 @@ event. A subscriber that waited for the UI (``call_from_thread``) would slow tra
 down to the UI's pace, so :class:`EventBridge` only appends to a list under a lock
 and posts one :class:`EngineUpdate` message when none is pending (``post_message`` is
 thread-safe and never blocks). Consecutive Step events are coalesced: a newer Step
-replaces a queued older one, so a fast GPU cannot flood the UI; their losses are kept
-in a bounded side buffer so that the sparkline still gets every point.
+replaces a queued older one, so a fast GPU cannot flood the UI; the Steps themselves
+are kept in a bounded side buffer so that the sparkline and the metrics pane still get
+every point (loss, learning rate, gradient norm, images/s).
 
 When the UI takes what is queued is the pacer's decision (:mod:`.pacing`): after a
 drain with ``hold`` the bridge posts nothing for ordinary events, and a UI timer takes
@@ -38,9 +39,9 @@ if TYPE_CHECKING:
     from ..launch import Launch
     from ..runs import RunRecorder
 
-# Step losses kept while the UI is busy; beyond that the oldest are dropped (the
-# sparkline is a summary, a gap is harmless, unbounded memory is not).
-MAX_PENDING_LOSSES = 4096
+# Steps kept while the UI is busy; beyond that the oldest are dropped (the curves are a
+# summary, a gap is harmless, unbounded memory is not).
+MAX_PENDING_STEPS = 4096
 
 
 class EngineUpdate(Message):
@@ -59,7 +60,7 @@ class EventBridge:
         self.session = session
         self._lock = threading.Lock()
         self._events: list[ev.Event] = []
-        self._losses: deque[tuple[int, float]] = deque(maxlen=MAX_PENDING_LOSSES)
+        self._steps: deque[ev.Step] = deque(maxlen=MAX_PENDING_STEPS)
         self._posted = False  # a message is on its way and not drained yet
         self._held = False  # ordinary events wait for the UI's timer (see drain)
         self._epoch_seen = False  # an EpochEnd since the last RunStarted
@@ -69,7 +70,7 @@ class EventBridge:
         # Runs in the training thread: O(1) under the lock, no UI work.
         with self._lock:
             if isinstance(event, ev.Step):
-                self._losses.append((event.step, event.loss))
+                self._steps.append(event)
                 if self._events and isinstance(self._events[-1], ev.Step):
                     self._events[-1] = event
                 else:
@@ -85,22 +86,23 @@ class EventBridge:
             self.posted += 1
             self.target.post_message(EngineUpdate(self))
 
-    def drain(self, hold: bool = False) -> tuple[list[ev.Event], list[tuple[int, float]]]:
-        """Take what is queued (UI thread). The next event posts a new message, unless
+    def drain(self, hold: bool = False) -> tuple[list[ev.Event], list[ev.Step]]:
+        """Take what is queued (UI thread): the events (consecutive Steps coalesced)
+        and every Step since the last drain. The next event posts a new message, unless
         ``hold``: then only an urgent one does until :meth:`release`."""
         with self._lock:
             events, self._events = self._events, []
-            losses = list(self._losses)
-            self._losses.clear()
+            steps = list(self._steps)
+            self._steps.clear()
             self._posted = False
             self._held = hold
-        return events, losses
+        return events, steps
 
     def release(self) -> bool:
         """End a hold (UI thread). True if events came during it: the caller drains them
         (holding again) instead; otherwise the next event posts at once."""
         with self._lock:
-            if self._events or self._losses:
+            if self._events or self._steps:
                 return True
             self._held = False
             return False

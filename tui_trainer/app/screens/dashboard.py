@@ -9,8 +9,9 @@ Rendering is paced (see ``pacing.py``): panes take events into their state at on
 and render when the UI thread's CPU budget allows, so a fast run is not slowed down by
 its own dashboard. Starts, pauses, ends and a run's first epoch render at once.
 
-Layout: on a large terminal every pane is visible; below 110x34 the four lower panes
-share the space and tabs (or the keys 1-4) pick one.
+Layout: below 110x34 the lower panes share the space and tabs (or the keys 1-6) pick
+one. On a large terminal the epochs, checkpoints and log panes are all visible, and the
+fourth place shows one of the chart, the metrics and the system panes (2, 5, 6).
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from textual.widgets import Footer, Tab, Tabs
 
 from ... import events as ev
 from ... import format as fmt
+from ...alerts import FLAG_TITLES, Alert, AlertTracker
+from ...config import NotifyConfig
 from ...errors import UserError
 from ...runs import Run
+from ...system.sampler import SYSTEM, UNDERUSED
 from ..pacing import STATE_EVENTS, URGENT, RenderPacer
 from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine
@@ -41,7 +45,9 @@ from ..widgets.epoch_chart import LEGEND, EpochChart
 from ..widgets.epoch_table import EpochTable
 from ..widgets.log import LogPane
 from ..widgets.loss_sparkline import LossSparkline
+from ..widgets.metrics import MetricsPane
 from ..widgets.progress import ProgressPane
+from ..widgets.system_pane import SystemPane
 from ..worker_errors import ForwardsWorkerErrors
 from .confirm import ConfirmScreen, PromptScreen
 from .too_small import NeedsSize
@@ -53,7 +59,11 @@ if TYPE_CHECKING:
     from ..bridge import TrainingSession
 
 WATCH_INTERVAL = 0.5  # seconds between reads of a watched run's events.jsonl
-PANES = ("epochs", "chart", "checkpoints", "log")
+PANES = ("epochs", "chart", "checkpoints", "log", "metrics", "system")
+PLOT_PANES = ("chart", "metrics", "system")  # one place in the roomy layout, for one of them
+# What the dashboard feeds events to (each takes them with apply, renders with flush).
+Pane = ProgressPane | DeviceLine | EpochChart | EpochTable | CheckpointsTable | LogPane | MetricsPane | SystemPane
+STALL_CHECK_S = 5.0  # how often a stall (notify.stall_minutes) is looked for
 NOT_LIVE = "this run is not training any more: nothing to control"
 
 
@@ -85,7 +95,7 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             "Loss: recent/all",
             show=False,
             id="loss_view",
-            tooltip="Recent or all steps: the loss sparkline and the chart",
+            tooltip="Recent or all steps: the loss sparkline, the chart and the metrics",
         ),
         Binding("m", "maximize_pane", "Maximize", show=False, id="maximize", tooltip="Maximize the pane / restore"),
         Binding("escape", "back", "Back", show=False, id="back", tooltip="Back to the screen before"),
@@ -126,7 +136,10 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         "Top: the run's state, progress, speed and time left; the device line; the loss of "
         "recent steps (l: recent or all). Epochs: a row an epoch (best marked). Chart: loss "
         "and accuracy by epoch. Checkpoints: the saved files (e evaluates, r resumes). Log: "
-        "events and messages. Below 110x34 one pane at a time (1-4); m maximizes one."
+        "events and messages. Metrics: one curve at a time (left/right picks: loss, lr, "
+        "gradient norm, images/s by step, test loss and accuracy by epoch; g log scale). "
+        "System: GPU, CPU and memory every 2 s. Below 110x34 one pane at a time (1-6); "
+        "on a large screen the chart, metrics and system share a place; m maximizes one."
     )
 
     if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
@@ -140,10 +153,11 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.watched = watch  # the run read in watch mode (`watch` would hide DOMNode.watch)
         self.watch_offset = 0
         self.watch_status = ""
-        self._backlog: list[tuple[list[ev.Event], list[tuple[int, float]] | None]] = []
+        self._backlog: list[tuple[list[ev.Event], list[ev.Step] | None]] = []
         self._ready = False
         self.ended = False
         self.active_pane = "epochs"  # the pane shown when they do not all fit
+        self.plot_pane = "chart"  # the one of PLOT_PANES the roomy layout shows
         # Live and watched runs render at the pacer's pace; a fed dashboard (tests,
         # snapshots) renders every feed at once, so that it is deterministic.
         self.pacer = RenderPacer() if session is not None or watch is not None else None
@@ -153,6 +167,8 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self._pace_due: float | None = None
         self._epoch_shown = False  # has this run's first EpochEnd been rendered
         self._keys_shown: tuple[bool | None, ...] | None = None  # check_action of the footer's keys, last refresh
+        # What of this run's events is an alert (the app announces them): its own notify config.
+        self.alerts = AlertTracker(self._notify_config())
 
     @property
     def mode(self) -> str:
@@ -169,6 +185,10 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         with Container(id="panes"):
             with Vertical(id="pane-chart", classes="pane"):
                 yield EpochChart(id="chart")
+            with Vertical(id="pane-metrics", classes="pane"):
+                yield MetricsPane(id="metrics")
+            with Vertical(id="pane-system", classes="pane"):
+                yield SystemPane(id="system")
             with Vertical(id="pane-epochs", classes="pane"):
                 yield EpochTable(id="epochs")
             with Vertical(id="pane-log", classes="pane"):
@@ -183,6 +203,9 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self.query_one("#pane-log").border_title = "Log"
         self.query_one("#pane-checkpoints").border_title = "Checkpoints"
         self.query_one("#pane-checkpoints").border_subtitle = "e evaluate · r resume"
+        self.query_one("#pane-metrics").border_title = "Metrics"
+        self.query_one("#pane-metrics").border_subtitle = "←/→ metric · g log · l recent/all"
+        self.query_one("#pane-system").border_title = "System"
         self.query_one("#sparkline").border_title = "loss (mean per column)"
         progress = self.query_one(ProgressPane)
         device = self.query_one(DeviceLine)
@@ -198,9 +221,14 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             # GPU figures come from this machine's NVML: only meaningful for a run on it.
             device.poll = self.watched.status().get("host") == socket.gethostname()
             self.load_history()
+        run = self.session.run if self.session is not None else self.watched
+        if run is not None:  # live or watched: the sampler's file, as `watch` reads it too
+            self.query_one(SystemPane).follow(run.dir / SYSTEM)
+            if self.alerts.config.stall_minutes > 0:
+                self.set_interval(STALL_CHECK_S, self._check_stall)
         self._ready = True
-        for events, losses in self._backlog:
-            self.feed(events, losses)
+        for events, steps in self._backlog:
+            self.feed(events, steps)
         self._backlog.clear()
 
     # -- feeding events ---------------------------------------------------------------------
@@ -208,17 +236,21 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     def progress(self) -> ProgressPane:
         return self.query_one(ProgressPane)
 
-    def feed(self, events: Iterable[ev.Event], losses: list[tuple[int, float]] | None = None) -> None:
+    def feed(self, events: Iterable[ev.Event], steps: list[ev.Step] | None = None) -> list[tuple[ev.Event, Alert]]:
         """Take ``events`` into the panes and render them, now or when the pacer allows.
-        ``losses`` are the step losses the bridge kept while it coalesced Step events;
-        without them each Step's own loss is used."""
+        ``steps`` are the Steps the bridge kept while it coalesced them in ``events``;
+        without them the Steps in ``events`` are all there are. Returns the events that
+        are alerts (the caller announces those that are news: not a run's history)."""
         events = list(events)
         if not self._ready:
-            self._backlog.append((events, losses))
-            return
+            self._backlog.append((events, steps))
+            return []
+        alerts = [(e, a) for e in events if (a := self.alerts.feed(e)) is not None]
         try:
             spark = self.query_one(LossSparkline)
-            panes: list[ProgressPane | DeviceLine | EpochChart | EpochTable | CheckpointsTable | LogPane] = [
+            metrics = self.query_one(MetricsPane)
+            panes: list[Pane] = [
+                metrics,
                 self.query_one(ProgressPane),
                 self.query_one(DeviceLine),
                 self.query_one(EpochChart),
@@ -227,12 +259,12 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 self.query_one(LogPane),
             ]
         except NoMatches:
-            return  # the screen is being torn down (the app is exiting)
+            return alerts  # the screen is being torn down (the app is exiting)
         for e in events:
             if isinstance(e, ev.RunStarted):
                 spark.rewind_to(e.start_step)
                 self._epoch_shown = False
-            elif isinstance(e, ev.Step) and losses is None:
+            elif isinstance(e, ev.Step) and steps is None:
                 spark.add([(e.step, e.loss)])
             if isinstance(e, ev.END_EVENTS):
                 self.ended = True
@@ -240,11 +272,17 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 self.ended = False
             for pane in panes:
                 pane.apply(e)  # state only: rendering is the flush's job
-        if losses:
-            spark.add(losses)
-        self._live_waiting = self._live_waiting or bool(events) or bool(losses)
-        # Everything but a Step may change an epoch pane (rows, checkpoints, log lines).
-        self._epoch_waiting = self._epoch_waiting or any(not isinstance(e, ev.Step) for e in events)
+        if steps:
+            spark.add((s.step, s.loss) for s in steps)
+            metrics.add_steps(steps)
+        self._live_waiting = self._live_waiting or bool(events) or bool(steps)
+        # Everything but a Step may change an epoch pane (rows, checkpoints, log lines);
+        # a Step changes the metrics pane, drawn at the epoch tier's pace when on screen.
+        self._epoch_waiting = (
+            self._epoch_waiting
+            or any(not isinstance(e, ev.Step) for e in events)
+            or (metrics.display and bool(steps or events))
+        )
         # The first epoch of a run is a milestone (its first test accuracy): shown at once.
         first_epoch = any(isinstance(e, ev.EpochEnd) for e in events) and not self._epoch_shown
         self._epoch_shown = self._epoch_shown or first_epoch
@@ -255,6 +293,27 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         # (and, through the GIL, the engine) for nothing.
         if any(isinstance(e, STATE_EVENTS) for e in events):
             self._refresh_keys_if_changed()
+        return alerts
+
+    def _notify_config(self) -> NotifyConfig:
+        """The run's [notify]: its target accuracy and stall time are the app's alerts too."""
+        if self.session is not None:
+            return self.session.launch.config.notify
+        if self.watched is not None:
+            try:
+                return self.watched.config().notify
+            except (OSError, ValueError, UserError):
+                pass  # an unreadable config: the alerts that need none still come
+        return NotifyConfig()
+
+    def _check_stall(self) -> None:
+        alert = self.alerts.stall()
+        if alert is not None:
+            self.app.announce(alert)
+
+    @on(SystemPane.Flagged)
+    def _gpu_flagged(self, message: SystemPane.Flagged) -> None:
+        self.app.announce(Alert(UNDERUSED, FLAG_TITLES[UNDERUSED], message.text))
 
     def render_waiting(self, force: bool = False) -> None:
         """Flush the panes whose events wait, as far as the pacer allows (all of them
@@ -280,6 +339,7 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             if epoch:
                 for pane in (
                     self.query_one(EpochChart),
+                    self.query_one(MetricsPane),
                     self.query_one(EpochTable),
                     self.query_one(CheckpointsTable),
                     self.query_one(LogPane),
@@ -331,8 +391,9 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     def tail(self) -> None:
         assert self.watched is not None  # watch mode
         events, self.watch_offset = self.watched.read_events(self.watch_offset)
-        if events:
-            self.feed(events)
+        if events:  # news, unlike the history: its alerts are announced
+            for _, alert in self.feed(events):
+                self.app.announce(alert)
         self._update_watch_status()
 
     def _update_watch_status(self) -> None:
@@ -492,7 +553,8 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
 
     def action_loss_view(self) -> None:
         self.query_one(LossSparkline).toggle_view()
-        self.query_one(EpochChart).toggle_view()  # one window for both: recent or all
+        self.query_one(EpochChart).toggle_view()  # one window for all three: recent or all
+        self.query_one(MetricsPane).toggle_view()
 
     def action_maximize_pane(self) -> None:
         """The pane in focus (or the one shown) fills the screen; m again, or escape, restores."""
@@ -514,6 +576,8 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         and arrows work (in the roomy layout it was on screen already and took no keys)."""
         self.query_one(Tabs).active = f"tab-{name}"
         self.active_pane = name
+        if name in PLOT_PANES:
+            self.plot_pane = name
         self._show_panes()  # now, not when TabActivated arrives: a hidden widget takes no focus
         self.query_one(f"#{name}").focus()
 
@@ -525,10 +589,13 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     @on(Tabs.TabActivated)
     def _tab(self, event: Tabs.TabActivated) -> None:
         self.active_pane = (event.tab.id or "tab-epochs").removeprefix("tab-")
+        if self.active_pane in PLOT_PANES:
+            self.plot_pane = self.active_pane
         self._show_panes()
         self.render_waiting(force=True)  # the pane the user turned to shows the latest
-        if self.active_pane == "chart":
-            self.query_one(EpochChart).call_after_refresh(self.query_one(EpochChart).flush)
+        if self.active_pane in ("chart", "metrics"):
+            plot = self.query_one(EpochChart) if self.active_pane == "chart" else self.query_one(MetricsPane)
+            plot.call_after_refresh(plot.flush)
 
     @property
     def roomy(self) -> bool:
@@ -539,7 +606,8 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         # inside the panes (plots, tables), a display change only lays them out again.
         roomy = self.roomy
         for pane in PANES:
-            self.query_one(f"#pane-{pane}").display = roomy or pane == self.active_pane
+            shown = pane == self.plot_pane if pane in PLOT_PANES else True
+            self.query_one(f"#pane-{pane}").display = shown if roomy else pane == self.active_pane
 
     def on_resize(self) -> None:
         # Textual calls this handler before Screen._on_resize (a subclass's handlers come

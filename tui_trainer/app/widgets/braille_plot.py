@@ -115,6 +115,9 @@ class BraillePlot(Widget, can_focus=False):
     margin_top = 1
     margin_bottom = 1
     margin_left = 7
+    # The y label centred over the y axis (a short one: "loss"), or from the left edge
+    # (a longer one with a value: the metrics pane's "train loss 0.4321").
+    label_at_left = False
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -316,8 +319,13 @@ class BraillePlot(Widget, can_focus=False):
             mark(row, w - 1, TICK_RIGHT)
             if 0 <= row < h:
                 _write(left_rows[row], left_styles[row], left - 2, text, tick, "right")
-        _write(top_row, top_styles, left - 2, self._ylabel, label, "center")
-        if self._note and len(self._note) + 2 <= width - left - len(self._ylabel):  # clear of the label
+        if self.label_at_left:
+            _write(top_row, top_styles, 0, self._ylabel, label, "left")
+            label_end = len(self._ylabel)
+        else:
+            _write(top_row, top_styles, left - 2, self._ylabel, label, "center")
+            label_end = left + len(self._ylabel)
+        if self._note and len(self._note) + 2 <= width - label_end:  # clear of the label
             _write(top_row, top_styles, width - 1, self._note, tick, "right")
 
         lines = [_strip(top_row, top_styles, base)]

@@ -68,7 +68,9 @@ def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
         first = math.ceil(lo / step - 1e-9)
         last = math.floor(hi / step + 1e-9)
         if last - first + 1 <= max_ticks:
-            return [round(k * step, 10) for k in range(first, last + 1)]
+            # Rounded to the step's own digits (a fixed 10 made 1e-12 steps all 0).
+            digits = max(0, 2 - math.floor(math.log10(step)))
+            return [round(k * step, digits) for k in range(first, last + 1)]
     return [lo, hi]
 
 

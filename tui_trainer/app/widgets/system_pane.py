@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 
 from ... import events as ev
@@ -35,6 +36,7 @@ from .loss_sparkline import column_means
 
 HISTORY_S = 300.0  # the sparklines' window: long enough to see a minute idle among busy ones
 HISTORY_MAX = 1000  # samples kept whatever their times say (a clock jump must not grow it)
+FRESH_S = 30.0  # a flag this recent is news (an alert); an older one is the file's history
 STALE_S = 10.0  # a latest sample older than this says so: its process may have died
 TICK_S = 1.0  # how often the age is checked (and a followed file read): cheap when unchanged
 BACKLOG_BYTES = 512 * 1024  # a followed file's first read: well over HISTORY_S of samples
@@ -156,6 +158,13 @@ class SystemPane(Static, can_focus=True):
     """The figures of a run's ``system.jsonl`` samples: taken by :meth:`add_samples`
     (or read by the pane itself, :meth:`follow`), shown at :meth:`flush`."""
 
+    class Flagged(Message):
+        """A fresh sample flags the GPU as idle (the dashboard announces it as an alert)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     DEFAULT_CSS = """
     SystemPane {
         height: auto;
@@ -202,6 +211,8 @@ class SystemPane(Static, can_focus=True):
             self.samples.append(sample)
             if sample.get("flag") == UNDERUSED:
                 self.flag_at = when
+                if self.clock() - when < FRESH_S:  # news, not the file's history: an alert
+                    self.post_message(self.Flagged(self._flag_text()))
             elif self.flag_at is not None and self._busy(sample):
                 self.flag_at = None  # the sampler's own rule: said again only after a busy GPU
         self._prune()
@@ -265,16 +276,18 @@ class SystemPane(Static, can_focus=True):
         if self.error is not None:
             out += wrapped(f"! sampling stopped: {self.error}", width, ERROR)
         if self.flag_at is not None:
-            share = self._data_share()
-            data = f" data{NBSP}{fmt.pct(share * 100, digits=0)}" if share is not None else ""
-            said = f"! GPU under {UNDERUSED_PCT:g}% busy for {span(UNDERUSED_S)}: input-bound?{data}"
-            out += wrapped(said, width, WARNING)
+            out += wrapped(f"! {self._flag_text()}", width, WARNING)
         age = self.age()
         if age is not None:
             step = number(self.latest.get("step")) if self.latest else None
             at = f" (step {fmt.number(int(step))})" if step is not None else ""
             out += wrapped(f"! last sample {age} ago{at}: is the run alive?", width, WARNING)
         return out
+
+    def _flag_text(self) -> str:
+        share = self._data_share()
+        data = f" data{NBSP}{fmt.pct(share * 100, digits=0)}" if share is not None else ""
+        return f"GPU under {UNDERUSED_PCT:g}% busy for {span(UNDERUSED_S)}: input-bound?{data}"
 
     def _figures(self, width: int) -> list[Text]:
         latest = self.latest
@@ -351,6 +364,8 @@ class SystemPane(Static, can_focus=True):
         """Render the state, if the text on screen would change."""
         if not self.is_mounted:
             return  # on_mount renders
+        if self._shown is not None and not self.region:
+            return  # hidden (the narrow layout's other tabs): on_show renders
         width = max(1, self.size.width or 60)  # before the first layout: re-rendered on resize
         age = self.age()
         if not self._dirty and self._shown is not None and self._shown[1:] == (width, age):
@@ -365,6 +380,10 @@ class SystemPane(Static, can_focus=True):
 
     def on_resize(self) -> None:
         self.flush()
+
+    def on_show(self) -> None:
+        self._dirty = True  # what came while it was hidden
+        self.call_after_refresh(self.flush)
 
 
 def gpus_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
