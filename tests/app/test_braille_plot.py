@@ -117,7 +117,7 @@ async def test_the_dashboard_draws_a_hidden_chart_when_it_is_shown():
         dash = DashboardScreen()
         await app.push_screen(dash)
         await pilot.pause()
-        plots = list(dash.query(BraillePlot))
+        plots = list(dash.query_one(EpochChart).query(BraillePlot))
         assert not dash.query_one(EpochChart).region, "hidden"
         drawn = [p.draws for p in plots]
         dash.feed(demo_events())
