@@ -27,7 +27,7 @@ def test_export_replays_a_run_without_live_files_into_the_same_scalars(runs_dir,
 def test_export_to_csv_equals_the_metrics(runs_dir, tmp_path):
     _, run, _, _ = run_tiny(runs_dir, tiny_config(train={"log_interval": 0.01}))
     out, names = export(run, "csv", None)
-    assert out == run.dir / "export" / "csv" and names == ["steps.csv", "epochs.csv"]
+    assert out == run.dir / "export" / "csv" and names == ["steps.csv", "epochs.csv", "system.csv"]
     steps, epochs = history(run)
     with open(out / "epochs.csv") as f:
         rows = list(csv.DictReader(f))
@@ -36,6 +36,7 @@ def test_export_to_csv_equals_the_metrics(runs_dir, tmp_path):
     with open(out / "steps.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(int(r["step"]), float(r["loss"])) for r in rows] == pytest.approx([(s["step"], s["loss"]) for s in steps])
+    assert [float(r["data_share"]) for r in rows] == pytest.approx([s["data_share"] for s in steps])
 
 
 def test_export_refuses_a_folder_with_files_and_an_unknown_format(runs_dir, tmp_path):

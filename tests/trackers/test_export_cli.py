@@ -19,7 +19,7 @@ def test_export_writes_the_run_s_csv_and_says_where(runs_dir, env, tmp_path):
     out = tmp_path / "out"
     r = cli(["export", run.id, str(out)], env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == f"{run.id}: steps.csv, epochs.csv in {out}"
+    assert r.stdout.strip() == f"{run.id}: steps.csv, epochs.csv, system.csv in {out}"
     with open(out / "epochs.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
 

@@ -81,10 +81,13 @@ def preflight(config: RunConfig) -> None:
 def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]:
     """The trackers a run's config asks for, each guarded."""
     found: list[ev.Subscriber] = []
+    on_sample = []  # the system samples' listeners, called from the sampler's thread
     if config.log.tensorboard:
         from .tensorboard import TensorBoardWriter
 
-        found.append(Guarded("TensorBoard logging", TensorBoardWriter(run_dir), warn))
+        tensorboard = TensorBoardWriter(run_dir)
+        on_sample.append(tensorboard.add_sample)  # a writer switched off is closed: its samples go nowhere
+        found.append(Guarded("TensorBoard logging", tensorboard, warn))
     if config.log.wandb:
         from .wandb import WandbWriter
 
@@ -103,7 +106,8 @@ def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]
 
         # Its flag of an idle GPU is said in the log and sent as an alert.
         on_flag = notifier.flag if notifier is not None else None
-        found.append(Guarded("System sampling", SystemSampler(run_dir / SYSTEM, warn=warn, on_flag=on_flag), warn))
+        sampler = SystemSampler(run_dir / SYSTEM, warn=warn, on_flag=on_flag, on_sample=on_sample)
+        found.append(Guarded("System sampling", sampler, warn))
     if notifier is not None:
         found.append(Guarded("Notifications", notifier, warn))
     return found

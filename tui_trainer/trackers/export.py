@@ -4,6 +4,9 @@ Any run folder works, including runs from before the trackers existed: CSV is ma
 from ``metrics.jsonl`` (one line an epoch and the step lines, de-duplicated as a
 resume leaves them), TensorBoard by replaying ``events.jsonl`` through the writer a
 live run uses (:mod:`.tensorboard`), so an export and a live run's files are the same.
+``system.jsonl``, where a run has one, goes along: its samples replayed among the
+events by their time (:func:`with_samples`; a sample from before samples had a step
+gets the latest step of the events before it), and as CSV ``system.csv``, a row a sample.
 W&B and MLflow (optional extras) replay it too, through their live subscribers
 (:mod:`.wandb`, :mod:`.mlflow`), its attempts merged into one (:func:`merged`): neither
 tool can drop what an earlier attempt logged past the checkpoint a resume went on from.
@@ -27,11 +30,25 @@ from typing import Any
 from .. import events as ev
 from ..errors import ConfigError
 from ..runs import METRICS, Run
+from ..system.sampler import Sample, read_samples
 from . import EXTRAS, require
 
 FORMATS = ("csv", "tensorboard", "wandb", "mlflow")
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # a scheme: sqlite:, http:, file:, databricks:
-STEP_COLUMNS = ("step", "epoch", "batch", "batches", "loss", "lr", "images_per_s", "time")
+STEP_COLUMNS = (
+    "step",
+    "epoch",
+    "batch",
+    "batches",
+    "loss",
+    "lr",
+    "images_per_s",
+    "grad_norm",
+    "data_share",
+    "time",
+)
+SYSTEM_COLUMNS = ("time", "step", "cpu_percent", "ram_used", "ram_total", "rss", "data_share", "flag", "error")
+GPU_COLUMNS = ("uuid", "utilisation", "memory_used", "memory_total", "power_w", "temperature_c")
 EPOCH_COLUMNS = (
     "epoch",
     "step",
@@ -72,21 +89,78 @@ def history(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return [steps[k] for k in sorted(steps)], [epochs[k] for k in sorted(epochs)]
 
 
+def system_rows(samples: list[Sample]) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The samples as flat rows (GPU ``i``'s figures as ``gpu{i}_{figure}``: ``i`` its
+    place in the sample's list) and their columns; bytes stay bytes, as in the file."""
+    gpus = max((len(s["gpus"]) for s in samples if isinstance(s.get("gpus"), list)), default=0)
+    columns = (*SYSTEM_COLUMNS, *(f"gpu{i}_{name}" for i in range(gpus) for name in GPU_COLUMNS))
+    rows = []
+    for sample in samples:
+        row = {k: v for k, v in sample.items() if k != "gpus"}
+        for i, gpu in enumerate(sample.get("gpus") or []):
+            if isinstance(gpu, dict):
+                row.update({f"gpu{i}_{k}": v for k, v in gpu.items()})
+        rows.append(row)
+    return rows, columns
+
+
 def to_csv(run: Run, out: Path) -> list[str]:
-    """``steps.csv`` and ``epochs.csv`` in ``out``; returns the names written."""
+    """``steps.csv`` and ``epochs.csv`` in ``out``, and ``system.csv`` for a run with
+    system samples; returns the names written."""
     steps, epochs = history(run)
-    for name, rows, columns in (("steps.csv", steps, STEP_COLUMNS), ("epochs.csv", epochs, EPOCH_COLUMNS)):
+    tables = [("steps.csv", steps, STEP_COLUMNS), ("epochs.csv", epochs, EPOCH_COLUMNS)]
+    samples = read_samples(run.dir)
+    if samples:
+        rows, columns = system_rows(samples)
+        tables.append(("system.csv", rows, columns))
+    for name, table, fields in tables:
         with open(out / name, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
-    return ["steps.csv", "epochs.csv"]
+            writer.writerows(table)
+    return [name for name, _, _ in tables]
+
+
+def with_samples(events: list[ev.Event], samples: list[Sample]) -> list[ev.Event | Sample]:
+    """The events with the samples among them, as they came live: each before the first
+    event after it, or before its attempt's end event (a live sampler's last sample may
+    come a moment after the end was made); samples outside any attempt are left out. A
+    sample without a step (written before samples had one) gets the latest Step's or
+    EpochEnd's (the attempt's start before one)."""
+    starts = [e.time for e in events if isinstance(e, ev.RunStarted)]
+    pending = sorted((s for s in samples if isinstance(s.get("time"), int | float)), key=lambda s: float(s["time"]))
+    out: list[ev.Event | Sample] = []
+    at, step, attempt, open_ = 0, 0, -1, False
+
+    def until(when: float) -> None:
+        nonlocal at
+        while at < len(pending) and pending[at]["time"] < when:
+            sample = pending[at]
+            at += 1
+            if open_:
+                out.append(sample if "step" in sample else {**sample, "step": step})
+
+    for event in events:
+        if isinstance(event, ev.RunStarted):
+            until(event.time)
+            attempt, step, open_ = attempt + 1, event.start_step, True
+        elif isinstance(event, ev.END_EVENTS):
+            until(starts[attempt + 1] if attempt + 1 < len(starts) else float("inf"))
+        else:
+            until(event.time)
+        out.append(event)
+        if isinstance(event, ev.Step | ev.EpochEnd):
+            step = event.step
+        elif isinstance(event, ev.END_EVENTS):
+            open_ = False
+    until(float("inf"))
+    return out
 
 
 def to_tensorboard(run: Run, out: Path) -> list[str]:
     from .tensorboard import replay
 
-    replay(run.read_events()[0], out)
+    replay(with_samples(run.read_events()[0], read_samples(run.dir)), out)
     return sorted(p.name for p in out.iterdir())
 
 
