@@ -18,7 +18,7 @@ from tui_trainer.system import sampler as sampler_module
 from tui_trainer.system.nvml import NVML, GpuReading
 from tui_trainer.system.sampler import SYSTEM, SystemSampler, read_samples
 from tui_trainer.trackers import Guarded, for_run
-from tui_trainer.trackers.export import export, with_samples
+from tui_trainer.trackers.export import export, merged, with_samples
 from tui_trainer.trackers.scalars import GIB, system_scalars
 from tui_trainer.trackers.tensorboard import TensorBoardWriter
 
@@ -198,8 +198,44 @@ def test_a_resume_s_samples_go_to_its_attempt_and_the_earlier_past_its_checkpoin
     assert [i["time"] - T0 if isinstance(i, dict) else i.kind for i in items] == [
         "run_started", "step", 1, "step", 4, 6, "stopped", "run_started", 12, "step", "finished",
     ]  # fmt: skip
+    kept = [i["time"] - T0 for i in merged(items) if isinstance(i, dict)]
+    assert kept == [1, 12], "W&B's and MLflow's one attempt: each step's samples once"
     logdir = tmp_path / "tb"
     from tui_trainer.trackers.tensorboard import replay
 
     replay(items, logdir)
     assert [s for s, _ in read_scalars(logdir)["system/cpu_pct"]] == [10, 10], "the resume purged steps past 10"
+
+
+def mlflow_metrics(uri, run_id) -> dict[str, list[tuple[int, float]]]:
+    mlflow = pytest.importorskip("mlflow", reason="the mlflow extra writes the runs")
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("tui-trainer").experiment_id
+    (found,) = client.search_runs([experiment], f"tags.`tui_trainer.run_id` = '{run_id}'")
+    history = client.get_metric_history
+    return {tag: [(m.step, m.value) for m in history(found.info.run_id, tag)] for tag in found.data.metrics}
+
+
+def test_a_run_with_log_mlflow_uri_and_log_system_logs_its_samples(runs_dir, tmp_path, monkeypatch):
+    pytest.importorskip("mlflow", reason="the mlflow extra writes the runs")
+    monkeypatch.setattr(sampler_module, "INTERVAL_S", 0.05)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = tiny_config(train={"log_interval": 0.01, "epochs": 3}, log={"mlflow_uri": uri, "tensorboard": False})
+    _, run, col, end = run_tiny(runs_dir, config)
+    assert isinstance(end, ev.Finished) and not [e for e in col.of(ev.Log) if e.level == "warning"]
+    samples = read_samples(run.dir)
+    got = mlflow_metrics(uri, run.id)
+    live = sorted(got["system/rss_gib"])  # MLflow's history: by step, not as logged
+    assert len(samples) - 1 <= len(live) <= len(samples) and len(live) >= 2
+    want = points(samples, "system/rss_gib")
+    assert live == pytest.approx(sorted(want)) or live == pytest.approx(sorted(want[:-1]))
+    assert len(got["system/data_share"]) == len(col.of(ev.Step))
+
+
+def test_export_to_mlflow_takes_the_samples(runs_dir, tmp_path):
+    pytest.importorskip("mlflow", reason="the mlflow extra writes the runs")
+    run = folder_with_samples(runs_dir)
+    uri, _ = export(run, "mlflow", tmp_path / "mlflow.db")
+    got = mlflow_metrics(uri, run.id)
+    assert sorted(got["system/gpu0/utilisation_pct"]) == [(0, 80.0), (10, 40.0), (20, 5.0), (20, 80.0)]
+    assert [s for s, _ in sorted(got["epoch/test_acc"])] == [10, 20]

@@ -95,7 +95,9 @@ def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]
     if config.log.mlflow_uri:
         from .mlflow import MlflowWriter
 
-        found.append(Guarded("MLflow logging", MlflowWriter(config.log.mlflow_uri), warn))
+        mlflow = MlflowWriter(config.log.mlflow_uri)
+        on_sample.append(mlflow.add_sample)  # queued; the training thread sends them
+        found.append(Guarded("MLflow logging", mlflow, warn))
     notifier = None
     if config.notify.command or config.notify.urls:
         from ..alerts import Notifier

@@ -10,6 +10,8 @@ gets the latest step of the events before it), and as CSV ``system.csv``, a row 
 W&B and MLflow (optional extras) replay it too, through their live subscribers
 (:mod:`.wandb`, :mod:`.mlflow`), its attempts merged into one (:func:`merged`): neither
 tool can drop what an earlier attempt logged past the checkpoint a resume went on from.
+MLflow takes the samples too; W&B does not (its history has one row a step, and a
+sample, taken at the latest Step's step, would overwrite that row's time).
 MLflow's OUT is a tracking URI (a plain path: a SQLite file), not a folder.
 The folders' output is written into a temporary folder beside ``OUT`` and renamed into place
 when complete: an interrupted export leaves nothing that looks finished.
@@ -164,10 +166,11 @@ def to_tensorboard(run: Run, out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir())
 
 
-def merged(events: list[ev.Event]) -> list[ev.Event]:
+def merged(events: list[ev.Event | Sample]) -> list[ev.Event | Sample]:
     """A run's attempts as one: the first start (with the last attempt's config), each
-    attempt's steps and epochs up to where the next one resumed, and the last end."""
-    attempts: list[tuple[ev.RunStarted, list[ev.Event]]] = []
+    attempt's steps and epochs (and samples, placed by :func:`with_samples`) up to
+    where the next one resumed, and the last end."""
+    attempts: list[tuple[ev.RunStarted, list[ev.Event | Sample]]] = []
     for event in events:
         if isinstance(event, ev.RunStarted):
             attempts.append((event, []))
@@ -175,19 +178,30 @@ def merged(events: list[ev.Event]) -> list[ev.Event]:
             attempts[-1][1].append(event)
     if not attempts:
         return []
-    kept: list[ev.Event] = []
+    kept: list[ev.Event | Sample] = []
     for n, (_, body) in enumerate(attempts):
         until = attempts[n + 1][0].start_step if n + 1 < len(attempts) else None
-        kept += [e for e in body if isinstance(e, ev.Step | ev.EpochEnd) and (until is None or e.step <= until)]
+        kept += [e for e in body if _before(e, until)]
     first, last = attempts[0][0], attempts[-1][0]
     ends = [e for e in events if isinstance(e, ev.END_EVENTS)]
     return [dataclasses.replace(first, config=last.config, epochs=last.epochs), *kept, *ends[-1:]]
 
 
-def _replay(events: list[ev.Event], writer: Any) -> None:
+def _before(item: ev.Event | Sample, until: int | None) -> bool:
+    """A step, an epoch or a sample at or before step ``until`` (None: any)."""
+    if isinstance(item, dict):
+        step = item.get("step")
+        return isinstance(step, int) and (until is None or step <= until)
+    return isinstance(item, ev.Step | ev.EpochEnd) and (until is None or item.step <= until)
+
+
+def _replay(items: list[ev.Event | Sample], writer: Any) -> None:
     try:
-        for event in events:
-            writer(event)
+        for item in items:
+            if isinstance(item, dict):
+                writer.add_sample(item)
+            else:
+                writer(item)
     finally:
         writer.close()
 
@@ -196,7 +210,7 @@ def to_wandb(run: Run, out: Path) -> list[str]:
     """An offline W&B run in ``out/wandb`` (``wandb sync`` uploads it)."""
     from .wandb import WandbWriter
 
-    events = merged(run.read_events()[0])
+    events = merged(list(run.read_events()[0]))  # no samples: see the module's doc
     config = events[0].config if events and isinstance(events[0], ev.RunStarted) else {}
     project = config.get("log", {}).get("wandb_project", "tui-trainer")  # a run from before it: the default
     writer = WandbWriter(out, project, offline=True, what="--to wandb")
@@ -225,7 +239,7 @@ def to_mlflow(run: Run, uri: str) -> list[str]:
 
     writer = MlflowWriter(uri, what="--to mlflow", resume=False)
     try:
-        _replay(merged(run.read_events()[0]), writer)
+        _replay(merged(with_samples(run.read_events()[0], read_samples(run.dir))), writer)
     except MlflowException as exc:  # the store refused (a file: store, a bad URI): the user's input
         raise ConfigError(f"--to mlflow {uri}: {str(exc).strip().splitlines()[0]}") from exc
     return [f"MLflow run {run.id}"] if writer.client is not None else []

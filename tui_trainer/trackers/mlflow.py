@@ -9,19 +9,22 @@ finds it and goes on in it); its params are :func:`.scalars.hparams`, its metric
 scalars of :mod:`.scalars` at their global step, sent in batches (at most every
 ``FLUSH_S`` seconds and at each epoch's end), and its status FINISHED, KILLED (stopped)
 or FAILED from the run's end event. MLflow keeps every value logged, so a live resume
-repeats the steps past its checkpoint; an export has each step once.
+repeats the steps past its checkpoint; an export has each step once. System samples
+(:meth:`MlflowWriter.add_sample`, from the sampler's thread) are queued with them and
+sent by the training thread: the client is only ever used from one thread.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
 from .. import events as ev
 from ..errors import ConfigError
 from . import import_extra
-from .scalars import hparams, scalars
+from .scalars import hparams, scalars, system_scalars
 
 EXPERIMENT = "tui-trainer"
 RUN_TAG = "tui_trainer.run_id"
@@ -45,7 +48,8 @@ class MlflowWriter:
         self.uri, self.experiment, self.what, self.resume = uri, experiment, what, resume
         self.client: Any = None
         self.run_id: str | None = None
-        self._metrics: list[Any] = []
+        self._metrics: list[Any] = []  # to send; the lock's, as samples come from another thread
+        self._lock = threading.Lock()
         self._flushed = 0.0
 
     def __call__(self, event: ev.Event) -> None:
@@ -55,11 +59,25 @@ class MlflowWriter:
             return
         from mlflow.entities import Metric
 
-        self._metrics += [Metric(s.tag, s.value, _ms(s.time), s.step) for s in scalars(event)]
+        found = [Metric(s.tag, s.value, _ms(s.time), s.step) for s in scalars(event)]
+        with self._lock:
+            self._metrics += found
         if isinstance(event, ev.EpochEnd) or time.monotonic() - self._flushed >= FLUSH_S:
             self._flush()
         if isinstance(event, ev.END_EVENTS):
             self._end(event)
+
+    def add_sample(self, sample: dict[str, Any]) -> None:
+        """A system sample's scalars, from any thread: queued for the next send (none
+        while no MLflow run is open)."""
+        if self.run_id is None:
+            return
+        from mlflow.entities import Metric
+
+        found = [Metric(s.tag, s.value, _ms(s.time), s.step) for s in system_scalars(sample)]
+        with self._lock:
+            if self.run_id is not None:
+                self._metrics += found
 
     def _open(self, started: ev.RunStarted) -> None:
         mlflow = import_extra("mlflow", self.what)
@@ -99,7 +117,8 @@ class MlflowWriter:
             self.client.log_batch(self.run_id, params=new[i : i + BATCH])
 
     def _flush(self) -> None:
-        metrics, self._metrics = self._metrics, []
+        with self._lock:
+            metrics, self._metrics = self._metrics, []
         if metrics:
             self.client.log_batch(self.run_id, metrics=metrics)
         self._flushed = time.monotonic()
@@ -114,5 +133,6 @@ class MlflowWriter:
         try:
             self._flush()
         finally:
-            run_id, self.run_id = self.run_id, None
+            with self._lock:
+                run_id, self.run_id, self._metrics = self.run_id, None, []
             self.client.set_terminated(run_id, status, end_time=_ms(end if end is not None else time.time()))
