@@ -209,3 +209,30 @@ async def test_every_step_of_a_live_run_reaches_the_pane(runs_dir):
         _, norms = pane.steps.column("grad_norm")
         assert all(n > 0 for n in norms.tolist())
 
+
+async def test_steps_redraw_the_pane_only_while_it_is_on_screen(monkeypatch):
+    """A Step alone waits for the epoch tier only when the metrics pane's place is
+    shown: a hidden pane costs the UI thread no redraws."""
+    flushes = []
+    original = MetricsPane.flush
+    monkeypatch.setattr(MetricsPane, "flush", lambda self: (flushes.append(1), original(self))[1])
+    run = fed_run(3)
+    head, tail = run[: STEPS + 1], [e for e in run[STEPS + 1 :] if isinstance(e, ev.Step)]
+    app = TrainerApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        dash = DashboardScreen()
+        await app.push_screen(dash)
+        await pilot.pause()
+        dash.feed(head)
+        await pilot.pause()
+        assert not dash.query_one("#pane-metrics").display
+        flushes.clear()
+        dash.feed(tail[:5])
+        await pilot.pause()
+        assert flushes == [], "steps redrew a hidden metrics pane"
+        await pilot.press("5")
+        await pilot.pause()
+        flushes.clear()
+        dash.feed(tail[5:])
+        await pilot.pause()
+        assert flushes, "steps did not redraw the metrics pane on screen"

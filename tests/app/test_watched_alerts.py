@@ -53,9 +53,7 @@ def epoch_end(epoch: int, acc: float) -> ev.EpochEnd:
 
 
 def finished(epochs: int) -> ev.Finished:
-    return ev.Finished(
-        epochs=epochs, best_acc=95.0, final_acc=95.0, seconds=3.0, time_to_target=None, target_acc=None
-    )
+    return ev.Finished(epochs=epochs, best_acc=95.0, final_acc=95.0, seconds=3.0, time_to_target=None, target_acc=None)
 
 
 async def test_a_watched_run_s_history_is_not_announced(runs_dir, desktop):

@@ -249,6 +249,8 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         try:
             spark = self.query_one(LossSparkline)
             metrics = self.query_one(MetricsPane)
+            # The pane's own display stays on; its place (#pane-metrics) is what hides it.
+            metrics_shown = self.query_one("#pane-metrics").display
             panes: list[Pane] = [
                 metrics,
                 self.query_one(ProgressPane),
@@ -281,7 +283,7 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         self._epoch_waiting = (
             self._epoch_waiting
             or any(not isinstance(e, ev.Step) for e in events)
-            or (metrics.display and bool(steps or events))
+            or (metrics_shown and bool(steps or events))
         )
         # The first epoch of a run is a milestone (its first test accuracy): shown at once.
         first_epoch = any(isinstance(e, ev.EpochEnd) for e in events) and not self._epoch_shown
