@@ -1,4 +1,6 @@
-"""The command line end to end, in real subprocesses: output, files and exit codes."""
+"""The command line end to end: output, files and exit codes, in real subprocesses where
+the process itself is under test (its exit status, its terminal, its stderr), else
+through main() in this process."""
 
 from __future__ import annotations
 
@@ -27,7 +29,17 @@ def assert_one_line_error(result, *fragments):
         assert f in err, (f, err)
 
 
-def test_headless_train_then_resume_then_eval(env, runs_dir):
+def in_process(args: list[str], capsys) -> subprocess.CompletedProcess:
+    """``tui-trainer ARGS`` through main() in this process, its output captured."""
+    from tui_trainer.cli import main
+
+    capsys.readouterr()  # what came before is not this command's
+    code = main(args)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def test_headless_train_then_resume_then_eval(env, runs_dir, capsys):
     r = cli(["train", "digits-cnn", "--headless", *FAST, "--runs-dir", str(runs_dir)], env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -50,14 +62,16 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
     assert json.loads((run_dir / "config.json").read_text())["train"]["epochs"] == 3
 
     # Resuming a finished run without more epochs is bad input.
-    r = cli(["train", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)], env)
+    # The rest in this process (the same main() as the console script): a subprocess
+    # for each was a torch import apiece, and the real exit status and stderr are above.
+    r = in_process(["train", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)], capsys)
     assert_one_line_error(r, "already trained 3 of 3 epochs", "--epochs")
 
-    r = cli(["eval", str(run_dir / "checkpoints" / "best.pt")], env)
+    r = in_process(["eval", str(run_dir / "checkpoints" / "best.pt")], capsys)
     assert r.returncode == 0, r.stderr
     assert "test accuracy" in r.stdout and all(str(d) in r.stdout for d in range(10))
     # By the time in its id, as `watch` and `--resume` take it: its last checkpoint (epoch 3).
-    r = cli(["eval", run_dir.name.split("-")[1], "--runs-dir", str(runs_dir)], env)
+    r = in_process(["eval", run_dir.name.split("-")[1], "--runs-dir", str(runs_dir)], capsys)
     assert r.returncode == 0, r.stderr
     assert "epoch_003" in r.stdout and "test accuracy" in r.stdout
     # The checkpoint's path whole on its line (as a table title it wrapped at the table's width).
@@ -66,7 +80,7 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         for l in r.stdout.splitlines()
     ), r.stdout
     table_acc = next(l for l in r.stdout.splitlines() if l.startswith("test accuracy")).split()[2]
-    r = cli(["eval", run_dir.name, "--json", "--runs-dir", str(runs_dir)], env)
+    r = in_process(["eval", run_dir.name, "--json", "--runs-dir", str(runs_dir)], capsys)
     result = json.loads(r.stdout)
     assert result["epoch"] == 3 and f"{result['acc']:.2f}%" == table_acc
     assert [c["name"] for c in result["classes"]] == [str(d) for d in range(10)]
@@ -74,15 +88,15 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
         pytest.approx(result["acc"])
     )
     assert_one_line_error(
-        cli(["eval", "no-such-run", "--runs-dir", str(runs_dir)], env),
+        in_process(["eval", "no-such-run", "--runs-dir", str(runs_dir)], capsys),
         "no-such-run: no such checkpoint, run folder or run id in",
     )
 
-    r = cli(["runs", "--runs-dir", str(runs_dir)], env)
+    r = in_process(["runs", "--runs-dir", str(runs_dir)], capsys)
     assert r.returncode == 0 and run_dir.name[:15] in r.stdout and "finished" in r.stdout
 
     # The same for scripts, with what the end of the run said (BENCHMARKS.md's GPU check reads this).
-    r = cli(["runs", "--runs-dir", str(runs_dir), "--json"], env)
+    r = in_process(["runs", "--runs-dir", str(runs_dir), "--json"], capsys)
     assert r.returncode == 0, r.stderr
     (run,) = json.loads(r.stdout)
     metrics = map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
@@ -152,11 +166,7 @@ def test_headless_train_then_resume_then_eval(env, runs_dir):
 def test_bad_input_exits_2_with_one_line(args, fragments, capsys):
     # In-process (the same main() as the console script) to keep the suite fast; the
     # subprocess tests below check the real exit status and stderr of the installed tool.
-    from tui_trainer.cli import main
-
-    code = main(args)
-    out, err = capsys.readouterr()
-    assert_one_line_error(subprocess.CompletedProcess(args, code, out, err), *fragments)
+    assert_one_line_error(in_process(args, capsys), *fragments)
 
 
 def test_bad_input_in_a_real_process(env):
@@ -192,9 +202,9 @@ def test_missing_data_is_bad_input(env, runs_dir, tmp_path):
 
 
 @pytest.mark.parametrize("extra", [[], ["--detach"], ["--resume", "RUN"]])
-def test_a_cifar_preset_without_its_data_is_refused_before_a_run_folder(env, runs_dir, tmp_path, extra):
+def test_a_cifar_preset_without_its_data_is_refused_before_a_run_folder(env, runs_dir, tmp_path, extra, capsys):
     if extra[-1:] == ["RUN"]:  # a resume whose data has gone since: refused the same way
-        trained = cli(["train", "digits-cnn", "--headless", *FAST, "--runs-dir", str(runs_dir)], env)
+        trained = in_process(["train", "digits-cnn", "--headless", *FAST, "--runs-dir", str(runs_dir)], capsys)
         assert trained.returncode == 0, trained.stderr
         (run,) = runs_dir.iterdir()
         before = (run / "events.jsonl").read_text()

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from tui_trainer.cli.ranks import exit_now
 from tui_trainer.engine.controls import Controls
 from tui_trainer.engine.distributed import RankGate, World
 from tui_trainer.engine.evaluation import evaluate
@@ -35,6 +36,10 @@ def run(scenario: str, rank: int, out: str, payload: dict) -> None:
     finally:
         dist.destroy_process_group()
     (Path(out) / f"rank-{rank}.json").write_text(json.dumps(result))
+    # As a rank of the CLI ends (cli/ranks.exit_now): without Python's teardown, where a
+    # gloo thread destroyed at exit aborted a worker that had done its part now and then
+    # ("terminate called without an active exception", exit code -6).
+    exit_now(0)
 
 
 def evaluation(world: World, payload: dict) -> dict:
