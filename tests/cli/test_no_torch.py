@@ -68,3 +68,23 @@ def test_a_broken_user_preset_is_listed_without_torch(isolated_dirs):
     got = run_cli(["presets"], subprocess_env(isolated_dirs))
     assert got["code"] == 0 and "invalid: broken.toml: model.layers" in got["out"], got
     assert not got["torch"]
+
+
+def test_control_sends_without_torch(isolated_dirs):
+    """`control` from another SSH session: a line in the run's control file and a wait
+    for the trainer's answer, not a torch import (it took 2 s before the answer)."""
+    import os
+    import socket
+    import time
+
+    folder = write_run_folder(
+        isolated_dirs["TUI_TRAINER_RUNS"], "20261201-000000-a", "digits-cnn", "running", [50.0], 9
+    )
+    status = json.loads((folder / "status.json").read_text())
+    # "Trained" by this test's process, so that the run is live; it never answers.
+    status.update(pid=os.getpid(), host=socket.gethostname(), updated=time.time())
+    (folder / "status.json").write_text(json.dumps(status))
+    got = run_cli(["control", "20261201-000000-a", "pause", "--timeout", "0.3"], subprocess_env(isolated_dirs))
+    assert got["code"] == 1 and not got["torch"], got  # no acknowledgement: exit 1
+    (sent,) = [json.loads(line) for line in (folder / "control.jsonl").read_text().splitlines()]
+    assert sent["command"] == "pause"

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from .. import events as ev
-from ..checkpoints import load_checkpoint
 from ..launch import Launch
 from ..runs import OUTPUT_LOG, Run
 
@@ -79,6 +78,8 @@ def child_args(launch: Launch) -> list[str]:
 def child_launch(run_dir: Path, resume: str | None, overrides: list[str] | None = None) -> Launch:
     """The launch a parent process prepared: its run folder's config with the same
     overrides (a resume's config is written to the folder only once it starts)."""
+    from ..checkpoints import load_checkpoint  # torch: here, not for `control`, which imports this module
+
     run = Run.open(run_dir)
     overrides = list(overrides or [])
     config = run.config().with_overrides(overrides)
