@@ -1,6 +1,6 @@
 """Start-up times: the quick commands, and the app until its form can be used.
 
-    python3 benchmarks/startup.py [--rounds 7] [--before PATH] [--only help,version,presets,runs,app,terminal] [--json]
+    python3 benchmarks/startup.py [--rounds 7] [--before PATH] [--only help,version,presets,runs,detach,app,terminal] [--json]
 
 Every measurement is a fresh process, timed by wall clock from just before it is
 started (so the interpreter's own start-up counts, as it does for a user):
@@ -9,6 +9,9 @@ started (so the interpreter's own start-up counts, as it does for a user):
   script (beside this Python) until it exits; ``runs`` lists a folder holding one
   finished run (trained once, headless, before the rounds). One more run of each, not
   timed, says whether it imported torch.
+- ``detach``: ``tui-trainer train digits-cnn --detach`` until the prompt would come
+  back (the parent exits once its child trains the run); the child is killed after
+  each measurement, its training is not what is measured.
 - ``app``: the app without arguments, headless (Textual's ``run_test``, 100x30), with
   a probe on the frames it draws: **first frame** (the first screen update written:
   not one held back by a batch update, as the app's Mount is), **form usable** (the
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,7 +47,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-CLI_CASES = {"help": ["--help"], "version": ["--version"], "presets": ["presets"], "runs": ["runs"]}
+CLI_CASES = {
+    "help": ["--help"],
+    "version": ["--version"],
+    "presets": ["presets"],
+    "runs": ["runs"],
+    "detach": ["train", "digits-cnn", "--detach", "--device", "cpu", "--epochs", "1"],
+}
 PROBE_S = 6.0
 
 # Run in the measured process: imports the app, runs it headless and prints one JSON line.
@@ -183,7 +193,6 @@ def time_terminal(tree: Path, dirs: dict[str, Path], limit: float = 15.0) -> dic
     import pty
     import re
     import select
-    import signal
 
     env = env_for(tree, dirs)
     env.update(TERM="xterm-256color", COLUMNS="100", LINES="30")
@@ -223,6 +232,27 @@ def time_terminal(tree: Path, dirs: dict[str, Path], limit: float = 15.0) -> dic
         os.waitpid(pid, 0)
         os.close(fd)
     return marks
+
+
+def end_detached(dirs: dict[str, Path], wait_s: float = 10.0) -> None:
+    """Kill what a ``detach`` case started (by the pids in its runs' status files) and
+    wait until it is gone, so that the next measurement has the machine to itself."""
+    pids = []
+    for path in dirs["TUI_TRAINER_RUNS"].glob("*/status.json"):
+        status = json.loads(path.read_text())
+        pid = status.get("pid")
+        # Live runs only: a finished run's pid may be another process's by now.
+        if status.get("status") in ("starting", "running") and isinstance(pid, int) and pid > 0:
+            pids.append(pid)
+    deadline = time.monotonic() + wait_s
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)  # ProcessLookupError once it is gone (init reaps it)
+                time.sleep(0.02)
+        except ProcessLookupError:
+            pass
 
 
 def make_run(dirs: dict[str, Path]) -> None:
@@ -268,11 +298,12 @@ def report(rounds: dict[str, dict[str, list]], torch: dict[str, dict[str, bool]]
             cells = [f"{summary(rounds[name][case])}, torch {'yes' if torch[name][case] else 'no'}" for name in names]
             rows.append((label, cells))
     width = max(len(v) for _, values in rows for v in values) + 3
+    left = max(28, *(len(label) + 2 for label, _ in rows))
     lines = [
         f"{n} rounds; median (min-max) wall time from process start",
-        f"{'':28}" + "".join(f"{name:>{width}}" for name in names),
+        f"{'':{left}}" + "".join(f"{name:>{width}}" for name in names),
     ]
-    lines += [f"{label:28}" + "".join(f"{v:>{width}}" for v in values) for label, values in rows]
+    lines += [f"{label:{left}}" + "".join(f"{v:>{width}}" for v in values) for label, values in rows]
     return "\n".join(lines)
 
 
@@ -280,7 +311,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--before", type=Path, help="another checkout, measured alternately with this one")
-    parser.add_argument("--only", default="help,version,presets,runs,app,terminal")
+    parser.add_argument("--only", default="help,version,presets,runs,detach,app,terminal")
     parser.add_argument("--json", type=Path, help="also write every round to this JSON file")
     args = parser.parse_args()
     cases = args.only.split(",")
@@ -295,6 +326,7 @@ def main() -> int:
         make_run(dirs)
     rounds: dict[str, dict[str, list]] = {t: {c: [] for c in cases} for t in trees}
     torch = {t: {c: imports_torch(p, dirs, CLI_CASES[c]) for c in cases if c in CLI_CASES} for t, p in trees.items()}
+    end_detached(dirs)
     for r in range(args.rounds):
         order = list(trees.items()) if r % 2 == 0 else list(reversed(trees.items()))
         for tree_name, tree in order:
@@ -305,6 +337,8 @@ def main() -> int:
                     rounds[tree_name][case].append(time_terminal(tree, dirs))
                 else:
                     rounds[tree_name][case].append(time_cli(tree, dirs, CLI_CASES[case]))
+                    if case == "detach":
+                        end_detached(dirs)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     if args.json:
         data = {"trees": {k: str(v) for k, v in trees.items()}, "rounds": rounds, "torch": torch}

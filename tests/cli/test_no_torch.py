@@ -4,6 +4,7 @@ imported already; benchmarks/startup.py measures the times."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -88,3 +89,29 @@ def test_control_sends_without_torch(isolated_dirs):
     assert got["code"] == 1 and not got["torch"], got  # no acknowledgement: exit 1
     (sent,) = [json.loads(line) for line in (folder / "control.jsonl").read_text().splitlines()]
     assert sent["command"] == "pause"
+
+
+def test_train_detach_hands_the_run_to_its_child_without_torch(isolated_dirs):
+    """The shell's prompt comes back without the parent importing torch (a second before;
+    the child imports it, for training)."""
+    import os
+    import signal
+    import time
+
+    runs = isolated_dirs["TUI_TRAINER_RUNS"]
+    got = run_cli(
+        ["train", "digits-cnn", "--detach", "--device", "cpu", "--epochs", "1"], subprocess_env(isolated_dirs)
+    )
+    (run,) = runs.iterdir()
+    try:
+        assert got["code"] == 0 and "in the background" in got["out"], got
+        assert not got["torch"], "train --detach imported torch in the parent"
+    finally:  # the child is not this test's subject: it goes
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pid = json.loads((run / "status.json").read_text()).get("pid")
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.1)

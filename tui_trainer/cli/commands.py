@@ -19,6 +19,7 @@ from .. import paths, presets
 from ..config import RunConfig
 from ..errors import ConfigError, one_of
 from ..launch import Launch, preflight, prepare, shorthand_overrides
+from ..placement import place_from_env
 from ..runs import (
     SORTS,
     STATUS_COLORS,
@@ -48,13 +49,14 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..engine.distributed import world_from_env
+    if place_from_env() is not None:  # torch only then: --detach and the app start sooner without
+        from ..engine.distributed import world_from_env
 
-    world = world_from_env()
-    if world.distributed:  # a rank that torchrun or srun started (ours, or the user's)
-        from .ranks import run_rank
+        world = world_from_env()
+        if world.distributed:  # a rank that torchrun or srun started (ours, or the user's)
+            from .ranks import run_rank
 
-        return run_rank(args, _overrides(args), world)
+            return run_rank(args, _overrides(args), world)
     if args.run_dir is not None:  # the background process started by --detach, or a rank
         from .detach import child_launch
 

@@ -8,7 +8,7 @@ Lightning Fabric and Accelerate wrap the same calls; they would add a dependency
 their own launch conventions for no call we need. The processes are started by
 torchrun's launcher (``torch.distributed.run``, see :mod:`tui_trainer.ranks`), by the
 user's own ``torchrun``, or by Slurm's ``srun``; each reads its place from the
-environment (:func:`world_from_env`).
+environment (:func:`world_from_env`, through :mod:`tui_trainer.placement`).
 
 What crosses between ranks, and when (never once per step):
 
@@ -39,12 +39,9 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
+from ..placement import ddp_always, place_from_env
 from .controls import POLL_S, Controls
 
-#: Environment variables that say where a process sits: torchrun's first, Slurm's where
-#: torchrun's are absent (an ``srun`` launch without torchrun).
-TORCHRUN_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
-SLURM_VARS = ("SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS")
 PAUSE_BEAT_S = 1.0  # while paused, rank 0 tells the others it still is this often
 MAX_GAP = 100_000  # steps between sync points at most
 
@@ -125,12 +122,11 @@ SOLO = World()
 
 def world_from_env(env: Mapping[str, str] | None = None) -> World:
     """This process's place: torchrun's variables, else Slurm's, else a single process."""
-    env = os.environ if env is None else env
-    for names in (TORCHRUN_VARS, SLURM_VARS):
-        if all(env.get(n) for n in names):
-            rank, local, size = (int(env[n]) for n in names)
-            return World(rank=rank, local_rank=local, size=size, always=env.get("TUI_TRAINER_DDP") == "always")
-    return SOLO
+    place = place_from_env(env)
+    if place is None:
+        return SOLO
+    rank, local, size = place
+    return World(rank=rank, local_rank=local, size=size, always=ddp_always(env))
 
 
 def device_type_for(device: str) -> str:
