@@ -115,3 +115,35 @@ def test_train_detach_hands_the_run_to_its_child_without_torch(isolated_dirs):
                     os.kill(pid, signal.SIGKILL)
                 break
             time.sleep(0.1)
+
+
+# `tui-trainer train PRESET` in a terminal, up to the app's start (run_app replaced).
+APP_PROBE = """
+import sys
+import tui_trainer.app
+import tui_trainer.cli.commands as commands
+seen = {}
+def run_app(**kw):
+    seen["torch"] = "torch" in sys.modules
+    return 0
+tui_trainer.app.run_app = run_app
+commands._terminal = lambda fallback=None: True
+from tui_trainer.cli import main
+code = main(sys.argv[1:])
+print(code, seen)
+"""
+
+
+def test_train_opens_the_app_before_importing_torch(isolated_dirs):
+    """The dashboard's first frame does not wait for torch: the engine's thread imports it."""
+    args = ["train", "digits-cnn", "--device", "cpu"]
+    r = subprocess.run(
+        [sys.executable, "-c", APP_PROBE, *args],
+        env=subprocess_env(isolated_dirs),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "0 {'torch': False}", r.stdout
