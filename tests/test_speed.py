@@ -13,6 +13,7 @@ from conftest import REPO, shared_dataset
 from helpers import Collector, tiny_config
 
 from tui_trainer import events as ev
+from tui_trainer import format as fmt
 from tui_trainer.cli import main
 from tui_trainer.engine import Trainer
 
@@ -125,40 +126,35 @@ def test_the_app_leg_of_the_bench_reports_bad_input_as_such():
         measure("app", app_loop, config, steps=6, warmup=1)
 
 
-def test_bench_prints_rows_and_ratios(capsys):
-    code = main(["bench", "digits-cnn", "--device", "cpu", "--steps", "60", "--warmup", "2", "--rounds", "1"])
+def test_bench_prints_rows_and_ratios_and_the_same_as_json(capsys, monkeypatch):
+    # One measurement (each leg starts a process: a torch import, seconds on CI), printed
+    # both ways: the table, then --json from the same result.
+    import tui_trainer.bench as bench
+
+    measured: list[bench.BenchResult] = []
+
+    def measure_once(*args, **kwargs):
+        if not measured:
+            measured.append(real_run_bench(*args, **kwargs))
+        return measured[0]
+
+    real_run_bench = bench.run_bench
+    monkeypatch.setattr(bench, "run_bench", measure_once)
+    args = ["bench", "digits-cnn", "--device", "cpu", "--steps", "60", "--warmup", "2", "--rounds", "1"]
+    code = main(args)
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "plain PyTorch loop" in out and "tui-trainer engine, headless" in out and "engine + app" in out
     assert "b/a engine vs plain:" in out and "c/b app vs engine:" in out
     assert "digits-cnn on CPU" in out.splitlines()[0] and out.splitlines()[0].endswith("60 steps x 1 round (median)")
 
-
-def test_bench_json(capsys):
-    # One round: each measurement starts a process (a torch import, seconds on CI).
-    code = main(
-        [
-            "bench",
-            "digits-cnn",
-            "--device",
-            "cpu",
-            "--steps",
-            "60",
-            "--warmup",
-            "2",
-            "--rounds",
-            "1",
-            "--only",
-            "plain,engine",
-            "--json",
-        ]
-    )
-    out, _ = capsys.readouterr()
-    assert code == 0
-    data = json.loads(out)
-    assert data["plain"] > 0 and data["engine"] > 0
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["plain"] > 0 and data["engine"] > 0 and data["app"] > 0
     assert data["engine_vs_plain"] == pytest.approx(data["engine"] / data["plain"])
-    assert data["samples"] == {"plain": [data["plain"]], "engine": [data["engine"]]}
+    assert data["app_vs_engine"] == pytest.approx(data["app"] / data["engine"])
+    assert data["samples"] == {v: [data[v]] for v in ("plain", "engine", "app")}
+    assert all(fmt.rate(data[v]) in out for v in ("plain", "engine", "app"))  # the table's figures
 
 
 def test_bench_on_the_jpeg_cifar10_copy(capsys):
