@@ -40,3 +40,21 @@ async def test_the_header_never_wraps_and_keeps_its_stats_line(width, epochs):
         assert pane.size.height == 4, lines
         assert lines[1].startswith(f"epoch {epochs}/{epochs}") and lines[2].startswith("run")
         assert lines[3].startswith("loss 0.5000") and all(len(line) <= width for line in lines)
+
+
+async def test_the_stats_line_leaves_out_what_is_not_known_yet():
+    """Before the first Step no "loss ? · lr ? · ? img/s"; "best" once an epoch is evaluated."""
+    app = HeaderApp()
+    async with app.run_test(size=(100, 24)) as pilot:
+        pane = app.query_one(ProgressPane)
+
+        def stats() -> str:
+            pane.flush()
+            return "".join(s.text for s in pane.render_line(3)).rstrip()
+
+        pane.apply(started(9))
+        await pilot.pause()
+        assert "?" not in stats() and "loss" not in stats() and "best" not in stats(), stats()
+        pane.apply(ev.Step(epoch=1, step=10, batch=10, batches=15630, loss=0.5, lr=0.01, images_per_s=9e4))
+        await pilot.pause()
+        assert stats().startswith("loss 0.5000 · lr 0.01 · 90,000 img/s") and "best" not in stats(), stats()

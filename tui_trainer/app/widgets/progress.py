@@ -211,15 +211,18 @@ class ProgressPane(Widget):
             out.append(fmt.bar(frac, bar_width), "bold" if frac else "dim")
             out.append(right)
 
-        parts = [
-            f"loss {fmt.loss(self.loss)}",
-            f"lr {fmt.lr(self.lr)}",
-            fmt.throughput(self.images_per_s),
-            f"best {fmt.pct(self.best_acc)}",
-            fmt.run_time(self.train_seconds, self.wall_time()),
+        # What is not known yet (before the first Step, or the first epoch for "best") is
+        # left out: a row of "loss ? · lr ? · ? img/s" read as broken while a run started.
+        known = [
+            (self.loss, lambda: f"loss {fmt.loss(self.loss)}"),
+            (self.lr, lambda: f"lr {fmt.lr(self.lr)}"),
+            (self.images_per_s, lambda: fmt.throughput(self.images_per_s)),
+            (self.best_acc, lambda: f"best {fmt.pct(self.best_acc)}"),
         ]
+        parts = [text() for value, text in known if value is not None]
+        parts.append(fmt.run_time(self.train_seconds, self.wall_time()))
         line = ""
-        for part in parts:  # drop what does not fit rather than wrapping
+        for part in filter(None, parts):  # drop what does not fit rather than wrapping
             candidate = f"{line} · {part}" if line else part
             if len(candidate) > width:
                 break
