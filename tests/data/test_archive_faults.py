@@ -296,3 +296,22 @@ def test_the_limits_allow_more_when_asked(tmp_path, monkeypatch):
 )
 def test_sizes_parse(text, size):
     assert archives.parse_size(text) == size
+
+
+def test_an_extraction_removes_what_killed_extractions_left_and_spares_one_under_way(tmp_path, cache):
+    """A SIGKILL mid-extraction cannot clean up: its temporary folder stays. The next
+    extraction removes those a day old, of any archive, and leaves a fresh one alone
+    (another process may be extracting into it)."""
+    import os
+    import time
+
+    extracted = cache / "extracted"
+    old, fresh = extracted / ".tmp-other.tar-abc123", extracted / ".tmp-data.tar-def456"
+    for folder in (old, fresh):
+        (folder / "train" / "ant").mkdir(parents=True)
+        (folder / "train" / "ant" / "0.png").write_bytes(png(0))
+    day_ago = time.time() - archives.ABANDONED_S - 60
+    os.utime(old, (day_ago, day_ago))
+    data = load(write_tar(tmp_path / "data.tar"))
+    assert data.train_x.shape[0] == 6
+    assert not old.exists() and fresh.is_dir()

@@ -297,6 +297,23 @@ def remove_extraction(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+#: An extraction takes minutes; a temporary folder untouched this long was left by one
+#: that was killed (SIGKILL, a power cut) before its own clean-up could run.
+ABANDONED_S = 24 * 3600
+
+
+def remove_abandoned(folder: Path) -> None:
+    """Remove the temporary folders of killed extractions from ``folder`` (any
+    archive's); a younger one may be another process's extraction under way."""
+    deadline = time.time() - ABANDONED_S
+    for tmp in folder.glob(".tmp-*"):
+        try:
+            if tmp.is_dir() and tmp.stat().st_mtime < deadline:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:  # gone meanwhile, or not ours to read: not this extraction's concern
+            pass
+
+
 def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
     """Extract ``archive`` (once) into ``<cache>/extracted/``, keyed by its path, size and
     modification time; returns the folder. Members with absolute paths, ``..`` or links
@@ -312,6 +329,7 @@ def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
         return final
     log(f"imagefolder: extracting {archive} into {final}")  # before the temporary folder: it may cancel
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(final.parent)
     limits = _Limits(archive, st.st_size, final.parent)  # a bad override is refused before anything is made
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{stem}-"))
     try:
