@@ -229,32 +229,16 @@ def test_checkpoint_of_another_architecture_is_bad_input(env, runs_dir, capsys):
     )
     (run_dir,) = runs_dir.iterdir()
     config_before = (run_dir / "config.json").read_text(), (run_dir / "config.toml").read_text()
-    capsys.readouterr()
-    code = main(
-        [
-            "train",
-            "--headless",
-            "--resume",
-            str(run_dir),
-            "--epochs",
-            "2",
-            "--set",
-            "model.widths=[8, 8]",
-            "--runs-dir",
-            str(runs_dir),
-        ]
-    )
-    out, err = capsys.readouterr()
-    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "does not fit model")
+    args = ["train", "--headless", "--resume", str(run_dir), "--epochs", "2", "--set", "model.widths=[8, 8]"]
+    assert_one_line_error(in_process([*args, "--runs-dir", str(runs_dir)], capsys), "does not fit model")
     # The failed attempt leaves the run's own outcome as it was, and says what happened.
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["epoch"] == 1, status
     assert status["last_attempt"]["status"] == "failed" and "does not fit" in status["last_attempt"]["reason"]
     # ... and its config: the overrides of an attempt that never trained are not the run's.
     assert ((run_dir / "config.json").read_text(), (run_dir / "config.toml").read_text()) == config_before
-    code = main(["train", "resnet50-cifar10", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)])
-    out, err = capsys.readouterr()
-    assert_one_line_error(subprocess.CompletedProcess([], code, out, err), "trained preset 'digits-cnn'")
+    args = ["train", "resnet50-cifar10", "--headless", "--resume", str(run_dir), "--runs-dir", str(runs_dir)]
+    assert_one_line_error(in_process(args, capsys), "trained preset 'digits-cnn'")
 
 
 def test_presets_table_and_show(env):
@@ -297,8 +281,6 @@ def test_presets_list_reads_at_80_columns_and_survives_a_broken_user_preset(isol
 
 
 def test_runs_folder_that_cannot_hold_runs_is_bad_input(tmp_path, capsys):
-    from tui_trainer.cli import main
-
     a_file = tmp_path / "runs.txt"
     a_file.write_text("not a folder")
     for args, fragment in [
@@ -306,9 +288,7 @@ def test_runs_folder_that_cannot_hold_runs_is_bad_input(tmp_path, capsys):
         (["train", "digits-cnn", "--headless", "--runs-dir", str(a_file / "sub")], "cannot create a run folder"),
         (["runs", "--runs-dir", str(a_file)], "it is a file, not a folder of runs"),
     ]:
-        code = main(args)
-        out, err = capsys.readouterr()
-        assert_one_line_error(subprocess.CompletedProcess(args, code, out, err), str(a_file), fragment)
+        assert_one_line_error(in_process(args, capsys), str(a_file), fragment)
     assert a_file.read_text() == "not a folder"
 
 
@@ -348,15 +328,9 @@ def test_a_failed_run_says_its_error_once_on_one_terminal(env, runs_dir, tmp_pat
 
 
 def test_corrupt_checkpoint_eval_is_bad_input(tmp_path, capsys):
-    from tui_trainer.cli import main
-
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00" * 100)  # not even a zip
-    code = main(["eval", str(bad)])
-    out, err = capsys.readouterr()
-    assert_one_line_error(
-        subprocess.CompletedProcess([], code, out, err), "not a checkpoint (not a file saved by PyTorch)"
-    )
+    assert_one_line_error(in_process(["eval", str(bad)], capsys), "not a checkpoint (not a file saved by PyTorch)")
 
 
 @pytest.mark.parametrize("width", [80, 160])

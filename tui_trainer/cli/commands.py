@@ -35,6 +35,7 @@ from ..runs import (
 
 if TYPE_CHECKING:
     from ..bench import Loop
+    from ..engine.distributed import World
     from ..evaluate import EvalResult
 
 
@@ -49,14 +50,11 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if place_from_env() is not None:  # torch only then: --detach and the app start sooner without
-        from ..engine.distributed import world_from_env
+    world = _launched_world()
+    if world is not None and world.distributed:  # a rank that torchrun or srun started (ours, or the user's)
+        from .ranks import run_rank
 
-        world = world_from_env()
-        if world.distributed:  # a rank that torchrun or srun started (ours, or the user's)
-            from .ranks import run_rank
-
-            return run_rank(args, _overrides(args), world)
+        return run_rank(args, _overrides(args), world)
     if args.run_dir is not None:  # the background process started by --detach, or a rank
         from .detach import child_launch
 
@@ -77,6 +75,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..app import run_app
 
     return run_app(launch=launch)
+
+
+def _launched_world() -> World | None:
+    """The engine's World where a launcher started this process, else None: torch is
+    imported only then, so that --detach and the app do not wait for it."""
+    if place_from_env() is None:
+        return None
+    from ..engine.distributed import world_from_env
+
+    return world_from_env()
 
 
 def _check_launch(config: RunConfig) -> None:

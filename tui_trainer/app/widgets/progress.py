@@ -213,14 +213,13 @@ class ProgressPane(Widget):
 
         # What is not known yet (before the first Step, or the first epoch for "best") is
         # left out: a row of "loss ? · lr ? · ? img/s" read as broken while a run started.
-        known = [
-            (self.loss, lambda: f"loss {fmt.loss(self.loss)}"),
-            (self.lr, lambda: f"lr {fmt.lr(self.lr)}"),
-            (self.images_per_s, lambda: fmt.throughput(self.images_per_s)),
-            (self.best_acc, lambda: f"best {fmt.pct(self.best_acc)}"),
+        parts = [
+            f"loss {fmt.loss(self.loss)}" if self.loss is not None else "",
+            f"lr {fmt.lr(self.lr)}" if self.lr is not None else "",
+            fmt.throughput(self.images_per_s) if self.images_per_s is not None else "",
+            f"best {fmt.pct(self.best_acc)}" if self.best_acc is not None else "",
+            fmt.run_time(self.train_seconds, self.wall_time()),
         ]
-        parts = [text() for value, text in known if value is not None]
-        parts.append(fmt.run_time(self.train_seconds, self.wall_time()))
         line = ""
         for part in filter(None, parts):  # drop what does not fit rather than wrapping
             candidate = f"{line} · {part}" if line else part
