@@ -1,6 +1,6 @@
 """Start-up times: the quick commands, and the app until its form can be used.
 
-    python3 benchmarks/startup.py [--rounds 7] [--before PATH] [--only help,version,presets,runs,detach,app,terminal] [--json]
+    python3 benchmarks/startup.py [--rounds 7] [--before PATH] [--only help,version,presets,runs,detach,headless,app,terminal] [--json]
 
 Every measurement is a fresh process, timed by wall clock from just before it is
 started (so the interpreter's own start-up counts, as it does for a user):
@@ -12,6 +12,9 @@ started (so the interpreter's own start-up counts, as it does for a user):
 - ``detach``: ``tui-trainer train digits-cnn --detach`` until the prompt would come
   back (the parent exits once its child trains the run); the child is killed after
   each measurement, its training is not what is measured.
+- ``headless``: ``tui-trainer train digits-cnn --headless`` for one epoch on the CPU,
+  to its end: the default preset's whole first run, which start-up dominates (the
+  epoch's training is a fraction of a second).
 - ``app``: the app without arguments, headless (Textual's ``run_test``, 100x30), with
   a probe on the frames it draws: **first frame** (the first screen update written:
   not one held back by a batch update, as the app's Mount is), **form usable** (the
@@ -53,6 +56,7 @@ CLI_CASES = {
     "presets": ["presets"],
     "runs": ["runs"],
     "detach": ["train", "digits-cnn", "--detach", "--device", "cpu", "--epochs", "1"],
+    "headless": ["train", "digits-cnn", "--headless", "--device", "cpu", "--epochs", "1"],
 }
 PROBE_S = 6.0
 
@@ -311,7 +315,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--before", type=Path, help="another checkout, measured alternately with this one")
-    parser.add_argument("--only", default="help,version,presets,runs,detach,app,terminal")
+    parser.add_argument("--only", default="help,version,presets,runs,detach,headless,app,terminal")
     parser.add_argument("--json", type=Path, help="also write every round to this JSON file")
     args = parser.parse_args()
     cases = args.only.split(",")

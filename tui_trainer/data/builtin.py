@@ -1,8 +1,20 @@
 """The data sets built in: scikit-learn's handwritten digits (the offline default) and
-generated, learnable synthetic images (for tests and benchmarks)."""
+generated, learnable synthetic images (for tests and benchmarks).
+
+The digits are the file scikit-learn ships (``sklearn/datasets/data/digits.csv.gz``),
+read with numpy, and split with scikit-learn's stratified split re-done here in numpy
+(:func:`stratified_split`): importing scikit-learn costs about a second, which every
+start of the default preset paid, and every rank of a distributed run. The split is
+checked against ``sklearn.model_selection.train_test_split`` in the tests, so the test
+set of a digits run is the one it always was. Where the file is not found (a
+scikit-learn laid out differently), scikit-learn's own loader reads it.
+"""
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +31,9 @@ DIGITS_TEST_FRACTION = 0.2
 
 
 def load_digits(cfg: DataConfig, cache: Path, log: Log) -> Raw:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_digits()
-    images = np.rint(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)  # [N, 8, 8]
-    labels = bunch.target.astype(np.int64)
-    idx = np.arange(len(labels))
-    train_idx, test_idx = train_test_split(
-        idx, test_size=DIGITS_TEST_FRACTION, stratify=labels, random_state=DIGITS_SEED
-    )
-    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    pixels, labels = read_digits()
+    images = np.rint(pixels * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)  # [N, 8, 8]
+    train_idx, test_idx = stratified_split(labels, DIGITS_TEST_FRACTION, DIGITS_SEED)
     x = torch.from_numpy(images).unsqueeze(1)
     y = torch.from_numpy(labels)
     return Raw(
@@ -41,6 +45,68 @@ def load_digits(cfg: DataConfig, cache: Path, log: Log) -> Raw:
         where="from scikit-learn's embedded copy",
         how="built in",
     )
+
+
+def digits_file() -> Path | None:
+    """scikit-learn's digits file, found without importing scikit-learn."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    return path if path.is_file() else None
+
+
+def read_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 digits as ``[N, 8, 8]`` float pixels (0-16) and int64 labels."""
+    path = digits_file()
+    if path is None:
+        from sklearn.datasets import load_digits as sklearn_load_digits
+
+        bunch = sklearn_load_digits()
+        return bunch.images, bunch.target.astype(np.int64)
+    with gzip.open(path, mode="rt", encoding="utf-8") as f:
+        table = np.loadtxt(f, delimiter=",")
+    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+
+
+def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted train and test indices that scikit-learn's
+    ``train_test_split(idx, test_size=test_fraction, stratify=labels, random_state=seed)``
+    picks (its StratifiedShuffleSplit, step for step: the same random draws in the same
+    order, so the same images)."""
+    n_test = math.ceil(test_fraction * len(labels))
+    n_train = len(labels) - n_test
+    _, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train: list[int] = []
+    test: list[int] = []
+    for i, members in enumerate(class_indices):
+        shuffled = members.take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(shuffled[: n_i[i]])
+        test.extend(shuffled[n_i[i] : n_i[i] + t_i[i]])
+    return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(test, dtype=np.int64))
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of ``n_draws`` each class gets: its share rounded down, then one more for
+    the classes with the largest remainders, ties broken by ``rng`` (scikit-learn's
+    ``_approximate_mode``)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    remainder = continuous - floored
+    for value in np.sort(np.unique(remainder))[::-1]:
+        if need_to_add <= 0:
+            break
+        (tied,) = np.where(remainder == value)
+        add_now = min(len(tied), need_to_add)
+        floored[rng.choice(tied, size=add_now, replace=False)] += 1
+        need_to_add -= add_now
+    counts: np.ndarray = floored.astype(int)
+    return counts
 
 
 # -- synthetic ----------------------------------------------------------------------------
