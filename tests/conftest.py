@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (`-n 2`) each worker, and each process it starts, computes on one
+# thread: two workers of torch's default two OpenMP threads each on two cores spin against
+# each other, and a 2 s training took 51 s. Set before torch is imported (it reads it then).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["OMP_NUM_THREADS"] = "1"
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
