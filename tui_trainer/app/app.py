@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand, UnknownModeError
 from textual.binding import Binding
-from textual.events import Print
+from textual.events import DescendantBlur, DescendantFocus, Print
 from textual.filter import Monochrome, NoColor
 from textual.message import Message
 from textual.screen import Screen
@@ -34,6 +34,7 @@ from ..runs import Run
 from . import warmup
 from .bridge import EngineUpdate, EventBridge, TrainingSession
 from .desktop_notify import notify_desktop
+from .focus_marks import mark_focus_within
 from .pacing import MIN_TAKE_S
 from .screens.confirm import ConfirmScreen
 from .screens.dashboard import DashboardScreen
@@ -253,6 +254,19 @@ class TrainerApp(App[int]):
 
     def on_app_warning(self, message: AppWarning) -> None:
         self._log_line("warning", message.text)
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        self._mark_focus(event)
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        self._mark_focus(event)
+
+    def _mark_focus(self, event: DescendantFocus | DescendantBlur) -> None:
+        # The screen's focus as it is now, not the event's widget: a blur and the next
+        # focus arrive one after the other, and either may come last.
+        screen = event.widget.screen if event.widget.is_attached else None
+        if isinstance(screen, Screen) and screen.is_attached:
+            mark_focus_within(screen)
 
     def on_print(self, event: Print) -> None:
         # Printed text arrives in pieces; a line is shown once complete. A progress bar
