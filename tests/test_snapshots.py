@@ -8,6 +8,7 @@ at a fixed path (the path is shown on screen). Regenerate with
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tui_trainer.app.screens.dashboard import DashboardScreen
 
 SIZES = [(80, 24), (120, 40)]
 SNAPSHOT_RUNS = Path("/tmp/tui-trainer-snapshots/runs")
+SNAPSHOT_LOCK = Path("/tmp/tui-trainer-snapshots.lock")
 
 
 class FedDashboardApp(TrainerApp):
@@ -44,6 +46,14 @@ class RunsApp(TrainerApp):
 
 @pytest.fixture
 def snapshot_runs():
+    # The path is fixed (it is on screen), so tests in other processes (pytest -n 2, or
+    # a second checkout's suite) take turns with it: one wiped it under another's screen.
+    with SNAPSHOT_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _snapshot_runs()
+
+
+def _snapshot_runs():
     shutil.rmtree(SNAPSHOT_RUNS.parent, ignore_errors=True)
     write_run_folder(
         SNAPSHOT_RUNS, "20240101-090000-digits-cnn", "digits-cnn", "finished", [90.0, 95.28, 96.39, 97.1, 97.5], 5
