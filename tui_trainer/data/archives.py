@@ -193,89 +193,118 @@ def _header_recorder(ends: list[str]) -> type[tarfile.TarInfo]:
     return Header
 
 
+_Parts = tuple[str, ...]  # a member's path inside the archive, as _member_parts gives it
+
+
+class _Writer:
+    """Writes an extraction's folders and files under ``dest``, counting each file's bytes
+    against ``limits`` before they are written; collects the archive's links, which become
+    copies of their targets once every member is out (a target may come after its link)."""
+
+    def __init__(self, archive: Path, dest: Path, limits: _Limits, log: Log) -> None:
+        self.archive, self.dest, self.limits, self.log = archive, dest, limits, log
+        self.written, self._last = 0, time.monotonic()
+        self._made: set[Path] = set()
+        self.links: list[tuple[_Parts, _Parts]] = []  # (the link, its target)
+
+    def folder(self, parts: _Parts) -> None:
+        self.dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+
+    def file(self, src: IO[bytes], parts: _Parts) -> None:
+        t = self.dest.joinpath(*parts)
+        if t.parent not in self._made:  # one mkdir per folder, not per file
+            t.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(t.parent)
+        with src, open(t, "wb") as dst:
+            shutil.copyfileobj(src, _Counted(dst, self.limits), 1 << 20)
+        self.written += 1
+        self._progress()
+
+    def _progress(self) -> None:  # every 2 s: a sign of life on a big archive, and a cancel point
+        if time.monotonic() - self._last > 2.0:
+            self._last = time.monotonic()
+            self.log(f"imagefolder: extracted {fmt.number(self.written)} files from {self.archive.name}")
+
+    def copy_links(self) -> None:
+        for parts, target in self.links:
+            src_path = self.dest.joinpath(*target)
+            if src_path.is_file() and not src_path.is_symlink():
+                self.limits.declare(src_path.stat().st_size)  # a copy: a thousand links to one big file are a bomb too
+                self.file(open(src_path, "rb"), parts)
+
+
 def _extract_into(archive: Path, dest: Path, limits: _Limits, log: Log = nolog) -> int:
     """Extract regular files and folders only; links inside the archive become copies
     of their targets; ``limits`` bounds what is written. Returns the number of files written."""
-    links: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-    written, last = 0, time.monotonic()
-
-    def progress() -> None:  # every 2 s: a sign of life on a big archive, and a cancel point
-        nonlocal last
-        if time.monotonic() - last > 2.0:
-            last = time.monotonic()
-            log(f"imagefolder: extracted {fmt.number(written)} files from {archive.name}")
-
-    made: set[Path] = set()
-
-    def write(src: IO[bytes], parts: tuple[str, ...]) -> None:
-        nonlocal written
-        t = dest.joinpath(*parts)
-        if t.parent not in made:  # one mkdir per folder, not per file
-            t.parent.mkdir(parents=True, exist_ok=True)
-            made.add(t.parent)
-        with src, open(t, "wb") as dst:
-            shutil.copyfileobj(src, _Counted(dst, limits), 1 << 20)
-        written += 1
-        progress()
-
+    out = _Writer(archive, dest, limits, log)
     if archive.name.lower().endswith(".zip"):
-        with _open_zip(archive) as zf:
-            infos = zf.infolist()
-            # A zip lists its members' sizes up front: a bomb is refused before anything is written.
-            limits.declare(sum(i.file_size for i in infos if not i.is_dir()), whole=True)
-            for info in infos:
-                parts = _member_parts(archive, info.filename)
-                if not parts:
-                    continue
-                mode = (info.external_attr >> 16) & 0o170000
-                if info.is_dir():
-                    dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
-                elif mode == 0o120000:  # a symbolic link: its content is the target
-                    link = zf.read(info).decode("utf-8", "replace")
-                    links.append((parts, _link_target(archive, info.filename, link, True)))
-                else:
-                    write(zf.open(info), parts)
+        _extract_zip(archive, out)
     else:
-        ends: list[str] = []  # why tarfile stopped reading headers (see _header_recorder)
-        try:
-            with tarfile.open(archive, "r:*", tarinfo=_header_recorder(ends)) as tf:
-                for m in tf:
-                    parts = _member_parts(archive, m.name)
-                    if not parts:
-                        continue
-                    if m.isdir():
-                        dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
-                    elif m.isfile():
-                        # A tar gives each member's size in its header alone: checked before writing it.
-                        limits.declare(m.size)
-                        member = tf.extractfile(m)
-                        assert member is not None
-                        write(member, parts)
-                    elif m.issym():
-                        links.append((parts, _link_target(archive, m.name, m.linkname, True)))
-                    elif m.islnk():
-                        links.append((parts, _link_target(archive, m.name, m.linkname, False)))
-                    # devices, fifos and the like are skipped
-                end, offset = (ends[-1] if ends else "marker"), tf.offset
-        except tarfile.ReadError as exc:
-            if "unexpected end of data" in str(exc):  # a plain tar cut inside a member's data
-                raise _truncated(archive, "ends inside a member's data") from None
-            if ends and ends[-1] == "truncated":  # a long name's header, then its member's, cut short
-                raise _truncated(archive, "ends inside a member header") from None
-            raise
-        if end == "truncated":
-            raise _truncated(archive, f"ends inside a member header at byte {fmt.number(offset)}")
-        if end == "invalid":
-            raise DataError(
-                f"imagefolder: cannot read the archive {archive}: a damaged member header at byte "
-                f"{fmt.number(offset)}; copy or download it again"
-            )
-    for parts, target in links:
-        src_path = dest.joinpath(*target)
-        if src_path.is_file() and not src_path.is_symlink():
-            limits.declare(src_path.stat().st_size)  # a copy: a thousand links to one big file are a bomb too
-            write(open(src_path, "rb"), parts)
-    return written
+        _extract_tar(archive, out)
+    out.copy_links()
+    return out.written
+
+
+def _extract_zip(archive: Path, out: _Writer) -> None:
+    with _open_zip(archive) as zf:
+        infos = zf.infolist()
+        # A zip lists its members' sizes up front: a bomb is refused before anything is written.
+        out.limits.declare(sum(i.file_size for i in infos if not i.is_dir()), whole=True)
+        for info in infos:
+            parts = _member_parts(archive, info.filename)
+            if not parts:
+                continue
+            mode = (info.external_attr >> 16) & 0o170000
+            if info.is_dir():
+                out.folder(parts)
+            elif mode == 0o120000:  # a symbolic link: its content is the target
+                link = zf.read(info).decode("utf-8", "replace")
+                out.links.append((parts, _link_target(archive, info.filename, link, True)))
+            else:
+                out.file(zf.open(info), parts)
+
+
+def _extract_tar(archive: Path, out: _Writer) -> None:
+    """Extract a tar's members; one whose headers end anywhere but at its end-of-archive
+    marker is truncated or damaged, and refused (tarfile itself reads it as complete)."""
+    ends: list[str] = []  # why tarfile stopped reading headers (see _header_recorder)
+    try:
+        with tarfile.open(archive, "r:*", tarinfo=_header_recorder(ends)) as tf:
+            for m in tf:
+                _extract_tar_member(archive, tf, m, out)
+            end, offset = (ends[-1] if ends else "marker"), tf.offset
+    except tarfile.ReadError as exc:
+        if "unexpected end of data" in str(exc):  # a plain tar cut inside a member's data
+            raise _truncated(archive, "ends inside a member's data") from None
+        if ends and ends[-1] == "truncated":  # a long name's header, then its member's, cut short
+            raise _truncated(archive, "ends inside a member header") from None
+        raise
+    if end == "truncated":
+        raise _truncated(archive, f"ends inside a member header at byte {fmt.number(offset)}")
+    if end == "invalid":
+        raise DataError(
+            f"imagefolder: cannot read the archive {archive}: a damaged member header at byte "
+            f"{fmt.number(offset)}; copy or download it again"
+        )
+
+
+def _extract_tar_member(archive: Path, tf: tarfile.TarFile, m: tarfile.TarInfo, out: _Writer) -> None:
+    parts = _member_parts(archive, m.name)
+    if not parts:
+        return
+    if m.isdir():
+        out.folder(parts)
+    elif m.isfile():
+        # A tar gives each member's size in its header alone: checked before writing it.
+        out.limits.declare(m.size)
+        member = tf.extractfile(m)
+        assert member is not None
+        out.file(member, parts)
+    elif m.issym():
+        out.links.append((parts, _link_target(archive, m.name, m.linkname, True)))
+    elif m.islnk():
+        out.links.append((parts, _link_target(archive, m.name, m.linkname, False)))
+    # devices, fifos and the like are skipped
 
 
 def _open_zip(archive: Path) -> zipfile.ZipFile:
@@ -331,46 +360,57 @@ def extract_archive(archive: Path, cache: Path, log: Log = nolog) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned(final.parent)
     limits = _Limits(archive, st.st_size, final.parent)  # a bad override is refused before anything is made
+    # Extracted into a temporary folder, renamed when complete: a failure (or a cancel)
+    # never leaves a partial extraction where a later load would take it as whole.
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{stem}-"))
     try:
-        try:
-            n = _extract_into(archive, tmp, limits, log)
-        except DataError:
-            raise
-        except EOFError:  # gzip, xz and bzip2: "Compressed file ended before the end-of-stream marker"
-            raise _truncated(archive, "ends inside its compressed data") from None
-        except OSError as exc:
-            writing = exc.errno in _FULL_ERRNOS or str(exc.filename or "").startswith(str(tmp))
-            if not writing:
-                raise DataError(
-                    f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
-                ) from None
-            # The archive is fine; the cache's disk is not (full, quota, read-only).
-            raise DataError(
-                f"imagefolder: cannot extract {archive.name} into {cache}: {exc.strerror} "
-                f"(extracted it takes several times the archive's {fmt.size(st.st_size)}); move the cache "
-                "to a disk with room (TUI_TRAINER_CACHE=DIR) or extract it yourself and give the folder with --data-root"
-            ) from None
-        except (tarfile.TarError, zipfile.BadZipFile, ValueError) as exc:
-            raise DataError(
-                f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
-            ) from None
-        except Exception as exc:  # lzma/zlib errors and the like
-            raise DataError(
-                f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}"
-            ) from None
-        if n == 0:
+        if _extract_or_explain(archive, tmp, cache, limits, log) == 0:
             raise DataError(f"imagefolder: the archive {archive} holds no files; {LAYOUT_HINT}")
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not final.is_dir():  # not just a concurrent extraction that won the race
-                raise
+        _move_into_place(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    # Older extractions of the same archive (it changed since) are stale.
+    _remove_stale(final, prefix)
+    return final
+
+
+def _extract_or_explain(archive: Path, tmp: Path, cache: Path, limits: _Limits, log: Log) -> int:
+    """:func:`_extract_into`, with any failure as a one-line DataError that says whose
+    fault it is: the archive's (truncated, unreadable) or the cache disk's (full, read-only)."""
+    try:
+        return _extract_into(archive, tmp, limits, log)
+    except DataError:
+        raise
+    except EOFError:  # gzip, xz and bzip2: "Compressed file ended before the end-of-stream marker"
+        raise _truncated(archive, "ends inside its compressed data") from None
+    except OSError as exc:
+        writing = exc.errno in _FULL_ERRNOS or str(exc.filename or "").startswith(str(tmp))
+        if not writing:
+            raise _unreadable(archive, exc) from None
+        # The archive is fine; the cache's disk is not (full, quota, read-only).
+        raise DataError(
+            f"imagefolder: cannot extract {archive.name} into {cache}: {exc.strerror} "
+            f"(extracted it takes several times the archive's {fmt.size(limits.archive_size)}); move the cache "
+            "to a disk with room (TUI_TRAINER_CACHE=DIR) or extract it yourself and give the folder with --data-root"
+        ) from None
+    except Exception as exc:  # tarfile's and zipfile's errors, ValueError, lzma/zlib errors and the like
+        raise _unreadable(archive, exc) from None
+
+
+def _unreadable(archive: Path, exc: Exception) -> DataError:
+    return DataError(f"imagefolder: cannot read the archive {archive}: {type(exc).__name__}: {first_line(exc)}")
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():  # not just a concurrent extraction that won the race
+            raise
+
+
+def _remove_stale(final: Path, prefix: str) -> None:
+    """Older extractions of the same archive (it changed since) are stale."""
     for old in final.parent.glob(prefix + "*"):
         if old != final and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
-    return final
