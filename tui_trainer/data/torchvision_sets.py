@@ -117,34 +117,8 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
     decoded: Decoded | None = None
     t0 = time.perf_counter()
     if found is None:
-        archives = _tv_archives(spec, cls, base)
-        local = bool(archives) and all(p.is_file() for p in archives)
-        if not local and not cfg.download:
-            raise DataError(missing_message(name, base))
-        log(f"{name}: {'unpacking the downloaded archive' if local else 'downloading'} into {base}")
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            if not local:
-                fetch_all(name, _tv_remotes(spec, cls, base), log)
-            # torchvision prints what it does; keep it off the terminal the app draws on.
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                decoded = _tv_decode(spec, cls, base, download=True)
-        except DataError:
-            raise
-        except DownloadFailed as exc:
-            raise DataError(
-                f"{name}: {exc}; without a network, give a folder holding "
-                f"{TORCHVISION_FILES[name].looked_for} with --data-root DIR"
-            ) from None
-        except Exception as exc:  # noqa: BLE001 - network and archive errors of every kind
-            raise DataError(
-                f"{name}: {'unpacking' if local else 'download'} into {base} failed "
-                f"({type(exc).__name__}: {first_line(exc)}); without a network, give a folder holding "
-                f"{TORCHVISION_FILES[name].looked_for} with --data-root DIR"
-            ) from None
+        decoded = _fetch_and_decode(cfg, spec, cls, base, log)
         found = base
-        if not all(p.is_file() for p in _tv_files(spec, cls, found)):
-            raise DataError(f"{name}: torchvision did not leave the expected files in {base}")
 
     root = found.resolve()
     files = _tv_files(spec, cls, found)
@@ -157,15 +131,60 @@ def load_torchvision(cfg: DataConfig, cache: Path, log: Log) -> Raw:
         if cached is not None:
             log(f"{name}: loaded from the cache {path}")
             return raw_from_payload(cached, where, "cache hit")
-        log(f"{name}: reading torchvision's files in {root}")
-        try:
-            decoded = _tv_decode(spec, cls, found, download=False)
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(
-                f"{name}: the files in {root} are incomplete or corrupt ({type(exc).__name__}: "
-                f"{first_line(exc)}); delete them and download again with --set data.download=true, "
-                f"or point --data-root at a good copy"
-            ) from None
+        decoded = _decode_found(name, spec, cls, found, root, log)
+    return _resized_and_cached(cfg, decoded, path, where, t0, log)
+
+
+def _fetch_and_decode(cfg: DataConfig, spec: _TV, cls: Any, base: Path, log: Log) -> Decoded:
+    """The data set torchvision's files are not found for: downloaded into ``base`` (if
+    ``data.download`` allows; archives already there are only unpacked) and decoded."""
+    name = cfg.dataset
+    archives = _tv_archives(spec, cls, base)
+    local = bool(archives) and all(p.is_file() for p in archives)
+    if not local and not cfg.download:
+        raise DataError(missing_message(name, base))
+    log(f"{name}: {'unpacking the downloaded archive' if local else 'downloading'} into {base}")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if not local:
+            fetch_all(name, _tv_remotes(spec, cls, base), log)
+        # torchvision prints what it does; keep it off the terminal the app draws on.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            decoded = _tv_decode(spec, cls, base, download=True)
+    except DataError:
+        raise
+    except DownloadFailed as exc:
+        raise DataError(f"{name}: {exc}; {_offline_hint(name)}") from None
+    except Exception as exc:  # noqa: BLE001 - network and archive errors of every kind
+        raise DataError(
+            f"{name}: {'unpacking' if local else 'download'} into {base} failed "
+            f"({type(exc).__name__}: {first_line(exc)}); {_offline_hint(name)}"
+        ) from None
+    if not all(p.is_file() for p in _tv_files(spec, cls, base)):
+        raise DataError(f"{name}: torchvision did not leave the expected files in {base}")
+    return decoded
+
+
+def _offline_hint(name: str) -> str:
+    return f"without a network, give a folder holding {TORCHVISION_FILES[name].looked_for} with --data-root DIR"
+
+
+def _decode_found(name: str, spec: _TV, cls: Any, found: Path, root: Path, log: Log) -> Decoded:
+    """Torchvision's files found in ``found`` (``root``, resolved), decoded; a failure blames the files."""
+    log(f"{name}: reading torchvision's files in {root}")
+    try:
+        return _tv_decode(spec, cls, found, download=False)
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(
+            f"{name}: the files in {root} are incomplete or corrupt ({type(exc).__name__}: "
+            f"{first_line(exc)}); delete them and download again with --set data.download=true, "
+            f"or point --data-root at a good copy"
+        ) from None
+
+
+def _resized_and_cached(cfg: DataConfig, decoded: Decoded, path: Path, where: str, t0: float, log: Log) -> Raw:
+    """The decoded tensors at ``data.image_size``, saved to the tensor cache at ``path``
+    (``t0``: when the load began, for the time it took)."""
     train_x, train_y, test_x, test_y, classes = decoded
     if cfg.image_size is not None:
         train_x = resize_images(train_x, cfg.image_size)
