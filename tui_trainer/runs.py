@@ -435,51 +435,28 @@ class RunRecorder:
         self._metrics = _open_log(path)
 
     def __call__(self, event: ev.Event) -> None:
-        line = json.dumps(self._stored(event))
-        self._events.write(line + "\n")
+        self._events.write(json.dumps(self._stored(event)) + "\n")
         if isinstance(event, ev.Step):
             self._metrics.write(json.dumps({"type": "step", **event.to_dict()}) + "\n")
             return  # status is rewritten per epoch, not per step
-        s = self.status
         if isinstance(event, ev.END_EVENTS) and not self._started and self._found is not None:
-            reason = getattr(event, "reason", "")
-            self.run.write_status(
-                {
-                    **self._found,
-                    "updated": time.time(),
-                    "last_attempt": {"status": event.kind, "reason": reason, "time": event.time},
-                }
-            )
+            self._keep_found_outcome(self._found, event)
             return
+        if not self._record(event):
+            return
+        self.status["updated"] = time.time()
+        self.run.write_status(self.status)
+        if isinstance(event, ev.END_EVENTS):
+            self.close()
+
+    def _record(self, event: ev.Event) -> bool:
+        """Update ``self.status`` (and metrics.jsonl) from ``event``; False for an event
+        that status.json does not record (a Log, a ControlAck...)."""
+        s = self.status
         if isinstance(event, ev.RunStarted):
-            self._started = True
-            # Overrides given on a resume (epochs, lr) are part of the run from now on.
-            self.run.write_config(RunConfig.from_dict(event.config, name=event.preset))
-            if event.start_step > 0:
-                self._replayed(event.start_epoch, event.start_step)
-            # An earlier process's outcome (why it stopped or failed, a resume that did not
-            # start) is not this one's.
-            s.pop("reason", None)
-            s.pop("last_attempt", None)
-            s.update(
-                status="running",
-                preset=event.preset,
-                epochs=event.epochs,
-                epoch=event.start_epoch,
-                checkpoint_epoch=event.start_epoch,
-                device=wording.devices(event),
-                world_size=event.world_size,
-                train_seconds=event.train_seconds,
-                wall_seconds=event.wall_seconds,
-            )
-            s.setdefault("started", event.time)  # the first attempt's: a resume keeps it
+            self._on_run_started(event)
         elif isinstance(event, ev.EpochEnd):
-            self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
-            s["epoch"] = event.epoch
-            s["last_acc"] = event.test_acc
-            _times(s, event)  # so a running or stopped run says them too
-            if s.get("best_acc") is None or event.test_acc > s["best_acc"]:
-                s["best_acc"] = event.test_acc
+            self._on_epoch_end(event)
         elif isinstance(event, ev.CheckpointSaved):
             s["last_checkpoint"] = event.path
             s["checkpoint_epoch"] = event.epochs_done  # what a resume starts after
@@ -498,12 +475,54 @@ class RunRecorder:
             if event.epoch_steps:  # else an end before training (no position of its own)
                 s["position"] = _position(event)
             _times(s, event)
-        elif not isinstance(event, ev.END_EVENTS):
-            return
-        s["updated"] = time.time()
-        self.run.write_status(s)
-        if isinstance(event, ev.END_EVENTS):
-            self.close()
+        else:
+            return False
+        return True
+
+    def _keep_found_outcome(self, found: dict[str, Any], event: ev.Finished | ev.Stopped | ev.Failed) -> None:
+        """A resume that ended before it started (see ``_found``): the run's status as it
+        was found, with this attempt noted beside it."""
+        reason = getattr(event, "reason", "")
+        self.run.write_status(
+            {
+                **found,
+                "updated": time.time(),
+                "last_attempt": {"status": event.kind, "reason": reason, "time": event.time},
+            }
+        )
+
+    def _on_run_started(self, event: ev.RunStarted) -> None:
+        s = self.status
+        self._started = True
+        # Overrides given on a resume (epochs, lr) are part of the run from now on.
+        self.run.write_config(RunConfig.from_dict(event.config, name=event.preset))
+        if event.start_step > 0:
+            self._replayed(event.start_epoch, event.start_step)
+        # An earlier process's outcome (why it stopped or failed, a resume that did not
+        # start) is not this one's.
+        s.pop("reason", None)
+        s.pop("last_attempt", None)
+        s.update(
+            status="running",
+            preset=event.preset,
+            epochs=event.epochs,
+            epoch=event.start_epoch,
+            checkpoint_epoch=event.start_epoch,
+            device=wording.devices(event),
+            world_size=event.world_size,
+            train_seconds=event.train_seconds,
+            wall_seconds=event.wall_seconds,
+        )
+        s.setdefault("started", event.time)  # the first attempt's: a resume keeps it
+
+    def _on_epoch_end(self, event: ev.EpochEnd) -> None:
+        s = self.status
+        self._metrics.write(json.dumps({"type": "epoch", **event.to_dict()}) + "\n")
+        s["epoch"] = event.epoch
+        s["last_acc"] = event.test_acc
+        _times(s, event)  # so a running or stopped run says them too
+        if s.get("best_acc") is None or event.test_acc > s["best_acc"]:
+            s["best_acc"] = event.test_acc
 
     def close(self) -> None:
         for f in (self._events, self._metrics):
