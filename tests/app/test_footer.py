@@ -60,3 +60,54 @@ async def test_nothing_follows_the_footer_s_last_key(name, width):
         assert row.endswith(PALETTE), row
         # The last cell is the palette key's own: nothing scrolled beneath it shows there.
         assert screen.get_widget_at(width - 1, 23)[0] is palette[0], screen.get_widget_at(width - 1, 23)
+
+
+def whole_keys_check(app, width: int) -> list[str]:
+    """The footer's last row holds whole keys only, the help key among them, and leaves out
+    only keys that would not have fitted; returns the labels shown."""
+    row = screen_text(app)[-1]
+    screen = footer_screen(app)
+    keys = [key for key in screen.query(FooterKey) if not key.has_class("-command-palette")]
+    labels = [f"{key.key_display} {key.description}" for key in keys]
+    assert row.endswith(PALETTE), row
+    shown = row[: -len(PALETTE)].rstrip()
+    assert shown == " ".join(labels), (row, labels)
+    assert "f1 Help" in labels, row
+    bound: dict[str, str] = {}  # an action's first key, as Footer shows it
+    for _, b, _, _ in screen.active_bindings.values():
+        if b.show and b.action != "command_palette":
+            bound.setdefault(b.action, f"{app.get_key_display(b)} {b.description}")
+    room = width - len(PALETTE) - len(shown) - 1  # the cells still free before the palette key
+    for label in bound.values():
+        assert label in labels or len(label) > room, (label, row)  # left out: it would have been cut
+    return labels
+
+
+@pytest.mark.parametrize("width", [60, 70, 80, 100, 120])
+@pytest.mark.parametrize("name", ["picker", "dashboard", "runs", "evaluation", "help"])
+async def test_the_footer_shows_whole_keys_only(name, width):
+    app = TrainerApp()
+    async with app.run_test(size=(width, 24 if width < 100 else 40)) as pilot:
+        await pilot.pause()
+        await open_screen(pilot, name)
+        if isinstance(app.screen, TooSmallScreen):
+            return  # the panel's own footer (see above)
+        whole_keys_check(app, width)
+
+
+async def test_the_footer_fits_itself_again_when_the_terminal_is_resized():
+    app = TrainerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await open_screen(pilot, "dashboard")
+        wide = whole_keys_check(app, 120)
+        assert "f3 Runs" in wide  # at 120 columns everything fits
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.pause()
+        narrow = whole_keys_check(app, 60)
+        assert len(narrow) < len(wide) and narrow == [label for label in wide if label in narrow]
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        await pilot.pause()
+        assert whole_keys_check(app, 120) == wide

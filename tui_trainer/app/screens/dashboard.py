@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
 from ... import events as ev
 from ... import format as fmt
@@ -43,6 +43,7 @@ from ..widgets.checkpoints import CheckpointsTable
 from ..widgets.device import DeviceLine
 from ..widgets.epoch_chart import LEGEND, EpochChart
 from ..widgets.epoch_table import EpochTable
+from ..widgets.footer import FittingFooter
 from ..widgets.log import LogPane
 from ..widgets.loss_sparkline import LossSparkline
 from ..widgets.metrics import MetricsPane
@@ -195,7 +196,7 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 yield LogPane(id="log")
             with Vertical(id="pane-checkpoints", classes="pane"):
                 yield CheckpointsTable(id="checkpoints")
-        yield Footer(compact=True)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#pane-chart").border_title = f"Chart  {LEGEND}"

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, OptionList, Static
+from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ... import format as fmt
@@ -28,6 +28,7 @@ from ... import presets
 from ...config import RunConfig
 from ...errors import UserError, one_line
 from .. import warmup
+from ..widgets.footer import FittingFooter
 from ..widgets.hparams import HParamsEditor
 from ..widgets.preview import PresetPreview, cached_param_count, param_count
 from ..worker_errors import ForwardsWorkerErrors
@@ -136,7 +137,7 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 with Horizontal(id="picker-buttons"):
                     yield Button("Start (f5)", id="start", variant="success", compact=True)
                     yield Button("Save as preset (^s)", id="save", compact=True)
-        yield Footer(compact=True)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.query_one("#preset-list").border_title = "Presets"

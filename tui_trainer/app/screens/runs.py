@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ... import format as fmt
 from ...runs import (
@@ -42,6 +42,7 @@ from ...runs import (
 )
 from ..widgets.braille_plot import BraillePlot
 from ..widgets.epoch_chart import SERIES, draw, epoch_window, window_note
+from ..widgets.footer import FittingFooter
 from ..worker_errors import ForwardsWorkerErrors
 from .too_small import NeedsSize
 
@@ -148,7 +149,7 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 yield BraillePlot(id="compare-plot")
                 yield DataTable(id="compare-config", cursor_type="none", zebra_stripes=True)
             yield Static("", id="compare-legend", markup=False)
-        yield Footer(compact=True)
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
