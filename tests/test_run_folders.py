@@ -130,3 +130,21 @@ def test_a_resumed_run_that_finishes_drops_the_reason_it_stopped_for(runs_dir):
     assert status["status"] == "finished" and "reason" not in status, status
     (summary,) = list_runs(runs_dir)
     assert (summary.status, summary.reason, summary.epoch) == ("finished", "", 2)
+
+
+def test_a_resume_that_ends_before_it_starts_writes_its_end_and_closes_the_files(runs_dir):
+    from tui_trainer.runs import RunRecorder
+
+    _, run, _, _ = run_tiny(runs_dir, tiny_config())
+    recorder = RunRecorder(Run(run.dir))  # a resume of the finished run: its status is found
+    failed = ev.Failed(reason="weights do not fit", error="ValueError", epoch=1, step=0, checkpoint=None, time=1.0)
+    recorder(failed)
+    # On disk without a flush at exit, and the files closed (not left to the collector).
+    assert json.loads(lines_of(run.dir / "events.jsonl")[-1]) == json.loads(json.dumps(recorder._stored(failed)))
+    assert recorder._events.closed and recorder._metrics.closed
+    status = json.loads((run.dir / "status.json").read_text())
+    assert status["status"] == "finished" and status["last_attempt"]["status"] == "failed"
+
+
+def lines_of(path):
+    return path.read_text().splitlines()

@@ -441,13 +441,11 @@ class RunRecorder:
             return  # status is rewritten per epoch, not per step
         if isinstance(event, ev.END_EVENTS) and not self._started and self._found is not None:
             self._keep_found_outcome(self._found, event)
-            return
-        if not self._record(event):
-            return
-        self.status["updated"] = time.time()
-        self.run.write_status(self.status)
+        elif self._record(event):
+            self.status["updated"] = time.time()
+            self.run.write_status(self.status)
         if isinstance(event, ev.END_EVENTS):
-            self.close()
+            self.close()  # its lines on disk now: a rank ends with os._exit, which flushes nothing
 
     def _record(self, event: ev.Event) -> bool:
         """Update ``self.status`` (and metrics.jsonl) from ``event``; False for an event
