@@ -153,6 +153,9 @@ def test_a_plain_path_needs_no_toml_quotes(path):
         ("optim.lr=[1,", "not a TOML value"),
         ("data.root=my data", """strings in quotes: --set 'data.root="my data"'"""),
         ("data.augment=[hflip", "lists in [ ] with their strings quoted"),
+        ("train.epochs=", "train.epochs: no value given"),
+        ("train.epochs=1 2", 'train.epochs: "1 2" is not valid; expected an integer'),
+        ("train.epochs= ", "train.epochs: no value given"),
         ("optim.lr={a=1}", "tables are not allowed"),
         # One item where a list belongs: the message shows the list it would be.
         ("data.augment=crop", 'expected a list of strings, e.g. ["crop"]'),
@@ -369,3 +372,15 @@ def test_malformed_toml_preset_is_one_line(isolated_dirs):
     with pytest.raises(ConfigError) as err:
         presets.load("broken")
     assert "invalid TOML" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_value_typed_in_the_editor_is_explained_without_the_command_line():
+    from tui_trainer.config import parse_text
+
+    for key, text, said in (
+        ("data.root", "my data", 'strings in quotes: "my data")'),
+        ("model.widths", "[8, x", 'e.g. ["crop", "hflip"])'),
+    ):
+        with pytest.raises(ConfigError) as err:
+            parse_text(key, text, typed_in="the editor")
+        assert str(err.value).endswith(said) and "--set" not in str(err.value) and "data.augment=" not in str(err.value)

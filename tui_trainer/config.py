@@ -22,7 +22,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from . import schema
 from .errors import ConfigError, did_you_mean, one_of
@@ -488,23 +488,41 @@ def reflect_crop_problem(augment: Sequence[str], padding: int, fill: str, side: 
 _BARE_WORD = re.compile(r"^[A-Za-z_/.~][A-Za-z0-9_.:\-/~+]*$")
 
 
-def parse_text(key: str, text: str) -> Any:
+def parse_text(key: str, text: str, *, typed_in: str = "--set") -> Any:
     """The value ``text`` stands for, as typed for ``key``: TOML value syntax, where a bare
-    word or path needs no quotes. Plain data, not yet checked against ``key``'s field."""
+    word or path needs no quotes. Plain data, not yet checked against ``key``'s field.
+    ``typed_in``: where it was typed ("--set", or "the editor" for a field of the app),
+    which the examples in an error follow."""
     raw = text.strip()
+    if not raw:
+        raise ConfigError(f"{key}: no value given")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         if _BARE_WORD.match(raw) and raw.lower() not in ("true", "false"):
             return raw  # `--set optim.name=adam` without TOML quotes
+        cli = typed_in == "--set"
         if raw.startswith("["):
-            how = 'lists in [ ] with their strings quoted, e.g. data.augment=["crop", "hflip"]'
+            example = 'data.augment=["crop", "hflip"]' if cli else '["crop", "hflip"]'
+            how = f"lists in [ ] with their strings quoted, e.g. {example}"
+        elif not _takes_text(key):
+            return raw  # "1 2" for a number: its field's check says what it expects
         else:
-            how = "strings in quotes: --set '" + key + '="' + raw.strip("\"'") + "\"'"
+            quoted = '"' + raw.strip("\"'") + '"'
+            how = "strings in quotes: " + (f"--set '{key}={quoted}'" if cli else quoted)
         raise ConfigError(f"{key}: {raw!r} is not a TOML value ({how})") from None
     if isinstance(value, dict):
         raise ConfigError(f"{key}: tables are not allowed here; set one key at a time")
     return value
+
+
+def _takes_text(key: str) -> bool:
+    """Whether ``key`` may hold a string (an unknown key: as if it did)."""
+    try:
+        kind = declaration(key)[1]
+    except ConfigError:
+        return True
+    return kind is str or str in get_args(kind)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

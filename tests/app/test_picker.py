@@ -81,6 +81,17 @@ async def test_invalid_field_shows_the_core_message_and_start_is_refused(runs_di
         await pilot.pause()
         assert screen.query_one("#editor").error is None
         assert screen.query_one("#editor").changes()["optim.lr"] == 0.01
+
+        # What was typed is said in the editor's terms, not the command line's.
+        epochs = screen.query_one("#hp-train-epochs", Input)
+        for typed, said in (("", "train.epochs: no value given"), ("1 2", '"1 2" is not valid; expected an integer')):
+            epochs.value = typed
+            await pilot.pause()
+            error = str(screen.query_one("#err-hp-train-epochs").content)
+            assert said in error and "--set" not in error, error
+        epochs.value = "15"
+        await pilot.pause()
+        assert screen.query_one("#editor").error is None
         assert screen.query_one("#editor").config.optim.lr == 0.01
 
 
