@@ -59,8 +59,9 @@ def _run_of_checkpoint(path: Path) -> Run | None:
 
 def preflight(config: RunConfig) -> None:
     """What is checked before a run folder exists, so that bad input leaves none behind:
-    the data is there (or is to be downloaded), the trackers' extras are installed, the
-    notify URLs are ones apprise can send to. Raises the run's own one-line error."""
+    the data is there (or is to be downloaded), the device named outright exists, the
+    trackers' extras are installed, the notify URLs are ones apprise can send to. Raises
+    the run's own one-line error."""
     from . import trackers
     from .alerts import check_urls
     from .data.availability import check
@@ -69,6 +70,11 @@ def preflight(config: RunConfig) -> None:
     if not found.usable:
         assert found.problem is not None
         raise DataError(found.problem)
+    if config.train.device not in ("auto", "cpu"):
+        # Only a device named outright (cuda, cuda:1, mps) costs the torch import here.
+        from .engine.device import resolve_device
+
+        resolve_device(config.train.device)
     trackers.preflight(config)
     check_urls(config.notify.urls)
 

@@ -235,10 +235,15 @@ def test_bad_devices_are_one_line_errors_and_leave_no_run_folder(env, runs_dir, 
 @pytest.mark.skipif(torch.cuda.device_count() > 0, reason="this machine has GPUs: the errors below are about none")
 @pytest.mark.parametrize(
     ("devices", "fragment"),
-    [("2", "asks for 2 GPUs, but no GPU is visible"), ("[9]", "train.devices: GPU 9 does not exist")],
+    [
+        (["--devices", "2"], "asks for 2 GPUs, but no GPU is visible"),
+        (["--devices", "[9]"], "train.devices: GPU 9 does not exist"),
+        (["--device", "cuda"], 'train.device: "cuda" asked for, but no CUDA GPU is available'),
+        (["--device", "cuda:1", "--detach"], 'train.device: "cuda:1" asked for, but no CUDA GPU is available'),
+    ],
 )
 def test_more_gpus_than_exist_is_a_one_line_error(env, runs_dir, devices, fragment):
-    r = cli(["train", "digits-cnn", "--headless", "--devices", devices, "--runs-dir", str(runs_dir)], env)
+    r = cli(["train", "digits-cnn", "--headless", *devices, "--runs-dir", str(runs_dir)], env)
     assert_one_line(r, fragment)
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
