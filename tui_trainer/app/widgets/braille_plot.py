@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
 import numpy as np
@@ -55,6 +55,7 @@ BOX: dict[Arms, str] = {
 }
 ARMS = {char: arms for arms, char in BOX.items()}
 _V = TypeVar("_V", float, NDArray[np.float64])
+Limits = tuple[float, float]  # (lo, hi) of an axis
 TICK_UP: Arms = (1, 0, 0, 0)
 TICK_RIGHT: Arms = (0, 1, 0, 0)
 TICK_DOWN: Arms = (0, 0, 1, 0)
@@ -223,54 +224,122 @@ class BraillePlot(Widget, can_focus=False):
             self._lines = self._draw(base)
 
     def _draw(self, base: Style) -> list[Strip]:
+        """The plot's rows: the box and what it holds drawn in cells (the series, then the
+        box, then its tick marks), the labels in the margins around it, each row a strip."""
         self.draws += 1
         width, height = self.size
-        left, top = self.margin_left, self.margin_top
-        w, h = width - left, height - top - self.margin_bottom  # the box and what it holds
+        left = self.margin_left
+        w, h = width - left, height - self.margin_top - self.margin_bottom  # the box and what it holds
         if w < 3 or h < 3:
             return [Strip.blank(width, base)] * height
         axis = self.get_component_rich_style("plot--axis")
         tick = self.get_component_rich_style("plot--tick")
         label = self.get_component_rich_style("plot--label")
-        chars = [[" "] * w for _ in range(h)]
-        styles: list[list[Style | None]] = [[None] * w for _ in range(h)]
-        xmin, xmax = self._xlimits
-        ymin, ymax = self._ylimits
-        if xmin == xmax:
-            xmin, xmax = xmin - 1e-6, xmax + 1e-6
-        if ymin == ymax:
-            ymin, ymax = ymin - 1e-6, ymax + 1e-6
-        # Data to cells: x in [xmin, xmax] to [1, w - 1], y in [ymin, ymax] to [h - 1, 1]
-        # for lines (in cells, fractions kept: the dots), to [h - 2, 0] for markers and
-        # ticks (whole cells).
+        xlimits, ylimits = _widened(self._xlimits), _widened(self._ylimits)
+        box = _Cells(w, h)
+        for series in self._series:  # in order: a later series covers the cells it shares
+            if len(series.x):
+                _draw_series(box, series, xlimits, ylimits)
+        box.draw_frame(axis)
+        top_row, left_margin, bottom_row = _Cells(width, 1), _Cells(left, h), _Cells(width, 1)
+        self._draw_x_ticks(box, bottom_row, xlimits, tick)
+        self._draw_y_ticks(box, left_margin, ylimits, tick)
+        self._write_label_and_note(top_row, label, tick)
+        return _strips(top_row, left_margin, box, bottom_row, height, base)
 
-        for series in self._series:
-            if not len(series.x):
+    def _draw_x_ticks(self, box: _Cells, below: _Cells, xlimits: Limits, style: Style) -> None:
+        """Each x tick within the limits: a mark on the box's top and bottom edges, its label
+        in the row below, centred on it. As textual-plot placed them, a tick at xmin moves
+        a cell left, onto the box's corner, and the label of one at xmax ends at it."""
+        xmin, xmax = xlimits
+        labels = self._x_formatter.get_labels_for_ticks(self._xticks)
+        for value, text in zip(self._xticks, labels, strict=True):
+            if not xmin <= value <= xmax:
                 continue
-            style = Style.parse(series.style)
-            cx = _linear(series.x, xmin, xmax, 1, w - 1)
-            if series.marker is None:
-                hx = np.floor(np.clip(cx, 0, w - 1) * 2).astype(np.int64)
-                hy = np.floor(np.clip(_linear(series.y, ymin, ymax, h - 1, 1), 0, h - 1) * 4).astype(np.int64)
-                px, py = line_dots(hx, hy)
-                inside = (px >= 0) & (px < 2 * w) & (py >= 0) & (py < 4 * h)
-                px, py = px[inside], py[inside]
-                cells = (py // 4) * w + px // 2
-                bits = np.zeros(w * h, dtype=np.uint8)
-                np.bitwise_or.at(bits, cells, DOT_BITS[py % 4, px % 2])
-                for cell in np.flatnonzero(bits).tolist():
-                    row, col = divmod(cell, w)
-                    chars[row][col] = BRAILLE[bits[cell]]
-                    styles[row][col] = style
-            else:
-                cols = np.floor(cx).astype(np.int64).tolist()
-                rows = np.ceil(_linear(series.y, ymin, ymax, h - 2, 0)).astype(np.int64).tolist()
-                for col, row in zip(cols, rows, strict=True):
-                    if 0 <= col < w and 0 <= row < h:
-                        chars[row][col] = series.marker
-                        styles[row][col] = style
+            col = math.floor(_linear(value, xmin, xmax, 1, box.width - 1))
+            align = "center"
+            if value == xmin:
+                col -= 1
+            elif value == xmax:
+                align = "right"
+            box.join_tick(0, col, TICK_UP)
+            box.join_tick(box.height - 1, col, TICK_DOWN)
+            below.write(0, col + self.margin_left, text, style, align)
 
-        # The box, then its tick marks (a tick's arm joined to the box's piece there).
+    def _draw_y_ticks(self, box: _Cells, margin: _Cells, ylimits: Limits, style: Style) -> None:
+        """Each y tick within the limits: a mark on the box's left and right edges, its label
+        in the left margin, ending a cell clear of the box (cut to fit the margin). As
+        textual-plot placed them, a tick at ymin moves a row down, onto the box's corner."""
+        left = self.margin_left
+        ymin, ymax = ylimits
+        labels = [text[: left - 1] for text in self._y_formatter.get_labels_for_ticks(self._yticks)]
+        for value, text in zip(self._yticks, labels, strict=True):
+            if not ymin <= value <= ymax:
+                continue
+            row = math.ceil(_linear(value, ymin, ymax, box.height - 2, 0))
+            if value == ymin:
+                row += 1
+            box.join_tick(row, 0, TICK_LEFT)
+            box.join_tick(row, box.width - 1, TICK_RIGHT)
+            if 0 <= row < box.height:
+                margin.write(row, left - 2, text, style, "right")
+
+    def _write_label_and_note(self, top: _Cells, label: Style, note: Style) -> None:
+        """The y label (centred over the y axis, or from the left edge) and the note at the
+        right end of its row, only where the note stays clear of the label."""
+        if self.label_at_left:
+            top.write(0, 0, self._ylabel, label, "left")
+            label_end = len(self._ylabel)
+        else:
+            top.write(0, self.margin_left - 2, self._ylabel, label, "center")
+            label_end = self.margin_left + len(self._ylabel)
+        if self._note and len(self._note) + 2 <= top.width - label_end:  # clear of the label
+            top.write(0, top.width - 1, self._note, note, "right")
+
+
+@dataclass
+class _Cells:
+    """A block of cells, row by row: a character and a style each (None: the widget's own,
+    the base every strip's segments are drawn on)."""
+
+    width: int
+    height: int
+    chars: list[list[str]] = field(init=False)
+    styles: list[list[Style | None]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.chars = [[" "] * self.width for _ in range(self.height)]
+        self.styles = [[None] * self.width for _ in range(self.height)]
+
+    def draw_line(self, x: NDArray[np.float64], y: NDArray[np.float64], style: Style) -> None:
+        """The polyline through the points (x[i], y[i]), in cells (their fractions pick a
+        dot of a cell's 2x4), in braille: each cell it passes through gets its dots there
+        (those of the series drawn before are covered) and ``style``."""
+        w, h = self.width, self.height
+        hx = np.floor(np.clip(x, 0, w - 1) * 2).astype(np.int64)
+        hy = np.floor(np.clip(y, 0, h - 1) * 4).astype(np.int64)
+        px, py = line_dots(hx, hy)
+        inside = (px >= 0) & (px < 2 * w) & (py >= 0) & (py < 4 * h)
+        px, py = px[inside], py[inside]
+        cells = (py // 4) * w + px // 2
+        bits = np.zeros(w * h, dtype=np.uint8)  # each cell's dots, all segments at once
+        np.bitwise_or.at(bits, cells, DOT_BITS[py % 4, px % 2])
+        for cell in np.flatnonzero(bits).tolist():  # Python work only for the cells drawn
+            row, col = divmod(cell, w)
+            self.chars[row][col] = BRAILLE[bits[cell]]
+            self.styles[row][col] = style
+
+    def draw_markers(self, cols: list[int], rows: list[int], marker: str, style: Style) -> None:
+        """``marker`` in ``style`` at each cell (cols[i], rows[i]) within the block."""
+        for col, row in zip(cols, rows, strict=True):
+            if 0 <= col < self.width and 0 <= row < self.height:
+                self.chars[row][col] = marker
+                self.styles[row][col] = style
+
+    def draw_frame(self, style: Style) -> None:
+        """A heavy box around the block's edge cells, in ``style``: it covers the series there
+        (the top and bottom rows take ``style`` whole, as the box's corners do)."""
+        chars, w, h = self.chars, self.width, self.height
         for col in range(1, w - 1):
             chars[0][col] = chars[h - 1][col] = BOX[0, 1, 0, 1]
         for row in range(1, h - 1):
@@ -278,63 +347,57 @@ class BraillePlot(Widget, can_focus=False):
         chars[0][0], chars[0][w - 1] = BOX[0, 1, 1, 0], BOX[0, 0, 1, 1]
         chars[h - 1][0], chars[h - 1][w - 1] = BOX[1, 1, 0, 0], BOX[1, 0, 0, 1]
         for row in (0, h - 1):
-            styles[row] = [axis] * w
+            self.styles[row] = [style] * w
         for row in range(1, h - 1):
-            styles[row][0] = styles[row][w - 1] = axis
+            self.styles[row][0] = self.styles[row][w - 1] = style
 
-        def mark(row: int, col: int, arm: Arms) -> None:
-            if 0 <= row < h and 0 <= col < w and chars[row][col] in ARMS:
-                (up, right, down, left_), (up2, right2, down2, left2) = ARMS[chars[row][col]], arm
-                joined = (up or up2, right or right2, down or down2, left_ or left2)
-                chars[row][col] = BOX.get(joined, chars[row][col])
+    def join_tick(self, row: int, col: int, arm: Arms) -> None:
+        """A tick mark: ``arm`` joined to the box's piece at (row, col) (not a box piece
+        there, or off the block: nothing drawn)."""
+        if 0 <= row < self.height and 0 <= col < self.width and self.chars[row][col] in ARMS:
+            (up, right, down, left), (up2, right2, down2, left2) = ARMS[self.chars[row][col]], arm
+            joined = (up or up2, right or right2, down or down2, left or left2)
+            self.chars[row][col] = BOX.get(joined, self.chars[row][col])
 
-        top_row = [" "] * width
-        top_styles: list[Style | None] = [None] * width
-        bottom_row = [" "] * width
-        bottom_styles: list[Style | None] = [None] * width
-        left_rows = [[" "] * left for _ in range(h)]
-        left_styles: list[list[Style | None]] = [[None] * left for _ in range(h)]
+    def write(self, row: int, x: int, text: str, style: Style, align: str) -> None:
+        """``text`` in row ``row`` (see ``_write``)."""
+        _write(self.chars[row], self.styles[row], x, text, style, align)
 
-        x_labels = self._x_formatter.get_labels_for_ticks(self._xticks)
-        for value, text in zip(self._xticks, x_labels, strict=True):
-            if not xmin <= value <= xmax:
-                continue
-            col = math.floor(_linear(value, xmin, xmax, 1, w - 1))
-            align = "center"
-            if value == xmin:
-                col -= 1
-            elif value == xmax:
-                align = "right"
-            mark(0, col, TICK_UP)
-            mark(h - 1, col, TICK_DOWN)
-            _write(bottom_row, bottom_styles, col + left, text, tick, align)
-        y_labels = [text[: left - 1] for text in self._y_formatter.get_labels_for_ticks(self._yticks)]
-        for value, text in zip(self._yticks, y_labels, strict=True):
-            if not ymin <= value <= ymax:
-                continue
-            row = math.ceil(_linear(value, ymin, ymax, h - 2, 0))
-            if value == ymin:
-                row += 1
-            mark(row, 0, TICK_LEFT)
-            mark(row, w - 1, TICK_RIGHT)
-            if 0 <= row < h:
-                _write(left_rows[row], left_styles[row], left - 2, text, tick, "right")
-        if self.label_at_left:
-            _write(top_row, top_styles, 0, self._ylabel, label, "left")
-            label_end = len(self._ylabel)
-        else:
-            _write(top_row, top_styles, left - 2, self._ylabel, label, "center")
-            label_end = left + len(self._ylabel)
-        if self._note and len(self._note) + 2 <= width - label_end:  # clear of the label
-            _write(top_row, top_styles, width - 1, self._note, tick, "right")
 
-        lines = [_strip(top_row, top_styles, base)]
-        for row in range(h):
-            lines.append(_strip(left_rows[row] + chars[row], left_styles[row] + styles[row], base))
-        lines.append(_strip(bottom_row, bottom_styles, base))
-        while len(lines) < height:
-            lines.append(Strip.blank(width, base))
-        return lines[:height]
+def _widened(limits: Limits) -> Limits:
+    """Limits that span something: equal ones a little apart (a mapping divides by the span)."""
+    lo, hi = limits
+    if lo == hi:
+        return lo - 1e-6, hi + 1e-6
+    return lo, hi
+
+
+def _draw_series(box: _Cells, series: Series, xlimits: Limits, ylimits: Limits) -> None:
+    """One series in the box. Data to cells: x in [xmin, xmax] to [1, w - 1], y in [ymin,
+    ymax] to [h - 1, 1] for a line (in cells, fractions kept: the dots), to [h - 2, 0]
+    for markers (whole cells; the ticks are mapped so too)."""
+    (xmin, xmax), (ymin, ymax) = xlimits, ylimits
+    style = Style.parse(series.style)
+    cx = _linear(series.x, xmin, xmax, 1, box.width - 1)
+    if series.marker is None:
+        box.draw_line(cx, _linear(series.y, ymin, ymax, box.height - 1, 1), style)
+    else:
+        cols = np.floor(cx).astype(np.int64).tolist()
+        rows = np.ceil(_linear(series.y, ymin, ymax, box.height - 2, 0)).astype(np.int64).tolist()
+        box.draw_markers(cols, rows, series.marker, style)
+
+
+def _strips(top: _Cells, margin: _Cells, box: _Cells, bottom: _Cells, height: int, base: Style) -> list[Strip]:
+    """The widget's rows: the top row (the y label's), each of the box's rows after its
+    left margin, the bottom row (the x tick labels'); blank rows after, to ``height``,
+    or cut at it."""
+    lines = [_strip(top.chars[0], top.styles[0], base)]
+    for row in range(box.height):
+        lines.append(_strip(margin.chars[row] + box.chars[row], margin.styles[row] + box.styles[row], base))
+    lines.append(_strip(bottom.chars[0], bottom.styles[0], base))
+    while len(lines) < height:
+        lines.append(Strip.blank(top.width, base))
+    return lines[:height]
 
 
 def _linear(value: _V, lo: float, hi: float, to_lo: float, to_hi: float) -> _V:
