@@ -67,50 +67,67 @@ class ProgressPane(Widget):
         self.flush()
 
     def apply(self, e: ev.Event) -> None:
+        """An event taken into the pane's state (rendering is the flush's job)."""
         self.last_time = e.time
         if isinstance(e, ev.RunStarted):
-            self.title = fmt.run_title(e.preset, e.run_id)
-            self.epochs, self.batches = e.epochs, e.steps_per_epoch
-            self.epoch, self.batch_no = ev.epoch_position(e.start_epoch, e.start_epoch_step, e.steps_per_epoch)
-            self.step = e.start_step
-            self.train_seconds, self.wall_seconds = e.train_seconds, e.wall_seconds
-            self.state = "training"
-            self.message = ""
-            if self.started_at is None:
-                self.started_at = e.time
-            self._window.clear()
+            self._apply_run_started(e)
         elif isinstance(e, ev.Step):
-            self.epoch, self.batch_no, self.batches, self.step = e.epoch, e.batch, e.batches, e.step
-            self.loss, self.lr, self.images_per_s = e.loss, e.lr, e.images_per_s
-            self._take_times(e)
-            self._window.append((e.time, e.step))
-            if self.state not in ("pausing", "stopping"):
-                self.state = "training"
+            self._apply_step(e)
         elif isinstance(e, ev.EpochEnd):
-            self.epoch, self.epochs, self.step = e.epoch, e.epochs, e.step
-            self.batch_no = self.batches
-            self.lr = e.lr
-            self._take_times(e)
-            self._epoch_seconds.append(e.seconds)
-            if self.best_acc is None or e.test_acc > self.best_acc:
-                self.best_acc = e.test_acc
+            self._apply_epoch_end(e)
         elif isinstance(e, ev.Paused):
             self.state = "paused"
             self._paused_at = e.time
             self._take_position(e)
         elif isinstance(e, ev.Resumed):
-            self.state = "training"
-            self._take_position(e)
-            if self._paused_at is not None:
-                self.paused_s += e.time - self._paused_at
-                self._paused_at = None
-            self._window.clear()  # the pause is not part of the step rate
+            self._apply_resumed(e)
         elif isinstance(e, ev.END_EVENTS):
-            self.state = e.kind  # finished, stopped or failed
-            self.message = wording.end_line(e, where=False)
-            self._take_times(e)
-            if not isinstance(e, ev.Finished):
-                self._take_position(e)
+            self._apply_end(e)
+
+    def _apply_run_started(self, e: ev.RunStarted) -> None:
+        """A run starts, or resumes (from the position and totals its checkpoint kept)."""
+        self.title = fmt.run_title(e.preset, e.run_id)
+        self.epochs, self.batches = e.epochs, e.steps_per_epoch
+        self.epoch, self.batch_no = ev.epoch_position(e.start_epoch, e.start_epoch_step, e.steps_per_epoch)
+        self.step = e.start_step
+        self.train_seconds, self.wall_seconds = e.train_seconds, e.wall_seconds
+        self.state = "training"
+        self.message = ""
+        if self.started_at is None:
+            self.started_at = e.time
+        self._window.clear()
+
+    def _apply_step(self, e: ev.Step) -> None:
+        self.epoch, self.batch_no, self.batches, self.step = e.epoch, e.batch, e.batches, e.step
+        self.loss, self.lr, self.images_per_s = e.loss, e.lr, e.images_per_s
+        self._take_times(e)
+        self._window.append((e.time, e.step))
+        if self.state not in ("pausing", "stopping"):  # a pause or stop asked for stays shown
+            self.state = "training"
+
+    def _apply_epoch_end(self, e: ev.EpochEnd) -> None:
+        self.epoch, self.epochs, self.step = e.epoch, e.epochs, e.step
+        self.batch_no = self.batches
+        self.lr = e.lr
+        self._take_times(e)
+        self._epoch_seconds.append(e.seconds)
+        if self.best_acc is None or e.test_acc > self.best_acc:
+            self.best_acc = e.test_acc
+
+    def _apply_resumed(self, e: ev.Resumed) -> None:
+        self.state = "training"
+        self._take_position(e)
+        if self._paused_at is not None:
+            self.paused_s += e.time - self._paused_at
+            self._paused_at = None
+        self._window.clear()  # the pause is not part of the step rate
+
+    def _apply_end(self, e: ev.Finished | ev.Stopped | ev.Failed) -> None:
+        self.state = e.kind  # finished, stopped or failed
+        self.message = wording.end_line(e, where=False)
+        self._take_times(e)
+        if not isinstance(e, ev.Finished):
+            self._take_position(e)
 
     def _take_position(self, e: ev.Paused | ev.Resumed | ev.Stopped | ev.Failed) -> None:
         """The position a pause or an end names: the header says what the log says (the
@@ -173,6 +190,16 @@ class ProgressPane(Widget):
     # -- rendering ------------------------------------------------------------------------
     def render(self) -> Text:
         width = max(20, self.size.width)
+        out = self._title_line(width)
+        self._append_bars(out, width)
+        out.append("\n" + self._stats_line(width))
+        for text in self.message_lines(width):
+            out.append("\n" + text, "bold red" if self.state == "failed" else "bold")
+        return out
+
+    def _title_line(self, width: int) -> Text:
+        """The run's title (and mode note) on the left, its state on the right; the title
+        cut short, not the state, where both do not fit."""
         glyph, style = STATES.get(self.state, ("?", ""))
         out = Text(no_wrap=True, overflow="ellipsis")
         state = Text.assemble((f"{glyph} {self.state}", style))
@@ -182,25 +209,11 @@ class ProgressPane(Widget):
         out.append_text(title)
         out.append(" " * max(1, width - title.cell_len - state.cell_len))
         out.append_text(state)
+        return out
 
-        epoch_eta, run_eta = self.etas()
-
-        def eta(seconds: float | None) -> str:
-            if self.state in ("paused", "pausing"):
-                return "paused"
-            if self.state in ("finished", "stopped", "failed"):
-                return self.state
-            return fmt.eta(seconds)
-
-        in_epoch = self.batch_no / self.batches if self.batches else 0.0
-        done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
-        if self.state == "finished" or (self.epochs and self.epoch >= self.epochs and self.batch_no >= self.batches):
-            done_epochs = float(self.epochs)
-        run_frac = done_epochs / self.epochs if self.epochs else 0.0
-        rows = [
-            (f"epoch {self.epoch}/{self.epochs}", in_epoch, f"{self.batch_no}/{self.batches}", eta(epoch_eta)),
-            ("run", run_frac, fmt.pct(run_frac * 100, digits=0), eta(run_eta)),
-        ]
+    def _append_bars(self, out: Text, width: int) -> None:
+        """The epoch's and the run's rows: a label, a bar, a count and an ETA each."""
+        rows = self._bar_rows()
         # The labels' column fits the longest ("epoch 120/150"): a row one cell too wide
         # wrapped, and pushed the stats line off a small terminal.
         label_width = max(12, *(len(label) for label, *_ in rows))
@@ -211,6 +224,34 @@ class ProgressPane(Widget):
             out.append(fmt.bar(frac, bar_width), "bold" if frac else "dim")
             out.append(right)
 
+    def _bar_rows(self) -> list[tuple[str, float, str, str]]:
+        """(label, fraction done, count, ETA) of the epoch in progress and of the run."""
+        epoch_eta, run_eta = self.etas()
+        in_epoch = self.batch_no / self.batches if self.batches else 0.0
+        done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
+        if self.state == "finished" or (self.epochs and self.epoch >= self.epochs and self.batch_no >= self.batches):
+            done_epochs = float(self.epochs)
+        run_frac = done_epochs / self.epochs if self.epochs else 0.0
+        return [
+            (
+                f"epoch {self.epoch}/{self.epochs}",
+                in_epoch,
+                f"{self.batch_no}/{self.batches}",
+                self._eta_text(epoch_eta),
+            ),
+            ("run", run_frac, fmt.pct(run_frac * 100, digits=0), self._eta_text(run_eta)),
+        ]
+
+    def _eta_text(self, seconds: float | None) -> str:
+        """An ETA in words: the state instead while paused or ended (no time is left)."""
+        if self.state in ("paused", "pausing"):
+            return "paused"
+        if self.state in ("finished", "stopped", "failed"):
+            return self.state
+        return fmt.eta(seconds)
+
+    def _stats_line(self, width: int) -> str:
+        """Loss, learning rate, throughput, best accuracy and run time, as many as fit."""
         # What is not known yet (before the first Step, or the first epoch for "best") is
         # left out: a row of "loss ? · lr ? · ? img/s" read as broken while a run started.
         parts = [
@@ -226,7 +267,4 @@ class ProgressPane(Widget):
             if len(candidate) > width:
                 break
             line = candidate
-        out.append("\n" + line)
-        for text in self.message_lines(width):
-            out.append("\n" + text, "bold red" if self.state == "failed" else "bold")
-        return out
+        return line
