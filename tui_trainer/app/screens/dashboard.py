@@ -252,17 +252,46 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             metrics = self.query_one(MetricsPane)
             # The pane's own display stays on; its place (#pane-metrics) is what hides it.
             metrics_shown = self.query_one("#pane-metrics").display
-            panes: list[Pane] = [
-                metrics,
-                self.query_one(ProgressPane),
-                self.query_one(DeviceLine),
-                self.query_one(EpochChart),
-                self.query_one(EpochTable),
-                self.query_one(CheckpointsTable),
-                self.query_one(LogPane),
-            ]
+            panes = self._event_panes(metrics)
         except NoMatches:
             return alerts  # the screen is being torn down (the app is exiting)
+        self._apply_events(events, steps, spark, metrics, panes)
+        self._mark_waiting(events, steps, metrics_shown)
+        # The first epoch of a run is a milestone (its first test accuracy): shown at once.
+        first_epoch = any(isinstance(e, ev.EpochEnd) for e in events) and not self._epoch_shown
+        self._epoch_shown = self._epoch_shown or first_epoch
+        urgent = first_epoch or any(isinstance(e, URGENT) for e in events)
+        self.render_waiting(force=urgent)
+        # Footer keys depend on the run's state only; recomposing the footer (a relayout
+        # of the screen) per Step, or for the first epoch, would cost the UI thread
+        # (and, through the GIL, the engine) for nothing.
+        if any(isinstance(e, STATE_EVENTS) for e in events):
+            self._refresh_keys_if_changed()
+        return alerts
+
+    def _event_panes(self, metrics: MetricsPane) -> list[Pane]:
+        """The panes that take every event (``Pane.apply``), in the order they take it."""
+        return [
+            metrics,
+            self.query_one(ProgressPane),
+            self.query_one(DeviceLine),
+            self.query_one(EpochChart),
+            self.query_one(EpochTable),
+            self.query_one(CheckpointsTable),
+            self.query_one(LogPane),
+        ]
+
+    def _apply_events(
+        self,
+        events: list[ev.Event],
+        steps: list[ev.Step] | None,
+        spark: LossSparkline,
+        metrics: MetricsPane,
+        panes: list[Pane],
+    ) -> None:
+        """Each event into the panes' state and the screen's (has the run ended; a new
+        run's first epoch is not shown yet). The sparkline takes the Steps' losses: those
+        the bridge kept (``steps``, which the metrics pane takes too), else those in ``events``."""
         for e in events:
             if isinstance(e, ev.RunStarted):
                 spark.rewind_to(e.start_step)
@@ -278,6 +307,9 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         if steps:
             spark.add((s.step, s.loss) for s in steps)
             metrics.add_steps(steps)
+
+    def _mark_waiting(self, events: list[ev.Event], steps: list[ev.Step] | None, metrics_shown: bool) -> None:
+        """Which tiers have news to render (``render_waiting`` renders them at their pace)."""
         self._live_waiting = self._live_waiting or bool(events) or bool(steps)
         # Everything but a Step may change an epoch pane (rows, checkpoints, log lines);
         # a Step changes the metrics pane, drawn at the epoch tier's pace when on screen.
@@ -286,17 +318,6 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             or any(not isinstance(e, ev.Step) for e in events)
             or (metrics_shown and bool(steps or events))
         )
-        # The first epoch of a run is a milestone (its first test accuracy): shown at once.
-        first_epoch = any(isinstance(e, ev.EpochEnd) for e in events) and not self._epoch_shown
-        self._epoch_shown = self._epoch_shown or first_epoch
-        urgent = first_epoch or any(isinstance(e, URGENT) for e in events)
-        self.render_waiting(force=urgent)
-        # Footer keys depend on the run's state only; recomposing the footer (a relayout
-        # of the screen) per Step, or for the first epoch, would cost the UI thread
-        # (and, through the GIL, the engine) for nothing.
-        if any(isinstance(e, STATE_EVENTS) for e in events):
-            self._refresh_keys_if_changed()
-        return alerts
 
     def _notify_config(self) -> NotifyConfig:
         """The run's [notify]: its target accuracy and stall time are the app's alerts too."""
