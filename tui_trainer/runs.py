@@ -673,6 +673,16 @@ def _summary_position(status: dict[str, Any]) -> dict[str, int] | None:
     return {k: found[k] for k in fields}
 
 
+def run_to_watch(runs_dir: Path) -> Run:
+    """The run ``watch`` opens when none is named: the newest that is training, else the
+    newest of all."""
+    runs = list_runs(runs_dir)  # newest first; a dead "running" is "dead"
+    if not runs:
+        raise CheckpointError(f"no runs in {runs_dir} yet; start one with `tui-trainer train PRESET`")
+    live = [r for r in runs if r.status in LIVE_STATUSES]
+    return Run((live or runs)[0].path)
+
+
 def find_run(name: str, runs_dir: Path, what: str = "run folder or run id") -> Run:
     """A run by path, by id, or by a part of its id that is unique within ``runs_dir``: a
     prefix or suffix first (the date, the preset), then any part (the time, 043017).

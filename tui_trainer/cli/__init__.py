@@ -121,7 +121,12 @@ def build_parser() -> ArgumentParser:
     runs.add_argument("--preset", metavar="NAME", help="only runs of this preset")
 
     watch = sub.add_parser("watch", help="open the dashboard on a run: live if it is training, else its history")
-    watch.add_argument("run", help="run folder, run id, or a unique part of one (see `tui-trainer runs`)")
+    watch.add_argument(
+        "run",
+        nargs="?",
+        help="run folder, run id, or a unique part of one (see `tui-trainer runs`); "
+        "none: the newest run that is training, else the newest",
+    )
     watch.add_argument("--runs-dir", type=Path)
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint: test accuracy and a per-class table")

@@ -29,6 +29,7 @@ from ..runs import (
     filter_runs,
     find_run,
     list_runs,
+    run_to_watch,
     sort_runs,
     status_text,
 )
@@ -143,7 +144,8 @@ def open_app(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    run = find_run(args.run, args.runs_dir or paths.runs_dir())
+    runs_dir = args.runs_dir or paths.runs_dir()
+    run = find_run(args.run, runs_dir) if args.run is not None else run_to_watch(runs_dir)
     if not _terminal():
         raise ConfigError(
             f"watch: the dashboard needs a terminal (stdin, stdout and stderr); from a script, "
