@@ -42,10 +42,11 @@ class CheckpointRow:
 
 
 class CheckpointsTable(RowTable):
-    """Select a row, then ``e`` evaluates it or ``r`` resumes training from it."""
+    """Select a row, then ``e`` (or enter, in the table) evaluates it or ``r`` resumes
+    training from it."""
 
     BINDINGS = [
-        Binding("e", "evaluate", "Evaluate", id="checkpoint.evaluate"),
+        Binding("e,enter", "evaluate", "Evaluate", id="checkpoint.evaluate"),
         Binding("r", "resume", "Resume", id="checkpoint.resume"),
     ]
 
