@@ -291,3 +291,24 @@ async def test_a_file_followed_before_the_pane_is_mounted_is_read_at_mount(tmp_p
     async with app.run_test(size=(60, 16)) as pilot:
         await pilot.pause()
         assert screen(app)[0].startswith("gpu 0  35%")
+
+
+async def test_the_dashboard_gives_the_pane_its_run_s_start_and_end():
+    """The ranks' GPUs come with RunStarted and the end stops the stale-sample warning:
+    the dashboard fed its other panes, not this one (a watched finished run's pane asked
+    "is the run alive?")."""
+    from tui_trainer.app.app import TrainerApp
+    from tui_trainer.app.screens.dashboard import DashboardScreen
+
+    app = TrainerApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        dash = DashboardScreen()
+        await app.push_screen(dash)
+        await pilot.pause()
+        pane = dash.query_one(SystemPane)
+        dash.feed([started()])
+        assert pane.uuids == UUIDS and not pane.ended
+        dash.feed([ev.Finished(epochs=1, best_acc=50.0, final_acc=50.0, seconds=3.0, time=NOW)])
+        assert pane.ended
+        pane.add_samples([sample(NOW - 600)])
+        assert pane.age() is None  # ten minutes old, but no more are coming

@@ -279,6 +279,7 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             self.query_one(EpochTable),
             self.query_one(CheckpointsTable),
             self.query_one(LogPane),
+            self.query_one(SystemPane),  # the ranks' GPUs; no stale-sample warning once ended
         ]
 
     def _apply_events(
