@@ -72,12 +72,12 @@ def test_end_and_start_lines_count_in_words():
         wall_seconds=51.0,
     )
     assert wording.end_line(stopped) == (
-        "stopped (stopped by user) at epoch 2, step 13 of 1,000, trained 26.0s of 51.0s wall; "
+        "stopped by user at epoch 2, step 13 of 1,000, trained 26.0s of 51.0s wall; "
         "resume with: tui-trainer train --resume /r/last.pt"
     )
     # An older run's Stopped (no position within the epoch, no times) names what it knew.
     old = ev.Stopped(reason="stopped by user", epoch=1, step=1234, checkpoint=None)
-    assert wording.end_line(old) == "stopped (stopped by user) at step 1,234 of the run"
+    assert wording.end_line(old) == "stopped by user at step 1,234 of the run"
     started = ev.RunStarted(
         run_id="r1",
         run_dir="/r",

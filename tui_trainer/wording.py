@@ -85,7 +85,9 @@ def end_line(e: ev.Event, where: bool = True) -> str:
     if isinstance(e, ev.Stopped):
         tail = f"; resume with: tui-trainer train --resume {e.checkpoint}" if e.checkpoint and where else ""
         times = fmt.run_time(e.train_seconds, e.wall_seconds)
-        return f"stopped ({e.reason}) at {at(e)}{', ' + times if times else ''}{tail}"
+        # "stopped by user" says it already, as in `runs` (runs.status_text).
+        said = e.reason if e.reason.lower().startswith("stopped") else f"stopped ({e.reason})"
+        return f"{said} at {at(e)}{', ' + times if times else ''}{tail}"
     if isinstance(e, ev.Failed):
         tail = f"; last good checkpoint: {e.checkpoint}" if e.checkpoint and where else ""
         return f"failed: {e.reason}{tail}"
