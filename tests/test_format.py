@@ -202,7 +202,17 @@ def test_device_memory_reads_in_gib_whatever_the_amount(used, total, text):
 
 
 @pytest.mark.parametrize(
-    "value, text", [(0.12345, "0.1235"), (0.0, "0.0000"), (1234.5, "1234.5000"), (math.nan, "nan"), (None, "?")]
+    "value, text",
+    [
+        (0.12345, "0.1235"),
+        (0.0, "0.0000"),
+        (1234.5, "1234.5000"),
+        (0.0005, "0.0005"),
+        (0.00042137, "4.21e-04"),
+        (3.3e-06, "3.30e-06"),
+        (math.nan, "nan"),
+        (None, "?"),
+    ],
 )
 def test_loss(value, text):
     assert fmt.loss(value) == text

@@ -107,8 +107,12 @@ def setting(value: float) -> str:
 
 
 def loss(value: float | None) -> str:
+    """Four decimals; a loss below 0.0005 (it would read 0.0000, or 0.0001 for all of
+    them) in three significant digits, "4.21e-05"."""
     if value is None or not math.isfinite(value):
         return "nan" if value is not None else "?"
+    if 0 < abs(value) < 0.0005:
+        return f"{value:.2e}"
     return f"{value:.4f}"
 
 
