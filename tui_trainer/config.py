@@ -153,7 +153,8 @@ class CheckpointConfig:
 @dataclass
 class LogConfig:
     tensorboard: bool = option(True, help="Also write TensorBoard event files into the run folder")
-    system: bool = option(True, help="Sample GPU, CPU and memory use every 2 s into the run's system.jsonl")
+    system: bool = option(True, help="Sample GPU, CPU and memory use into the run's system.jsonl")
+    system_interval: float = option(2.0, min=0.1, max=3600, help="Seconds between system samples")
     wandb: bool = option(False, help="Also log to W&B: an offline run in RUN/wandb (WANDB_MODE=online uploads live)")
     wandb_project: str = option("tui-trainer", help="The W&B project the run goes in")
     mlflow_uri: str = option(

@@ -4,6 +4,7 @@ small app hosting the pane (no GPU, NVML or training needed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from textual.app import App, ComposeResult
@@ -312,3 +313,12 @@ async def test_the_dashboard_gives_the_pane_its_run_s_start_and_end():
         assert pane.ended
         pane.add_samples([sample(NOW - 600)])
         assert pane.age() is None  # ten minutes old, but no more are coming
+
+
+async def test_a_run_sampled_less_often_is_waited_for_longer():
+    slow = dataclasses.replace(started(), config={"log": {"system_interval": 30}})
+    assert await shown([], [slow]) == ["waiting for the first sample (every 30 s)"]
+    samples = [sample(NOW - 60, step=7)]  # two intervals: not late yet
+    assert not (await shown(samples, [slow]))[0].startswith("!")
+    samples = [sample(NOW - 100, step=7)]  # over three
+    assert (await shown(samples, [slow]))[0] == "! last sample 1 min ago (step 7): is the run alive?"

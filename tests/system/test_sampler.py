@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from helpers import run_started, run_tiny, tiny_config
 
 from tui_trainer import events as ev
@@ -204,3 +205,22 @@ def test_listeners_get_each_sample_and_one_that_raises_is_dropped_with_one_warni
         "Writer.add_sample switched off for this run: OSError: closed"
     )
     assert heard == read_samples(tmp_path), "every sample written, sampling went on"
+
+
+def test_a_run_samples_at_its_log_system_interval(tmp_path):
+    from helpers import tiny_config
+
+    from tui_trainer.errors import ConfigError
+    from tui_trainer.system.sampler import INTERVAL_S, interval_of
+    from tui_trainer.trackers import for_run
+
+    def sampler_of(config) -> SystemSampler:
+        (found,) = [g.tracker for g in for_run(tmp_path, config, warn=print) if isinstance(g.tracker, SystemSampler)]
+        return found
+
+    assert sampler_of(tiny_config(log={"tensorboard": False})).interval == INTERVAL_S == 2.0
+    config = tiny_config(log={"tensorboard": False, "system_interval": 30})
+    assert sampler_of(config).interval == 30.0
+    assert interval_of(config.to_dict()) == 30.0 and interval_of({}) == INTERVAL_S  # an older run's config
+    with pytest.raises(ConfigError, match=r"log.system_interval: 0.05 is out of range; allowed: >= 0.1"):
+        tiny_config(log={"system_interval": 0.05})

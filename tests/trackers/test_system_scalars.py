@@ -14,7 +14,6 @@ from test_tensorboard import read_scalars
 
 from tui_trainer import events as ev
 from tui_trainer.runs import Run
-from tui_trainer.system import sampler as sampler_module
 from tui_trainer.system.nvml import NVML, GpuReading
 from tui_trainer.system.sampler import SYSTEM, SystemSampler, read_samples
 from tui_trainer.trackers import Guarded, for_run
@@ -108,9 +107,8 @@ def test_the_sampler_s_samples_reach_tensorboard_live_at_their_steps(tmp_path):
     assert same(got["system/data_share"], [(3, 0.25), (6, 0.5)]), "from the Step events"
 
 
-def test_a_run_with_log_system_writes_its_samples_to_tensorboard(runs_dir, monkeypatch):
-    monkeypatch.setattr(sampler_module, "INTERVAL_S", 0.05)
-    config = tiny_config(train={"log_interval": 0.01, "epochs": 3})
+def test_a_run_with_log_system_writes_its_samples_to_tensorboard(runs_dir):
+    config = tiny_config(train={"log_interval": 0.01, "epochs": 3}, log={"system_interval": 0.1})
     _, run, col, end = run_tiny(runs_dir, config)
     assert isinstance(end, ev.Finished) and not [e for e in col.of(ev.Log) if e.level == "warning"]
     samples = read_samples(run.dir)
@@ -216,11 +214,11 @@ def mlflow_metrics(uri, run_id) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(m.step, m.value) for m in history(found.info.run_id, tag)] for tag in found.data.metrics}
 
 
-def test_a_run_with_log_mlflow_uri_and_log_system_logs_its_samples(runs_dir, tmp_path, monkeypatch):
+def test_a_run_with_log_mlflow_uri_and_log_system_logs_its_samples(runs_dir, tmp_path):
     pytest.importorskip("mlflow", reason="the mlflow extra writes the runs")
-    monkeypatch.setattr(sampler_module, "INTERVAL_S", 0.05)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    config = tiny_config(train={"log_interval": 0.01, "epochs": 3}, log={"mlflow_uri": uri, "tensorboard": False})
+    log = {"mlflow_uri": uri, "tensorboard": False, "system_interval": 0.1}
+    config = tiny_config(train={"log_interval": 0.01, "epochs": 3}, log=log)
     _, run, col, end = run_tiny(runs_dir, config)
     assert isinstance(end, ev.Finished) and not [e for e in col.of(ev.Log) if e.level == "warning"]
     samples = read_samples(run.dir)

@@ -41,6 +41,14 @@ HOST_BOUND_SHARE = 0.2  # of the time preparing batches: above it, the data may 
 Sample = dict[str, Any]
 
 
+def interval_of(config: dict[str, Any]) -> float:
+    """A run's seconds between samples, from its config as RunStarted carries it (an
+    older run's has no log.system_interval: the default)."""
+    log = config.get("log")
+    value = log.get("system_interval") if isinstance(log, dict) else None
+    return float(value) if isinstance(value, int | float) and value > 0 else INTERVAL_S
+
+
 def underuse_message(threshold: float, seconds: float, data_share: float | None = None) -> str:
     """What the flag says: the host's share of time preparing batches, when known, tells
     an input-bound run from one whose steps are too small for the GPU."""

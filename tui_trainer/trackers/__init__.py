@@ -108,7 +108,9 @@ def for_run(run_dir: Path, config: RunConfig, warn: Warn) -> list[ev.Subscriber]
 
         # Its flag of an idle GPU is said in the log and sent as an alert.
         on_flag = notifier.flag if notifier is not None else None
-        sampler = SystemSampler(run_dir / SYSTEM, warn=warn, on_flag=on_flag, on_sample=on_sample)
+        sampler = SystemSampler(
+            run_dir / SYSTEM, config.log.system_interval, warn=warn, on_flag=on_flag, on_sample=on_sample
+        )
         found.append(Guarded("System sampling", sampler, warn))
     if notifier is not None:
         found.append(Guarded("Notifications", notifier, warn))

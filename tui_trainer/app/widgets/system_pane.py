@@ -30,7 +30,7 @@ from textual.widgets import Static
 
 from ... import events as ev
 from ... import format as fmt
-from ...system.sampler import INTERVAL_S, UNDERUSED, UNDERUSED_PCT, UNDERUSED_S
+from ...system.sampler import INTERVAL_S, UNDERUSED, UNDERUSED_PCT, UNDERUSED_S, interval_of
 from ...system.tail import SystemTail
 from .loss_sparkline import column_means
 
@@ -38,6 +38,7 @@ HISTORY_S = 300.0  # the sparklines' window: long enough to see a minute idle am
 HISTORY_MAX = 1000  # samples kept whatever their times say (a clock jump must not grow it)
 FRESH_S = 30.0  # a flag this recent is news (an alert); an older one is the file's history
 STALE_S = 10.0  # a latest sample older than this says so: its process may have died
+STALE_INTERVALS = 3  # ... or than this many of the run's intervals between samples
 TICK_S = 1.0  # how often the age is checked (and a followed file read): cheap when unchanged
 BACKLOG_BYTES = 512 * 1024  # a followed file's first read: well over HISTORY_S of samples
 MAX_BAR = 10
@@ -180,6 +181,7 @@ class SystemPane(Static, can_focus=True):
         self.world_size = 1
         self.uuids: list[str] = []  # each rank's GPU: a GPU row is labelled with its rank
         self.ended = False  # no more samples are coming: their age is no news
+        self.interval = INTERVAL_S  # the run's log.system_interval, from RunStarted
         self.clock: Callable[[], float] = time.time  # samples' times are wall-clock (tests set it)
         self.samples: deque[dict[str, Any]] = deque(maxlen=HISTORY_MAX)  # figures, last HISTORY_S
         self.error: str | None = None  # the sampler's last word, until figures come again
@@ -193,6 +195,7 @@ class SystemPane(Static, can_focus=True):
     def apply(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
             self.device, self.world_size, self.uuids = e.device, e.world_size, list(e.device_uuids)
+            self.interval = interval_of(e.config)
             self.ended, self._dirty = False, True
         elif isinstance(e, ev.END_EVENTS):
             self.ended, self._dirty = True, True
@@ -260,7 +263,7 @@ class SystemPane(Static, can_focus=True):
         if latest is None or self.ended or self.error is not None:
             return None  # an error says why the samples stopped
         seconds = self.clock() - (number(latest.get("time")) or 0.0)
-        return ago(seconds) if seconds >= STALE_S else None
+        return ago(seconds) if seconds >= max(STALE_S, STALE_INTERVALS * self.interval) else None
 
     def text_lines(self, width: int) -> list[Text]:
         """The pane's lines at ``width``, each cut to it (the tests read these)."""
@@ -296,7 +299,7 @@ class SystemPane(Static, can_focus=True):
                 return []
             if self.ended:
                 return [Text("no system figures for this run", NOTE)]
-            return [Text(f"waiting for the first sample (every {INTERVAL_S:g} s)", NOTE)]
+            return [Text(f"waiting for the first sample (every {self.interval:g} s)", NOTE)]
         rows = self._gpu_rows(latest)
         out = gpu_lines(rows, width) if rows else [Text(self._no_gpus(), NOTE)]
         elsewhere = self._not_sampled(latest)
