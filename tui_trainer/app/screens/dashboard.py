@@ -136,11 +136,12 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     HELP = (
         "Top: the run's state, progress, speed and time left; the device line; the loss of "
         "recent steps (l: recent or all). Epochs: a row an epoch (best marked). Chart: loss "
-        "and accuracy by epoch. Checkpoints: the saved files (e evaluates, r resumes). Log: "
-        "events and messages. Metrics: one curve at a time (left/right picks: loss, lr, "
-        "gradient norm, images/s by step, test loss and accuracy by epoch; g log scale). "
-        "System: GPU, CPU and memory every 2 s. Below 110x34 one pane at a time (1-6); "
-        "on a large screen the chart, metrics and system share a place; m maximizes one."
+        "and accuracy by epoch. Checkpoints: the saved files (e or enter evaluates, r "
+        "resumes). Log: events and messages. Metrics: one curve at a time (left/right picks: "
+        "loss, lr, gradient norm, images/s by step, test loss and accuracy by epoch; g log "
+        "scale). System: GPU, CPU and memory, sampled every 2 s (log.system_interval). Below "
+        "110x34 one pane at a time (1-6); on a large screen the chart, metrics and system "
+        "share a place; m maximizes one."
     )
 
     if TYPE_CHECKING:  # for the checker: self.app is the TrainerApp (textual's own idiom)
