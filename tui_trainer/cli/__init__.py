@@ -75,6 +75,21 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+# One run named on the command line, as find_run resolves it.
+_RUN_HELP = "run folder, run id, or a unique part of one"
+
+
+def _add_runs_dir(p: argparse.ArgumentParser) -> None:
+    # control, runs, watch, eval and export: the bare option (train's, in _add_train_args,
+    # has a help line; theirs never had one, and --help stays as it was).
+    p.add_argument("--runs-dir", type=Path)
+
+
+def _add_overrides(p: argparse.ArgumentParser) -> None:
+    """--set as eval and bench take it: train's, without its help line."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog=PROG,
@@ -83,7 +98,13 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
+    # In the order `tui-trainer --help` lists them.
+    for add in (_add_train, _add_control, _add_presets, _add_runs, _add_watch, _add_eval, _add_export, _add_bench):
+        add(sub)
+    return parser
 
+
+def _add_train(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     train = sub.add_parser("train", help="train a preset (opens the dashboard unless --headless)")
     _add_train_args(train)
     train.add_argument("--headless", action="store_true", help="no UI: progress and one row per epoch on stdout")
@@ -99,18 +120,25 @@ def build_parser() -> ArgumentParser:
     )
     train.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)  # a detached child: train into this run
 
+
+def _add_control(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     control = sub.add_parser("control", help="send pause/resume/stop/save to the process training a run")
-    control.add_argument("run", help="run folder, run id, or a unique part of one (e.g. its time)")
+    control.add_argument("run", help=f"{_RUN_HELP} (e.g. its time)")
     control.add_argument("action", metavar="COMMAND", choices=CONTROL_ACTIONS, help="pause, resume, stop or save")
-    control.add_argument("--runs-dir", type=Path)
+    _add_runs_dir(control)
     control.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the acknowledgement")
 
+
+def _add_presets(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     presets = sub.add_parser("presets", help="list presets, or show one")
+    # `presets NAME` works too: cmd_presets moves a name given as the action over.
     presets.add_argument("action", nargs="?", metavar="show", help="show NAME (or just NAME): print a preset's config")
     presets.add_argument("name", nargs="?")
 
+
+def _add_runs(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     runs = sub.add_parser("runs", help="list runs")
-    runs.add_argument("--runs-dir", type=Path)
+    _add_runs_dir(runs)
     runs.add_argument("--json", action="store_true", help="print a JSON list (newest first) instead of a table")
     runs.add_argument(
         "--sort",
@@ -120,31 +148,38 @@ def build_parser() -> ArgumentParser:
     runs.add_argument("--status", help="only runs of this status: finished, stopped, failed, live, ...")
     runs.add_argument("--preset", metavar="NAME", help="only runs of this preset")
 
+
+def _add_watch(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     watch = sub.add_parser("watch", help="open the dashboard on a run: live if it is training, else its history")
     watch.add_argument(
         "run",
         nargs="?",
-        help="run folder, run id, or a unique part of one (see `tui-trainer runs`); "
-        "none: the newest run that is training, else the newest",
+        help=f"{_RUN_HELP} (see `{PROG} runs`); none: the newest run that is training, else the newest",
     )
-    watch.add_argument("--runs-dir", type=Path)
+    _add_runs_dir(watch)
 
+
+def _add_eval(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     ev = sub.add_parser("eval", help="evaluate a checkpoint: test accuracy and a per-class table")
     ev.add_argument(
         "checkpoint",
         metavar="CHECKPOINT_OR_RUN",
         help="checkpoint file, or a run (folder, id or a unique part of one): its last checkpoint",
     )
-    ev.add_argument("--runs-dir", type=Path)
-    ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_runs_dir(ev)
+    _add_overrides(ev)
     ev.add_argument("--data-root")
     ev.add_argument("--device", default="auto")
     ev.add_argument(
         "--json", action="store_true", help="print one JSON object (accuracy, loss, per class) instead of a table"
     )
+
+
+def _add_export(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     export = sub.add_parser("export", help="a run's figures for other tools: CSV, TensorBoard, W&B or MLflow")
+    # add_parser makes every subcommand the same class; OUT after --to needs the intermixed parse.
     export.__class__ = IntermixedParser
-    export.add_argument("run", help="run folder, run id, or a unique part of one (see `tui-trainer runs`)")
+    export.add_argument("run", help=f"{_RUN_HELP} (see `{PROG} runs`)")
     export.add_argument(
         "out",
         nargs="?",
@@ -152,10 +187,13 @@ def build_parser() -> ArgumentParser:
         "(default: RUN/export/mlflow.db)",
     )
     export.add_argument("--to", default="csv", help="csv (default), tensorboard, wandb (an offline run) or mlflow")
-    export.add_argument("--runs-dir", type=Path)
+    _add_runs_dir(export)
+
+
+def _add_bench(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
     bench = sub.add_parser("bench", help="images/s: the tutorials' loop vs the engine vs the engine under the app")
     bench.add_argument("preset")
-    bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_overrides(bench)
     bench.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     bench.add_argument("--data-root")
     bench.add_argument("--steps", type=int, default=100, help="timed steps per measurement (default 100)")
@@ -168,7 +206,6 @@ def build_parser() -> ArgumentParser:
         "and the scaling efficiency over one process; without --only, the engine alone",
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

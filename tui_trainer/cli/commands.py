@@ -35,9 +35,10 @@ from ..runs import (
 )
 
 if TYPE_CHECKING:
-    from ..bench import Loop
+    from ..bench import BenchResult, Loop
     from ..engine.distributed import World
     from ..evaluate import EvalResult
+    from .launcher import Plan
 
 
 def _console() -> Console:
@@ -165,12 +166,22 @@ def cmd_presets(args: argparse.Namespace) -> int:
     if args.action == "show":
         if not args.name:
             raise ConfigError("presets show: name a preset, e.g. `tui-trainer presets show digits-cnn`")
-        config = presets.load(args.name)
-        entry = presets.available().get(args.name)
-        where = f" ({entry.source}: {entry.path})" if entry else ""
-        console.print(f"# {config.name}{where}", markup=False)
-        console.print(config.to_toml(), markup=False, soft_wrap=True)
+        _show_preset(console, args.name)
         return 0
+    _list_presets(console)
+    return 0
+
+
+def _show_preset(console: Console, name: str) -> None:
+    """The preset's config as TOML, under a comment that says where it comes from."""
+    config = presets.load(name)
+    entry = presets.available().get(name)
+    where = f" ({entry.source}: {entry.path})" if entry else ""
+    console.print(f"# {config.name}{where}", markup=False)
+    console.print(config.to_toml(), markup=False, soft_wrap=True)
+
+
+def _list_presets(console: Console) -> None:
     # A list, not a table: the descriptions are paragraphs, and a seven-column table at 80
     # columns wrapped them one word per line beside columns cut to "…".
     console.print(Text("Presets (`tui-trainer presets NAME` prints one)", style="bold"))
@@ -186,17 +197,21 @@ def cmd_presets(args: argparse.Namespace) -> int:
             console.print(head)
             console.print(Padding(Text(f"invalid: {exc}", style="red"), (0, 0, 0, 2)))
             continue
-        facts = [c.model.arch, c.data.dataset, fmt.plural(c.train.epochs, "epoch")]
-        if c.meta.reported_acc is not None:
-            facts.append(f"reported {fmt.pct(c.meta.reported_acc)}")
-        if c.meta.target_acc is not None:
-            facts.append(f"target {fmt.pct(c.meta.target_acc)}")
-        head.append("  " + " · ".join(facts), style="cyan")
+        head.append("  " + " · ".join(_preset_facts(c)), style="cyan")
         console.print(head)
         if c.meta.description:
             console.print(Padding(Text(c.meta.description), (0, 0, 0, 2)))  # Text: no markup
     console.print(f"User presets folder: {paths.user_presets_dir()}", markup=False)
-    return 0
+
+
+def _preset_facts(c: RunConfig) -> list[str]:
+    """The facts on a preset's line: model, data, epochs and the accuracies it names."""
+    facts = [c.model.arch, c.data.dataset, fmt.plural(c.train.epochs, "epoch")]
+    if c.meta.reported_acc is not None:
+        facts.append(f"reported {fmt.pct(c.meta.reported_acc)}")
+    if c.meta.target_acc is not None:
+        facts.append(f"target {fmt.pct(c.meta.target_acc)}")
+    return facts
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -360,30 +375,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
-    from ..bench import DEVICES, VARIANTS, run_bench
+    from ..bench import run_bench
 
-    for name in ("steps", "rounds"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name}: {getattr(args, name)} is out of range; allowed: >= 1")
-    if args.warmup < 0:
-        raise ConfigError(f"--warmup: {args.warmup} is out of range; allowed: >= 0")
-    variants = VARIANTS if args.devices is None else ("engine",)
-    if args.only:
-        variants = tuple(v.strip() for v in args.only.split(",") if v.strip())
-        bad = [v for v in variants if v not in VARIANTS]
-        if bad or not variants:
-            raise ConfigError(f"--only: unknown variant {bad[0] if bad else args.only!r}; allowed: plain, engine, app")
+    _check_bench_counts(args)
+    variants = _bench_variants(args)
     config = presets.load(args.preset).with_overrides(
         list(args.overrides) + shorthand_overrides(device=args.device, data_root=args.data_root, devices=args.devices)
     )
-    rank_plan = None
-    if args.devices is not None:
-        from .launcher import plan
-
-        if "engine" not in variants:
-            raise ConfigError("--devices: add engine to --only (the efficiency is over the engine in one process)")
-        rank_plan = plan(config)  # train's one-line errors, before any measurement
-        variants = (*variants, DEVICES)
+    variants, rank_plan = _bench_rank_plan(config, variants, args.devices)
     err = Console(stderr=True, highlight=False)
     result = run_bench(
         config,
@@ -397,6 +396,47 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json()))
         return 0
+    _print_bench(result, variants, rank_plan)
+    return 0
+
+
+def _check_bench_counts(args: argparse.Namespace) -> None:
+    for name in ("steps", "rounds"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name}: {getattr(args, name)} is out of range; allowed: >= 1")
+    if args.warmup < 0:
+        raise ConfigError(f"--warmup: {args.warmup} is out of range; allowed: >= 0")
+
+
+def _bench_variants(args: argparse.Namespace) -> tuple[str, ...]:
+    """The variants --only names; without it all three, or with --devices the engine alone."""
+    from ..bench import VARIANTS
+
+    if not args.only:
+        return VARIANTS if args.devices is None else ("engine",)
+    variants = tuple(v.strip() for v in args.only.split(",") if v.strip())
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad or not variants:
+        raise ConfigError(f"--only: unknown variant {bad[0] if bad else args.only!r}; allowed: plain, engine, app")
+    return variants
+
+
+def _bench_rank_plan(
+    config: RunConfig, variants: tuple[str, ...], devices: str | None
+) -> tuple[tuple[str, ...], Plan | None]:
+    """With --devices: the variants plus the engine in those processes, and their plan."""
+    if devices is None:
+        return variants, None
+    from ..bench import DEVICES
+    from .launcher import plan
+
+    if "engine" not in variants:
+        raise ConfigError("--devices: add engine to --only (the efficiency is over the engine in one process)")
+    rank_plan = plan(config)  # train's one-line errors, before any measurement
+    return (*variants, DEVICES), rank_plan
+
+
+def _print_bench(result: BenchResult, variants: tuple[str, ...], rank_plan: Plan | None) -> None:
     console = _console()
     console.print(
         f"{result.preset} on {result.device_name}, batch {result.batch_size}, "  # not a title: see eval
@@ -405,18 +445,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         highlight=False,
         soft_wrap=True,
     )
-    table = Table()
-    for col in ("variant", "images/s", "rounds"):
-        table.add_column(col, justify="left" if col == "variant" else "right")
-    labels = {
-        "plain": "a  plain PyTorch loop (tutorial style)",
-        "engine": "b  tui-trainer engine, headless",
-        "app": "c  tui-trainer engine + app",
-        DEVICES: f"b{rank_plan.processes} tui-trainer engine, {rank_plan.what}" if rank_plan else "",
-    }
-    for v in variants:
-        table.add_row(labels[v], fmt.rate(result.images_per_s[v]), ", ".join(fmt.rate(x) for x in result.samples[v]))
-    console.print(table)
+    console.print(_bench_table(result, variants, rank_plan))
     ratios = result.ratios()
     if "engine_vs_plain" in ratios:
         console.print(f"b/a engine vs plain: {fmt.ratio(ratios['engine_vs_plain'])}", markup=False)
@@ -427,7 +456,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(
             f"scaling efficiency: {ratios['scaling_efficiency']:.2f} (img/s at {n} / ({n} x img/s at 1))", markup=False
         )
-    return 0
+
+
+def _bench_table(result: BenchResult, variants: tuple[str, ...], rank_plan: Plan | None) -> Table:
+    """One row a variant: its median images/s and each round's."""
+    from ..bench import DEVICES
+
+    table = Table()
+    for col in ("variant", "images/s", "rounds"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    # The letters are the ratios' (b/a, c/b) below the table.
+    labels = {
+        "plain": "a  plain PyTorch loop (tutorial style)",
+        "engine": "b  tui-trainer engine, headless",
+        "app": "c  tui-trainer engine + app",
+        DEVICES: f"b{rank_plan.processes} tui-trainer engine, {rank_plan.what}" if rank_plan else "",
+    }
+    for v in variants:
+        table.add_row(labels[v], fmt.rate(result.images_per_s[v]), ", ".join(fmt.rate(x) for x in result.samples[v]))
+    return table
 
 
 def cmd_control(args: argparse.Namespace) -> int:
