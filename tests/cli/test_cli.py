@@ -152,6 +152,7 @@ def test_headless_train_then_resume_then_eval(env, runs_dir, capsys):
         ),
         (["train", "resnet-small-adam-cifar10", "--headless", "--epochs", "1"], ["cifar10", "--data-root"]),
         (["bench", "digits-cnn", "--only", "plain,fast"], ["--only", "fast"]),
+        (["bench", "digits-cnn", "--only", ","], ["--only ','", "no variant named"]),
         # The default preset's digits are embedded: a --data-root given to it is a mistake
         # (the user thinks they train on their files), not something to ignore.
         (

@@ -416,8 +416,10 @@ def _bench_variants(args: argparse.Namespace) -> tuple[str, ...]:
         return VARIANTS if args.devices is None else ("engine",)
     variants = tuple(v.strip() for v in args.only.split(",") if v.strip())
     bad = [v for v in variants if v not in VARIANTS]
-    if bad or not variants:
-        raise ConfigError(f"--only: unknown variant {bad[0] if bad else args.only!r}; allowed: plain, engine, app")
+    if not variants:
+        raise ConfigError(f"--only {args.only!r}: no variant named; allowed: plain, engine, app (commas between)")
+    if bad:
+        raise ConfigError(f"--only: unknown variant {bad[0]!r}; allowed: plain, engine, app")
     return variants
 
 
