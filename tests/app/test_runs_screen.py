@@ -248,3 +248,24 @@ async def test_the_compare_chart_s_label_and_legend_follow_the_metric(runs_dir, 
             legend = str(screen.query_one("#compare-legend").content).splitlines()
             assert legend == [f"─o─ 20240102-000000-b  {best_b}", f"─x─ 20240101-000000-a  {best_a}"], legend
             await press_live(pilot, "t")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_legend_s_hint_is_never_cut_mid_phrase(runs_dir, width):
+    """At 80 columns a run's line and the hint beside it overflowed, and "compare)" wrapped
+    onto a line of its own: the hint goes whole beside the line, or whole below it."""
+    from helpers import write_run_folder
+
+    write_run_folder(runs_dir, "20261206-002337-digits-cnn", "digits-cnn", "finished", [90.0, 99.72], 2)
+    app = TrainerApp()
+    async with app.run_test(size=(width, 24 if width == 80 else 40)) as pilot:
+        await press_live(pilot, "f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: list(screen.curves), what="the cursor's curve")
+        await pilot.pause()
+        rows = [row.strip("│ ") for row in screen_text(app)]
+        (at,) = [i for i, row in enumerate(rows) if "20261206-002337-digits-cnn  best test acc 99.72%" in row]
+        beside = rows[at].endswith("(space marks runs to compare)")
+        assert beside == (width == 120), rows[at]
+        assert beside or rows[at + 1] == "(space marks runs to compare)", rows[at : at + 2]

@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -397,7 +398,12 @@ class RunsScreen(NeedsSize, ForwardsWorkerErrors, Screen):
                 # Why it failed, where the user looks at it (else only in its folder's files).
                 lines.append(f"  failed: {run.reason}", STATUS_COLORS.get("failed", ""))
         if not self.marked:
-            lines.append("   (space marks runs to compare)", "dim")
+            hint = "(space marks runs to compare)"
+            # Beside the run's line where it fits whole, else on a line of its own (not
+            # wrapped mid-phrase at 80 columns).
+            last_line = lines.plain.rsplit("\n", 1)[-1]
+            fits = cell_len(last_line) + 3 + len(hint) <= self.query_one("#compare-legend").size.width
+            lines.append(f"   {hint}" if fits else f"\n{hint}", "dim")
         return lines
 
 
