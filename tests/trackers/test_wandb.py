@@ -12,13 +12,14 @@ import json
 import struct
 
 import pytest
-from helpers import run_tiny, run_until_step, tiny_config
+from helpers import run_started, run_tiny, run_until_step, tiny_config
 from test_tensorboard import assert_matches
 
 from tui_trainer import events as ev
 from tui_trainer.checkpoints import load_checkpoint
 from tui_trainer.trackers.export import export, history
 from tui_trainer.trackers.scalars import hparams
+from tui_trainer.trackers.wandb import WandbWriter
 
 pb = pytest.importorskip("wandb.proto.wandb_internal_pb2", reason="the wandb extra writes the runs")
 BLOCK = 32 * 1024
@@ -77,6 +78,25 @@ def test_a_run_with_log_wandb_writes_an_offline_run_equal_to_its_metrics(runs_di
     config_items = {u.key: json.loads(u.value_json) for u in record.config.update}
     assert config_items["optim.lr"] == hparams(config.to_dict())["optim.lr"]
     assert_matches(scalars, run)
+    assert (summary["status"], exit_code) == ("finished", 0)
+
+
+def test_the_offline_run_is_complete_when_its_end_event_returns(tmp_path, monkeypatch):
+    # run.finish() returns before wandb-core writes the records: it does when it acts on
+    # the run's inform_finish, sent without waiting for an answer, a few ms later (under
+    # load, after the reads of the tests above had found the 7-byte header alone). Here
+    # the service has not got to it yet when the end event returns, every time.
+    from wandb.sdk.lib.service.service_connection import ServiceConnection
+
+    monkeypatch.setattr(ServiceConnection, "inform_finish", lambda self, run_id: None)
+    writer = WandbWriter(tmp_path, "tui-trainer")
+    writer(run_started())
+    writer(ev.Step(epoch=1, step=1, batch=1, batches=10, loss=2.0, lr=0.1, images_per_s=100.0, time=1000.0))
+    writer(ev.Finished(epochs=2, best_acc=50.0, final_acc=50.0, seconds=1.0))
+    offline_run = writer.run_dir()
+    assert offline_run is not None
+    record, scalars, summary, exit_code = read_run(offline_run)
+    assert record.run_id == run_started().run_id and scalars["train/loss"] == [(1, 2.0)]
     assert (summary["status"], exit_code) == ("finished", 0)
 
 

@@ -66,10 +66,28 @@ class WandbWriter:
         self.close(0 if isinstance(event, ev.Finished | ev.Stopped) else 1)
 
     def close(self, exit_code: int = 1) -> None:
-        """Finish the W&B run (an exit code of 1, failed, unless an end event said otherwise)."""
-        if self.run is not None:
-            run, self.run = self.run, None
-            run.finish(exit_code=exit_code)
+        """Finish the W&B run (an exit code of 1, failed, unless an end event said otherwise)
+        and wait until its files are written.
+
+        ``run.finish()`` returns once W&B's service (wandb-core) has the exit record, not
+        once it has written the transaction log (``run-*.wandb``, what ``wandb sync``
+        reads): the service buffers the records (a 32 KiB block at a time) and writes
+        the rest when it closes the run's stream, after ``finish()`` has returned; a read
+        right away found the 7-byte header alone. ``wandb.teardown()`` closes every
+        stream and waits for the service to exit (the next run starts another). This
+        process has one W&B run at a time, so no other run is cut short.
+        """
+        if self.run is None:
+            return
+        run, self.run = self.run, None
+        run.finish(exit_code=exit_code)
+        wandb = import_extra("wandb", self.what)
+        try:
+            wandb.teardown()
+        except SystemExit as exc:  # its service failed: not a reason to end a training thread
+            raise RuntimeError(
+                f"W&B's service exited with code {exc.code}: {self.run_dir()} may be incomplete"
+            ) from None
 
     def run_dir(self) -> Path | None:
         """The offline run folder written (what ``wandb sync`` takes)."""
