@@ -108,7 +108,8 @@ def test_the_sampler_s_samples_reach_tensorboard_live_at_their_steps(tmp_path):
 
 
 def test_a_run_with_log_system_writes_its_samples_to_tensorboard(runs_dir):
-    config = tiny_config(train={"log_interval": 0.01, "epochs": 3}, log={"system_interval": 0.1})
+    # Ten epochs (about 0.4 s): several samples after the first steps, at 0.1 s apart.
+    config = tiny_config(train={"log_interval": 0.01, "epochs": 10}, log={"system_interval": 0.1})
     _, run, col, end = run_tiny(runs_dir, config)
     assert isinstance(end, ev.Finished) and not [e for e in col.of(ev.Log) if e.level == "warning"]
     samples = read_samples(run.dir)
