@@ -93,8 +93,24 @@ def test_the_config_differences_are_the_keys_whose_values_differ_dotted(runs_dir
     old = write_run_folder(runs_dir, "c", "digits-cnn", "finished", [1.0], 1)  # config.json of its preset alone
     configs = [config_of(a), config_of(b)]
     assert config_differences(configs) == [("optim.lr", ["0.05", "0.0005"])]  # momentum is the same: left out
-    assert config_differences([*configs, config_of(old)]) == [
-        ("optim.lr", ["0.05", "0.0005", "—"]),
-        ("optim.momentum", ["0.9", "0.9", "—"]),
-    ]
+    # A config.json of its preset's name alone: every key of the others' is unknown there.
+    rows = dict(config_differences([*configs, config_of(old)]))
+    assert rows["optim.lr"] == ["0.05", "0.0005", "—"] and rows["optim.momentum"] == ["0.9", "0.9", "—"]
+    assert all(values[-1] == "—" and not key.startswith(("train.", "data.")) for key, values in rows.items())
     assert config_of(runs_dir / "missing") == {}
+
+
+def test_a_key_added_since_an_older_run_is_not_a_difference(runs_dir):
+    """config.json holds every key of its day: a key missing from a section it has is
+    newer than the run and counts at today's default (log.system_interval came later)."""
+    from tui_trainer.config import RunConfig
+
+    today = RunConfig().to_dict()
+    older = {**today, "log": {k: v for k, v in today["log"].items() if k != "system_interval"}}
+    new = write_run_folder(runs_dir, "new", "digits-cnn", "finished", [1.0], 1, config=today)
+    old = write_run_folder(runs_dir, "old", "digits-cnn", "finished", [1.0], 1, config=older)
+    assert "system_interval" not in json.loads((old / "config.json").read_text())["log"]
+    assert config_differences([config_of(new), config_of(old)]) == []
+    changed = {**older, "optim": {**today["optim"], "lr": 0.5}}
+    old = write_run_folder(runs_dir, "old2", "digits-cnn", "finished", [1.0], 1, config=changed)
+    assert config_differences([config_of(new), config_of(old)]) == [("optim.lr", [config_of(new)["optim.lr"], "0.5"])]

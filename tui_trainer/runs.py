@@ -32,7 +32,7 @@ from . import events as ev
 from . import format as fmt
 from . import wording
 from .config import RunConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, UserError
 from .fileio import write_json_atomic, write_text_atomic
 
 STATUS = "status.json"
@@ -792,7 +792,25 @@ def config_of(folder: Path) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
     data.pop("preset", None)
-    return _flat(data)
+    return _flat(_with_newer_keys(data))
+
+
+def _with_newer_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """An older run's config with the keys added since (``log.system_interval``) at
+    today's defaults, so that comparing it with a newer run does not list every key the
+    newer version added. Only in the sections it has: config.json holds every key of its
+    day, so a key missing from a section it has is newer than the run; a section it
+    lacks (a config.json of its preset's name alone) stays unknown."""
+    model = data.get("model")
+    arch = model.get("arch") if isinstance(model, dict) else None
+    try:
+        today = RunConfig.from_dict({"model": {"arch": arch}} if isinstance(arch, str) else {}).to_dict()
+    except UserError:
+        return data  # an architecture of another version: as written
+    return {
+        section: {**today[section], **values} if isinstance(values, dict) and section in today else values
+        for section, values in data.items()
+    }
 
 
 def config_differences(configs: list[dict[str, str]]) -> list[tuple[str, list[str]]]:
