@@ -58,3 +58,19 @@ async def test_the_stats_line_leaves_out_what_is_not_known_yet():
         pane.apply(ev.Step(epoch=1, step=10, batch=10, batches=15630, loss=0.5, lr=0.01, images_per_s=9e4))
         await pilot.pause()
         assert stats().startswith("loss 0.5000 · lr 0.01 · 90,000 img/s") and "best" not in stats(), stats()
+
+
+async def test_before_the_run_starts_the_bars_say_it_is_loading_not_epoch_0_of_0():
+    app = HeaderApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(ProgressPane)
+        pane.title = "20261206-012925-cnn-dropout-cifar10"
+        pane.set_state("starting")
+        await pilot.pause()
+        lines = ["".join(s.text for s in pane.render_line(y)).rstrip() for y in range(3)]
+        assert lines[1].startswith("epoch ") and lines[1].endswith("loading…"), lines
+        assert "0/0" not in "\n".join(lines) and "--:--" not in "\n".join(lines), lines
+        pane.apply(started(9))
+        pane.flush()
+        await pilot.pause()
+        assert "".join(s.text for s in pane.render_line(1)).startswith("epoch 1/9"), "the plan, once known"

@@ -3,8 +3,9 @@
 Textual's Footer lays the keys out in one row and lets those that do not fit run on
 under the palette key, so at 80 columns the dashboard's footer ended in "f3 Ru". Here a
 key that does not fit whole is left out, in the order the screen binds them (it still
-works, and the help screen (f1) and the palette (^p) list it); the help key is placed
-first, so the way to every key stays on screen at any width.
+works, and the help screen (f1) and the palette (^p) list it); the help key is fitted
+before the others (and shown in its place), so the way to every key stays on screen at
+any width.
 
 The keys Footer composes are kept as they are (a subclass, not a copy of its compose):
 only which of them are yielded changes, and the footer recomposes when the width does,

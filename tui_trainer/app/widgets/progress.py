@@ -226,6 +226,9 @@ class ProgressPane(Widget):
 
     def _bar_rows(self) -> list[tuple[str, float, str, str]]:
         """(label, fraction done, count, ETA) of the epoch in progress and of the run."""
+        if not self.epochs:  # before RunStarted (the data loading): no "epoch 0/0 0/0"
+            tail = "loading…" if self.state == "starting" else self._eta_text(None)
+            return [("epoch", 0.0, "", tail), ("run", 0.0, "", "")]
         epoch_eta, run_eta = self.etas()
         in_epoch = self.batch_no / self.batches if self.batches else 0.0
         done_epochs = self.epoch - 1 + in_epoch if self.epoch else 0.0
