@@ -344,3 +344,30 @@ async def test_each_preset_says_whether_its_data_is_here_and_start_on_missing_da
         await wait_for(pilot, lambda: app.screen is screen, what="the picker again")
         assert app.focused is screen.query_one("#hp-data-root", Input)
         assert app.session is None and not (runs_dir.exists() and any(runs_dir.iterdir()))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("train.device", "cuda", 'train.device: "cuda" asked for, but no CUDA GPU is available'),
+        ("notify.urls", ["nosuchscheme://x"], "notify.urls"),
+    ],
+    ids=["device", "notify-url"],
+)
+async def test_start_checks_what_the_command_line_checks_before_a_run_folder(runs_dir, key, value, said):
+    """The picker's Start refuses what `train` refuses before a run folder exists
+    (launch.preflight): it made a run folder and failed in the dashboard."""
+    import torch
+
+    if key == "train.device" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the refusal is about none")
+    app = TrainerApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await picker_ready(pilot)
+        editor = screen.query_one("#editor")
+        editor.config = editor.config.with_value(key, value)  # notify.urls has no field: set as a preset would
+        screen.query_one(OptionList).focus()
+        await press_live(pilot, "s")
+        await wait_for(pilot, lambda: any(said in n for n in notifications(app)), what="the refusal")
+        assert app.session is None and isinstance(app.screen, type(screen))
+        assert not runs_dir.exists() or not any(runs_dir.iterdir())
