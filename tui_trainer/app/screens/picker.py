@@ -95,6 +95,15 @@ class Prepared(Message):
         self.missing = missing  # the data's Availability when it is not there
 
 
+def _name_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as a user preset's name, for the prompt; None if nothing."""
+    try:
+        presets.check_name(text)
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
 class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
     MIN_SIZE = (80, 24)  # below it: the too-small panel (screens/too_small.py)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
@@ -353,49 +362,42 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             self.notify(f"Cannot save: {editor.error}", severity="error")
             return
 
-        def check(text: str) -> str | None:
-            try:
-                presets.check_name(text)
-            except UserError as exc:
-                return str(exc)
-            return None
-
         def answered(name: str | None) -> None:
-            if not name:
-                return
-            entry = self.entries.get(name)
-            if entry is not None and entry.source == "user" and name != self.current:
-                # Another user preset of that name would be lost: ask (saving the preset
-                # being edited under its own name is the ordinary save, and asks nothing).
-                self.app.push_screen(
-                    ConfirmScreen(
-                        f"Replace the user preset {name}?", f"{entry.path} is overwritten.", yes="Replace", no="Keep it"
-                    ),
-                    lambda yes: save(name) if yes else None,
-                )
-                return
-            save(name)
-
-        def save(name: str) -> None:
-            try:
-                path = presets.save_user_preset(name, config)
-            except (UserError, OSError) as exc:
-                self.notify(str(exc), severity="error")
-                return
-            note = (
-                " (it overrides the built-in preset of that name)"
-                if self.entries.get(name, None) and self.entries[name].source == "built-in"
-                else ""
-            )
-            self.notify(f"Saved preset {name} to {path}{note}")
-            self.configs[name] = config.replace(name=name)
-            self.errors.pop(name, None)
-            self.current = None
-            self.fill_list(name)
-            self.select(name)
+            if name:
+                self._save_unless_declined(name, config)
 
         base = self.current or "preset"
-        self.app.push_screen(PromptScreen("Save as user preset named", f"{base}-custom", check), answered)
+        self.app.push_screen(PromptScreen("Save as user preset named", f"{base}-custom", _name_problem), answered)
+
+    def _save_unless_declined(self, name: str, config: RunConfig) -> None:
+        """Save ``config`` as user preset ``name``; another user preset of that name would be
+        lost, so that asks first (saving the preset being edited under its own name is the
+        ordinary save, and asks nothing)."""
+        entry = self.entries.get(name)
+        if entry is None or entry.source != "user" or name == self.current:
+            self._save_preset(name, config)
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Replace the user preset {name}?", f"{entry.path} is overwritten.", yes="Replace", no="Keep it"
+            ),
+            lambda yes: self._save_preset(name, config) if yes else None,
+        )
+
+    def _save_preset(self, name: str, config: RunConfig) -> None:
+        try:
+            path = presets.save_user_preset(name, config)
+        except (UserError, OSError) as exc:
+            self.notify(str(exc), severity="error")
+            return
+        entry = self.entries.get(name)
+        note = " (it overrides the built-in preset of that name)" if entry and entry.source == "built-in" else ""
+        self.notify(f"Saved preset {name} to {path}{note}")
+        self.configs[name] = config.replace(name=name)
+        self.errors.pop(name, None)
+        self.current = None
+        self.fill_list(name)
+        self.select(name)
 
     def action_focus_list(self) -> None:
         self.query_one(OptionList).focus()
