@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..errors import UserError, did_you_mean, one_of
+from ..placement import place_from_env
 
 PROG = "tui-trainer"
 CONTROL_ACTIONS = ("pause", "resume", "stop", "save")
@@ -210,7 +211,8 @@ def _add_bench(sub: argparse._SubParsersAction[ArgumentParser]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     code = _main(sys.argv[1:] if argv is None else argv)
-    if int(os.environ.get("WORLD_SIZE") or 1) > 1 and "tui_trainer.cli.ranks" in sys.modules:
+    place = place_from_env()  # torchrun's variables, or Slurm's for an srun launch without it
+    if place is not None and place[2] > 1 and "tui_trainer.cli.ranks" in sys.modules:
         from .ranks import exit_now
 
         exit_now(code)  # a rank of a distributed run: see exit_now
