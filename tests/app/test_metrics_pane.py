@@ -236,3 +236,21 @@ async def test_steps_redraw_the_pane_only_while_it_is_on_screen(monkeypatch):
         dash.feed(tail[5:])
         await pilot.pause()
         assert flushes, "steps did not redraw the metrics pane on screen"
+
+
+async def test_coalesced_steps_all_reach_the_pane_in_their_order():
+    """The bridge hands over its coalesced events (a batch's last Step) and every Step
+    kept beside them: the last one must not go in first, or the earlier ones count as
+    seen and are dropped (under load, when a drain holds several Steps)."""
+    run = fed_run(1)
+    started, batch = run[0], [e for e in run if isinstance(e, ev.Step)]
+    app = TrainerApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        dash = DashboardScreen()
+        await app.push_screen(dash)
+        await pilot.pause()
+        dash.feed([started], [])
+        dash.feed([batch[-1]], batch)  # as EventBridge.drain gives them: one Step, all kept
+        await pilot.pause()
+        pane = dash.query_one(MetricsPane)
+        assert pane.steps.column("lr")[0].tolist() == [s.step for s in batch]

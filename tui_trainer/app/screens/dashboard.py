@@ -305,6 +305,8 @@ class DashboardScreen(NeedsSize, ForwardsWorkerErrors, Screen):
             elif isinstance(e, ev.RunStarted):
                 self.ended = False
             for pane in panes:
+                if pane is metrics and isinstance(e, ev.Step) and steps is not None:
+                    continue  # it takes every Step below, in order: this coalesced one first would drop the rest
                 pane.apply(e)  # state only: rendering is the flush's job
         if steps:
             spark.add((s.step, s.loss) for s in steps)
