@@ -382,5 +382,5 @@ def test_a_value_typed_in_the_editor_is_explained_without_the_command_line():
         ("model.widths", "[8, x", 'e.g. ["crop", "hflip"])'),
     ):
         with pytest.raises(ConfigError) as err:
-            parse_text(key, text, typed_in="the editor")
+            parse_text(key, text, in_editor=True)
         assert str(err.value).endswith(said) and "--set" not in str(err.value) and "data.augment=" not in str(err.value)

@@ -489,11 +489,10 @@ def reflect_crop_problem(augment: Sequence[str], padding: int, fill: str, side: 
 _BARE_WORD = re.compile(r"^[A-Za-z_/.~][A-Za-z0-9_.:\-/~+]*$")
 
 
-def parse_text(key: str, text: str, *, typed_in: str = "--set") -> Any:
+def parse_text(key: str, text: str, *, in_editor: bool = False) -> Any:
     """The value ``text`` stands for, as typed for ``key``: TOML value syntax, where a bare
     word or path needs no quotes. Plain data, not yet checked against ``key``'s field.
-    ``typed_in``: where it was typed ("--set", or "the editor" for a field of the app),
-    which the examples in an error follow."""
+    ``in_editor``: typed into the app's field, not ``--set`` (an error's examples follow it)."""
     raw = text.strip()
     if not raw:
         raise ConfigError(f"{key}: no value given")
@@ -502,7 +501,7 @@ def parse_text(key: str, text: str, *, typed_in: str = "--set") -> Any:
     except tomllib.TOMLDecodeError:
         if _BARE_WORD.match(raw) and raw.lower() not in ("true", "false"):
             return raw  # `--set optim.name=adam` without TOML quotes
-        cli = typed_in == "--set"
+        cli = not in_editor
         if raw.startswith("["):
             example = 'data.augment=["crop", "hflip"]' if cli else '["crop", "hflip"]'
             how = f"lists in [ ] with their strings quoted, e.g. {example}"

@@ -62,14 +62,21 @@ def preflight(config: RunConfig) -> None:
     the data is there (or is to be downloaded), the device named outright exists, the
     trackers' extras are installed, the notify URLs are ones apprise can send to. Raises
     the run's own one-line error."""
-    from . import trackers
-    from .alerts import check_urls
     from .data.availability import check
 
     found = check(config.data)
     if not found.usable:
         assert found.problem is not None
         raise DataError(found.problem)
+    preflight_beyond_data(config)
+
+
+def preflight_beyond_data(config: RunConfig) -> None:
+    """:func:`preflight` less the data, for a caller that checked it already (the
+    picker, which offers to download or point at missing data)."""
+    from . import trackers
+    from .alerts import check_urls
+
     if config.train.device not in ("auto", "cpu"):
         # Only a device named outright (cuda, cuda:1, mps) costs the torch import here.
         from .engine.device import resolve_device

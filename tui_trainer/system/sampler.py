@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
+from ..config import LogConfig
 from ..errors import one_line
 from .nvml import NVML
 
-INTERVAL_S = 2.0
+INTERVAL_S = LogConfig().system_interval  # the config's default: one place for it
 SYSTEM = "system.jsonl"
 UNDERUSED_PCT = 50  # a GPU busier than this is not "sitting idle"
 UNDERUSED_S = 60.0  # for this long, while training, before it is said

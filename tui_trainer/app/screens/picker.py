@@ -294,14 +294,14 @@ class PickerScreen(NeedsSize, ForwardsWorkerErrors, Screen):
         """A run folder for the config the editor shows: that config, not the preset read
         again, is the one that trains."""
         from ...data.availability import check
-        from ...launch import new_run, preflight
+        from ...launch import new_run, preflight_beyond_data
 
         found = check(config.data)  # before a run folder exists: a missing data set leaves none
         if not found.usable:
             self.post_message(Prepared(error=found.problem, missing=found))
             return
         try:
-            preflight(config)  # the rest the command line checks first: the device, extras, notify URLs
+            preflight_beyond_data(config)  # what the command line checks too: the device, extras, notify URLs
             if config.train.devices != 1:  # more GPUs than there are: said before a run folder exists
                 from ...cli.launcher import plan
 

@@ -91,7 +91,7 @@ TYPED = ("text", "path")  # the kinds typed into an Input, checked as they are t
 def parse_field(config: RunConfig, field: Field, text: str) -> Any:
     """The typed value of ``text`` for ``field``, or a UserError with the core's message."""
     # A path is not TOML: "/data/my cifar" or a folder named 1e3 is meant as typed.
-    value = (text.strip() or None) if field.kind == "path" else parse_text(field.key, text, typed_in="the editor")
+    value = (text.strip() or None) if field.kind == "path" else parse_text(field.key, text, in_editor=True)
     return config.check_value(field.key, value)
 
 
