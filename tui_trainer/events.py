@@ -158,6 +158,17 @@ class Log(Event):
 
 
 @dataclass(frozen=True)
+class FailureCause(Log):
+    """The launcher's word on a run whose rank 0 failed only because it lost contact with
+    another rank: which rank ended and how ("rank 1 exited: signal 9 (SIGKILL)"). It
+    follows that Failed; a reader that shows the run's end shows this reason instead. A
+    Log, so that every reader that lists log lines lists it as one."""
+
+    kind: ClassVar[str] = "failure_cause"
+    level: str = "error"
+
+
+@dataclass(frozen=True)
 class Paused(Position, Event):
     kind: ClassVar[str] = "paused"
     epoch: int
@@ -238,6 +249,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CheckpointSaved,
         CheckpointRemoved,
         Log,
+        FailureCause,
         Paused,
         Resumed,
         ControlAck,

@@ -614,38 +614,38 @@ def _run_folders(runs_dir: Path) -> list[Path]:
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Runs in a folder, newest first."""
-    out = []
-    for p in _run_folders(runs_dir):
-        s = Run(p).status()
-        s.setdefault("started", s.get("created"))
-        epoch = int(s.get("epoch") or 0)
-        if s.get("status") not in LIVE_STATUSES and isinstance(s.get("checkpoint_epoch"), int):
-            # A run that no longer trains has trained what its last checkpoint holds: what a
-            # resume continues from (a kill before an epoch's checkpoint loses that epoch).
-            epoch = min(epoch, s["checkpoint_epoch"])
-        out.append(
-            RunSummary(
-                id=p.name,
-                path=p,
-                preset=s.get("preset", "?"),
-                status=s.get("status", "unknown"),
-                epoch=epoch,
-                epochs=int(s.get("epochs") or 0),
-                best_acc=s.get("best_acc"),
-                started=s.get("started"),
-                device=s.get("device") or "",
-                last_acc=s.get("last_acc"),
-                train_seconds=s.get("train_seconds"),
-                wall_seconds=s.get("wall_seconds"),
-                position=_summary_position(s),
-                target_acc=s.get("target_acc"),
-                time_to_target=s.get("time_to_target"),
-                reason=s.get("reason") or "",
-                world_size=int(s.get("world_size") or 1),
-                resumable=_resumable(p, s),
-            )
-        )
-    return out
+    return [summarize(p) for p in _run_folders(runs_dir)]
+
+
+def summarize(folder: Path) -> RunSummary:
+    """One run folder's line in `runs`, from its status.json."""
+    s = Run(folder).status()
+    s.setdefault("started", s.get("created"))
+    epoch = int(s.get("epoch") or 0)
+    if s.get("status") not in LIVE_STATUSES and isinstance(s.get("checkpoint_epoch"), int):
+        # A run that no longer trains has trained what its last checkpoint holds: what a
+        # resume continues from (a kill before an epoch's checkpoint loses that epoch).
+        epoch = min(epoch, s["checkpoint_epoch"])
+    return RunSummary(
+        id=folder.name,
+        path=folder,
+        preset=s.get("preset", "?"),
+        status=s.get("status", "unknown"),
+        epoch=epoch,
+        epochs=int(s.get("epochs") or 0),
+        best_acc=s.get("best_acc"),
+        started=s.get("started"),
+        device=s.get("device") or "",
+        last_acc=s.get("last_acc"),
+        train_seconds=s.get("train_seconds"),
+        wall_seconds=s.get("wall_seconds"),
+        position=_summary_position(s),
+        target_acc=s.get("target_acc"),
+        time_to_target=s.get("time_to_target"),
+        reason=s.get("reason") or "",
+        world_size=int(s.get("world_size") or 1),
+        resumable=_resumable(folder, s),
+    )
 
 
 def _resumable(folder: Path, status: dict[str, Any]) -> bool:

@@ -9,6 +9,8 @@ reads events. Events stay plain data, with no wording of their own.
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import events as ev
 from . import format as fmt
 
@@ -68,6 +70,25 @@ def target_note(e: ev.Finished) -> str:
     if e.time_to_target is None:
         return f"; target {fmt.pct(e.target_acc)} not reached"
     return f"; target {fmt.pct(e.target_acc)} reached after {fmt.elapsed(e.time_to_target)} of training"
+
+
+def last_end(events: list[ev.Event]) -> ev.Event | None:
+    """The event that ended a run (its last Finished, Stopped or Failed), with the
+    reason of a FailureCause after it: the launcher's word on which rank ended and how."""
+    end: ev.Event | None = None
+    for e in events:
+        if isinstance(e, ev.END_EVENTS):
+            end = e
+        elif isinstance(e, ev.RunStarted):
+            end = None  # resumed: that end is not the run's
+        elif isinstance(e, ev.FailureCause) and isinstance(end, ev.Failed):
+            end = with_cause(end, e)
+    return end
+
+
+def with_cause(end: ev.Failed, cause: ev.FailureCause) -> ev.Failed:
+    """Rank 0's Failed ("lost contact with another rank") told with the launcher's cause."""
+    return dataclasses.replace(end, reason=cause.message)
 
 
 def end_line(e: ev.Event, where: bool = True) -> str:

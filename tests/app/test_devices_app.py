@@ -4,6 +4,7 @@ refused before a run folder exists."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import torch
 from app_helpers import SIZE, notifications, picker_ready, wait_for
 
+from tui_trainer import events as ev
 from tui_trainer import presets
+from tui_trainer.app import how_a_background_run_stands
 from tui_trainer.app.app import TrainerApp
 from tui_trainer.app.screens.dashboard import DashboardScreen
 from tui_trainer.launch import new_run
@@ -47,6 +50,9 @@ async def test_two_cpu_ranks_train_in_the_background_under_a_watching_dashboard(
             await wait_for(pilot, lambda: dash.progress.state == "finished", timeout=120, what="the ranks to finish")
             assert dash.query_one("#epochs").row_count == 2
         assert launch.run.status()["world_size"] == 2
+        assert app.exit_status == 0 and app.background_run == launch.run
+        said = how_a_background_run_stands(launch.run)
+        assert said.startswith(f"{launch.run.id}: finished: 2 epochs") and str(launch.run.dir) in said
     finally:
         for pid in pids_of(launch.run.dir):
             try:
@@ -67,3 +73,22 @@ async def test_the_picker_refuses_more_gpus_than_are_visible(runs_dir):
         picker.action_start()
         await wait_for(pilot, lambda: any("asks for 4 GPUs" in n for n in notifications(app)), what="the refusal")
         assert app.session is None and not (runs_dir.exists() and any(runs_dir.iterdir()))
+
+
+def test_the_line_at_quit_for_ranks_in_the_background_says_where_to_reach_them_or_how_they_ended(runs_dir):
+    """The app's ranks outlive it: quitting while they train says how to watch and stop
+    them; after a rank died it names that rank, as `runs` does, not rank 0's lost contact."""
+    config = presets.load("digits-cnn").with_overrides(["train.device=cpu", "train.devices=2"])
+    run = new_run(config, runs_dir).run
+    run.write_status({"status": "running", "pid": os.getpid(), "world_size": 2})
+    said = how_a_background_run_stands(run)
+    assert "is training in the background (2 ranks)" in said
+    assert f"tui-trainer watch {run.dir}" in said and f"tui-trainer control {run.dir} stop" in said
+    why = "lost contact with another rank (its connection closed)"
+    lost = ev.Failed(reason=why, error="RuntimeError", epoch=3, step=60, checkpoint="checkpoints/epoch_003.pt")
+    with open(run.dir / "events.jsonl", "a") as f:
+        for e in (lost, ev.FailureCause(message="rank 1 exited: signal 9 (SIGKILL)")):
+            f.write(json.dumps(e.to_dict()) + "\n")
+    run.write_status({"status": "failed", "reason": "rank 1 exited: signal 9 (SIGKILL)", "world_size": 2})
+    said = how_a_background_run_stands(run)
+    assert said.startswith(f"{run.id}: failed: rank 1 exited: signal 9 (SIGKILL); last good checkpoint: "), said

@@ -74,3 +74,22 @@ async def test_before_the_run_starts_the_bars_say_it_is_loading_not_epoch_0_of_0
         pane.flush()
         await pilot.pause()
         assert "".join(s.text for s in pane.render_line(1)).startswith("epoch 1/9"), "the plan, once known"
+
+
+async def test_a_failure_cause_from_the_launcher_replaces_rank_0s_lost_contact():
+    """Rank 0 saw only a closed connection; the launcher then names the rank that died."""
+    app = HeaderApp()
+    async with app.run_test(size=(100, 24)) as pilot:
+        pane = app.query_one(ProgressPane)
+        pane.apply(started(9))
+        lost = "lost contact with another rank (its connection closed)"
+        pane.apply(ev.Failed(reason=lost, error="RuntimeError", epoch=3, step=40, checkpoint=None))
+        assert pane.message == "failed: lost contact with another rank (its connection closed)"
+        pane.apply(ev.FailureCause(message="rank 1 exited: signal 9 (SIGKILL)"))
+        pane.flush()
+        await pilot.pause()
+        assert pane.state == "failed" and pane.message == "failed: rank 1 exited: signal 9 (SIGKILL)"
+        assert "rank 1 exited: signal 9" in "".join("".join(s.text for s in pane.render_line(y)) for y in range(6))
+        pane.apply(started(9))  # resumed: a later cause belongs to a later end only
+        pane.apply(ev.FailureCause(message="rank 0 exited: exit status 1"))
+        assert pane.state == "training" and pane.message == ""

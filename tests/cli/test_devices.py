@@ -151,7 +151,7 @@ def test_a_killed_rank_fails_the_run_naming_it_and_the_run_resumes(env, runs_dir
     wait_for(lambda: status(run).get("status") == "failed", 60, "the failed status")
     wait_for(lambda: not processes_of(run), 30, "every process of the run to exit")
     assert status(run)["reason"].startswith("rank 1 exited: signal 9 (SIGKILL)")
-    assert any(e["event"] == "log" and "rank 1 exited" in e["message"] for e in events(run))
+    assert any(e["event"] == "failure_cause" and "rank 1 exited" in e["message"] for e in events(run))
     done = status(run)["epoch"]
     r = cli(["train", "--resume", str(run), "--headless", *CPU2, "--epochs", str(done + 1)], env)
     assert r.returncode == 0, r.stderr

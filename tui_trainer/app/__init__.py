@@ -35,10 +35,27 @@ def say_how_the_last_run_ended(app) -> None:
     trained in this app went and how it ended (the command to resume a stopped one)."""
     from .. import wording
 
+    if app.background_run is not None:
+        print(how_a_background_run_stands(app.background_run), flush=True)
+        return
     session = app.session
     if session is None or session.result is None:
         return
     print(f"{session.run.id}: {wording.end_line(session.result)}\n  its folder: {session.run.dir}", flush=True)
+
+
+def how_a_background_run_stands(run: Run) -> str:
+    """A multi-device run this app started: still training (its ranks outlive the app:
+    where to reach it), or how it ended, as its events say (the launcher's cause too)."""
+    from .. import runs, wording
+    from ..cli.detach import how_to_reach
+
+    summary = runs.summarize(run.dir)
+    if summary.status in runs.LIVE_STATUSES:
+        return how_to_reach(run, f"{summary.world_size} ranks")
+    end = wording.last_end(run.read_events(0)[0])
+    said = wording.end_line(end) if end is not None else runs.status_text(summary)
+    return f"{run.id}: {said}\n  its folder: {run.dir}"
 
 
 def follow_the_terminal_size() -> None:

@@ -171,6 +171,9 @@ class TrainerApp(App[int]):
         self.session: TrainingSession | None = None
         self._take_timer: Timer | None = None  # when the held engine events are taken next (pacing.py)
         self.launch_session: TrainingSession | None = None
+        # The last run this app started on several devices, when it was the last started:
+        # its ranks train in processes of their own, and outlive the app.
+        self.background_run: Run | None = None
         self.live_mode: str | None = None
         self._sessions = 0
         self._showwarning: Any = None
@@ -309,6 +312,8 @@ class TrainerApp(App[int]):
         s = self.launch_session
         if s is not None and (isinstance(s.result, ev.Failed) or s.error is not None):
             return 2 if isinstance(s.error, UserError) else 1
+        if self.launch is not None and self.launch.config.train.devices != 1:
+            return 1 if self.launch.run.status().get("status") == "failed" else 0  # its ranks' verdict
         return 0
 
     # -- training sessions -------------------------------------------------------------------
@@ -328,6 +333,7 @@ class TrainerApp(App[int]):
         if launch.config.train.devices != 1:
             return self._start_ranks(launch)
         session = self.new_session(launch, history)
+        self.background_run = None
         screen = DashboardScreen(session=session)
         session.screen = screen
         old = self.live_mode
@@ -354,6 +360,7 @@ class TrainerApp(App[int]):
             self.notify(f"could not start the ranks: {exc}", severity="error")
             return False
         self.notify(f"{launch.run.id}: training on {launch.config.train.devices} devices in the background (pid {pid})")
+        self.background_run = launch.run
         self.push_screen(DashboardScreen(watch=launch.run))
         return True
 

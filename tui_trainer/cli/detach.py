@@ -22,13 +22,19 @@ from ..runs import OUTPUT_LOG, Run
 
 def detach(launch: Launch) -> int:
     """``train --detach``: start the run in the background and say how to reach it."""
-    run = launch.run
     pid = start_detached(launch)
-    print(f"run {run.id} is training in the background (pid {pid})")
-    print(f"  watch it:  tui-trainer watch {run.dir}")
-    print(f"  stop it:   tui-trainer control {run.dir} stop")
-    print(f"  its log:   {run.dir / OUTPUT_LOG}")
+    print(how_to_reach(launch.run, f"pid {pid}"))
     return 0
+
+
+def how_to_reach(run: Run, process: str) -> str:
+    """Where a run training in the background is, and the commands that reach it."""
+    return (
+        f"run {run.id} is training in the background ({process})\n"
+        f"  watch it:  tui-trainer watch {run.dir}\n"
+        f"  stop it:   tui-trainer control {run.dir} stop\n"
+        f"  its log:   {run.dir / OUTPUT_LOG}"
+    )
 
 
 def start_detached(launch: Launch) -> int:

@@ -197,9 +197,9 @@ def _keep_log(run: Run, rank: int, local_rank: int, logs: Path) -> None:
 
 def _record_end(run: Run, status: dict[str, Any], reason: str, already_failed: bool) -> None:
     """The run's end as rank 0 would have written it: a Failed event (or, when rank 0's
-    Failed only said it lost contact, a log line naming the cause) and status.json."""
+    Failed only said it lost contact, the cause that amends it) and status.json."""
     if already_failed:
-        event: ev.Event = ev.Log(message=reason, level="error")
+        event: ev.Event = ev.FailureCause(message=reason)
     else:
         event = ev.Failed(
             reason=reason,

@@ -53,6 +53,7 @@ class ProgressPane(Widget):
         self.images_per_s: float | None = None
         self.best_acc: float | None = None
         self.message = ""  # the end of the run in words
+        self._end: ev.Event | None = None  # the event that ended the run, for a FailureCause
         self.started_at: float | None = None
         self.last_time: float | None = None
         self.paused_s = 0.0
@@ -83,6 +84,8 @@ class ProgressPane(Widget):
             self._apply_resumed(e)
         elif isinstance(e, ev.END_EVENTS):
             self._apply_end(e)
+        elif isinstance(e, ev.FailureCause) and isinstance(self._end, ev.Failed):
+            self._apply_end(wording.with_cause(self._end, e))
 
     def _apply_run_started(self, e: ev.RunStarted) -> None:
         """A run starts, or resumes (from the position and totals its checkpoint kept)."""
@@ -92,7 +95,7 @@ class ProgressPane(Widget):
         self.step = e.start_step
         self.train_seconds, self.wall_seconds = e.train_seconds, e.wall_seconds
         self.state = "training"
-        self.message = ""
+        self.message, self._end = "", None
         if self.started_at is None:
             self.started_at = e.time
         self._window.clear()
@@ -124,6 +127,7 @@ class ProgressPane(Widget):
 
     def _apply_end(self, e: ev.Finished | ev.Stopped | ev.Failed) -> None:
         self.state = e.kind  # finished, stopped or failed
+        self._end = e
         self.message = wording.end_line(e, where=False)
         self._take_times(e)
         if not isinstance(e, ev.Finished):
