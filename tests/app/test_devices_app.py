@@ -80,6 +80,8 @@ def test_the_line_at_quit_for_ranks_in_the_background_says_where_to_reach_them_o
     them; after a rank died it names that rank, as `runs` does, not rank 0's lost contact."""
     config = presets.load("digits-cnn").with_overrides(["train.device=cpu", "train.devices=2"])
     run = new_run(config, runs_dir).run
+    run.write_status({"status": "starting", "pid": os.getpid()})  # before its RunStarted
+    assert "is training in the background (its ranks)" in how_a_background_run_stands(run)
     run.write_status({"status": "running", "pid": os.getpid(), "world_size": 2})
     said = how_a_background_run_stands(run)
     assert "is training in the background (2 ranks)" in said

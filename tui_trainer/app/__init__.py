@@ -52,7 +52,8 @@ def how_a_background_run_stands(run: Run) -> str:
 
     summary = runs.summarize(run.dir)
     if summary.status in runs.LIVE_STATUSES:
-        return how_to_reach(run, f"{summary.world_size} ranks")
+        # Before its RunStarted the status does not know the world size yet.
+        return how_to_reach(run, f"{summary.world_size} ranks" if summary.world_size > 1 else "its ranks")
     end = wording.last_end(run.read_events(0)[0])
     said = wording.end_line(end) if end is not None else runs.status_text(summary)
     return f"{run.id}: {said}\n  its folder: {run.dir}"
